@@ -1,0 +1,1 @@
+"""Compiled Cython kernels (built from src_cython/ by setup.py) and their .pxd files."""

@@ -1,0 +1,390 @@
+"""Numba return kernels (semantics and argument layout: fastpg.reference.returns).
+
+Implementation notes (the why):
+
+* ``discounted_returns``, ``gae`` and ``lambda_returns`` are one linear
+  recurrence ``y_t = a_t + c_t y_{t+1}`` with kernel-specific coefficients
+  (``_coefs_*``). A zero ``c`` cuts the dependence (NaN stays in its episode).
+* Wide arrays (``B >= ROW_MIN_B``) run a reverse loop over time with the
+  batch as the inner, vectorised loop: one pass over memory.
+* Narrow arrays (a flat stream is ``B == 1``) are not allowed to be bound by
+  the serial latency of the recurrence. Each column is cut into blocks of
+  ``BLOCK`` steps that are scanned independently with a zero carry-in, each
+  block as 4 interleaved sub-chains (instruction-level parallelism);
+  a short serial pass over the blocks' heads computes the true carries, and a
+  fix-up adds ``prod(c) * carry`` to the start of each block, stopping at the
+  first zero coefficient, i.e. usually at the first episode end. Blocks are
+  independent, so ``*_parallel`` spreads them over threads.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from . import jit
+
+__all__ = ["discounted_returns", "gae", "lambda_returns", "nstep_returns"]
+
+DISC, GAE, LAMBDA = 0, 1, 2
+BLOCK = 1 << 14  # steps per block in the narrow path (buffers stay in L2)
+ROW_MIN_B = 8  # batch width from which the row (vectorised) path is used
+TILE_ROWS = 32  # rows per coefficient tile in the row path
+
+
+# Why buffers: a numba call that takes arrays costs an atomic incref/decref
+# per array, so per-element helpers are ruinous. Coefficients are computed a
+# tile at a time into small buffers (a vectorisable loop), then scanned.
+@jit
+def _coefs_disc(r, nv, g, term, trunc, t0, t1, b0, b1, A, C):
+    T = r.shape[0]
+    gs = 1 if g.shape[0] > 1 else 0
+    has_te = term.shape[0] > 0
+    has_tr = trunc.shape[0] > 0
+    has_nv = nv.shape[0] > 0
+    for t in range(t0, t1):
+        for b in range(b0, b1):
+            k = (t - t0) * (b1 - b0) + (b - b0)
+            gt = g[t * gs, b]
+            te = has_te and term[t, b] != 0
+            cut = t == T - 1 or (has_tr and trunc[t, b] != 0)
+            a = r[t, b]
+            if cut and not te and has_nv:
+                a += gt * nv[t, b]
+            A[k] = a
+            C[k] = 0 if te or cut else gt
+
+
+@jit
+def _coefs_gae(r, v, nv, g, lm, term, trunc, t0, t1, b0, b1, A, C):
+    T = r.shape[0]
+    gs = 1 if g.shape[0] > 1 else 0
+    ls = 1 if lm.shape[0] > 1 else 0
+    has_te = term.shape[0] > 0
+    has_tr = trunc.shape[0] > 0
+    full = nv.shape[0] == T
+    for t in range(t0, t1):
+        for b in range(b0, b1):
+            k = (t - t0) * (b1 - b0) + (b - b0)
+            gt = g[t * gs, b]
+            te = has_te and term[t, b] != 0
+            cut = t == T - 1 or (has_tr and trunc[t, b] != 0)
+            if full:
+                nvt = nv[t, b]
+            elif t + 1 < T:  # shorthand: value of the next step's observation
+                nvt = v[t + 1, b]
+            else:
+                nvt = nv[0, b]
+            a = r[t, b] - v[t, b]
+            if not te:
+                a += gt * nvt
+            A[k] = a
+            C[k] = 0 if te or cut else gt * lm[t * ls, b]
+
+
+@jit
+def _coefs_lambda(r, nv, g, lm, term, trunc, t0, t1, b0, b1, A, C):
+    T = r.shape[0]
+    gs = 1 if g.shape[0] > 1 else 0
+    ls = 1 if lm.shape[0] > 1 else 0
+    has_te = term.shape[0] > 0
+    has_tr = trunc.shape[0] > 0
+    for t in range(t0, t1):
+        for b in range(b0, b1):
+            k = (t - t0) * (b1 - b0) + (b - b0)
+            gt = g[t * gs, b]
+            lt = lm[t * ls, b]
+            te = has_te and term[t, b] != 0
+            cut = t == T - 1 or (has_tr and trunc[t, b] != 0)
+            a = r[t, b]
+            if te:
+                C[k] = 0
+            elif cut:
+                a += gt * nv[t, b]
+                C[k] = 0
+            else:
+                a += gt * ((1 - lt) * nv[t, b])
+                C[k] = gt * lt
+            A[k] = a
+
+
+@jit
+def _coefs(m, r, v, nv, g, lm, term, trunc, t0, t1, b0, b1, A, C):
+    """a_t, c_t of the recurrence for rows [t0, t1) x columns [b0, b1)."""
+    if m == DISC:
+        _coefs_disc(r, nv, g, term, trunc, t0, t1, b0, b1, A, C)
+    elif m == GAE:
+        _coefs_gae(r, v, nv, g, lm, term, trunc, t0, t1, b0, b1, A, C)
+    else:
+        _coefs_lambda(r, nv, g, lm, term, trunc, t0, t1, b0, b1, A, C)
+
+
+@jit
+def _rows(m, r, v, nv, g, lm, term, trunc, out, out2, b0, b1):
+    """Row path: reverse loop over time, batch columns [b0, b1) inner."""
+    T = r.shape[0]
+    W = b1 - b0
+    y = np.zeros(W, dtype=out.dtype)
+    A = np.empty(TILE_ROWS * W, dtype=out.dtype)
+    C = np.empty(TILE_ROWS * W, dtype=out.dtype)
+    t1 = T
+    while t1 > 0:
+        t0 = max(0, t1 - TILE_ROWS)
+        _coefs(m, r, v, nv, g, lm, term, trunc, t0, t1, b0, b1, A, C)
+        for t in range(t1 - 1, t0 - 1, -1):
+            k0 = (t - t0) * W
+            for j in range(W):
+                c = C[k0 + j]
+                # select, not multiply: 0 * inf must not leak past an episode end
+                y[j] = A[k0 + j] + (c * y[j] if c != 0 else c)
+                out[t, b0 + j] = y[j]
+            if m == GAE:
+                for j in range(W):
+                    out2[t, b0 + j] = y[j] + v[t, b0 + j]
+        t1 = t0
+
+
+@jit
+def _scan_lanes(A, C, n, Y):
+    """Y[i] = A[i] + C[i] Y[i+1] on [0, n), Y[n] = 0, as 4 interleaved chains.
+
+    Returns prod(C[0:n]) (0 as soon as one coefficient is 0).
+    """
+    K = n // 4
+    y0 = C[0] * 0  # a zero of the working dtype (C is finite, A may not be)
+    y1 = y0
+    y2 = y0
+    y3 = y0
+    p0 = y0 + 1
+    p1 = p0
+    p2 = p0
+    p3 = p0
+    for i in range(n - 1, 4 * K - 1, -1):  # the remainder belongs to lane 3
+        c = C[i]
+        y3 = A[i] + (c * y3 if c != 0 else c)
+        p3 *= c
+        Y[i] = y3
+    for i in range(K - 1, -1, -1):
+        i1 = i + K
+        i2 = i1 + K
+        i3 = i2 + K
+        c0 = C[i]
+        c1 = C[i1]
+        c2 = C[i2]
+        c3 = C[i3]
+        y0 = A[i] + (c0 * y0 if c0 != 0 else c0)
+        y1 = A[i1] + (c1 * y1 if c1 != 0 else c1)
+        y2 = A[i2] + (c2 * y2 if c2 != 0 else c2)
+        y3 = A[i3] + (c3 * y3 if c3 != 0 else c3)
+        p0 *= c0
+        p1 *= c1
+        p2 *= c2
+        p3 *= c3
+        Y[i] = y0
+        Y[i1] = y1
+        Y[i2] = y2
+        Y[i3] = y3
+    if K > 0:
+        for j in range(2, -1, -1):  # carry each lane's head into the lane before
+            carry = Y[(j + 1) * K]
+            p = p0 * 0 + 1
+            for i in range((j + 1) * K - 1, j * K - 1, -1):
+                p *= C[i]
+                if p == 0:
+                    break
+                Y[i] += p * carry
+    return p0 * p1 * p2 * p3
+
+
+@jit
+def _block(m, r, v, nv, g, lm, term, trunc, out, out2, b, s, e):
+    """Scan [s, e) of column b with zero carry-in; returns (y_s, prod c)."""
+    n = e - s
+    A = np.empty(n, dtype=out.dtype)
+    C = np.empty(n, dtype=out.dtype)
+    _coefs(m, r, v, nv, g, lm, term, trunc, s, e, b, b + 1, A, C)
+    p = _scan_lanes(A, C, n, A)  # in place: Y overwrites A
+    for i in range(n):
+        out[s + i, b] = A[i]
+    if m == GAE:
+        for i in range(n):
+            out2[s + i, b] = A[i] + v[s + i, b]
+    return A[0], p
+
+
+@jit
+def _fix(m, r, v, nv, g, lm, term, trunc, out, out2, b, s, e, carry):
+    """Add prod_{k=t}^{e-1} c_k * carry to y_t for t = e-1 down to s.
+
+    Stops at the first zero coefficient: usually an episode end, so this
+    touches a short stretch unless the episode spans the whole block.
+    """
+    step = 256
+    A = np.empty(step, dtype=out.dtype)
+    C = np.empty(step, dtype=out.dtype)
+    p = g[0, 0] * 0 + 1  # a one of the working dtype (gamma is finite)
+    hi = e
+    while hi > s:
+        lo = max(s, hi - step)
+        _coefs(m, r, v, nv, g, lm, term, trunc, lo, hi, b, b + 1, A, C)
+        for t in range(hi - 1, lo - 1, -1):
+            p *= C[t - lo]
+            if p == 0:
+                return
+            d = p * carry
+            out[t, b] += d
+            if m == GAE:
+                out2[t, b] += d
+        hi = lo
+
+
+@jit
+def _carries(head, prod, nblk, B):
+    """head[k] <- true y at the start of block k + 1 (the carry block k needs)."""
+    for b in range(B):
+        nxt = head[b * nblk + nblk - 1]
+        head[b * nblk + nblk - 1] = 0
+        for i in range(nblk - 2, -1, -1):
+            k = b * nblk + i
+            cur = head[k]
+            if prod[k] != 0:
+                cur = cur + prod[k] * nxt
+            head[k] = nxt
+            nxt = cur
+
+
+@jit
+def _scan(m, r, v, nv, g, lm, term, trunc, out, out2):
+    T, B = r.shape
+    if T == 0 or B == 0:
+        return
+    if B >= ROW_MIN_B:
+        _rows(m, r, v, nv, g, lm, term, trunc, out, out2, 0, B)
+        return
+    nblk = (T + BLOCK - 1) // BLOCK
+    head = np.empty(nblk * B, dtype=out.dtype)
+    prod = np.empty(nblk * B, dtype=out.dtype)
+    for k in range(nblk * B):
+        s = (k % nblk) * BLOCK
+        head[k], prod[k] = _block(m, r, v, nv, g, lm, term, trunc, out, out2,
+                                  k // nblk, s, min(T, s + BLOCK))
+    if nblk > 1:
+        _carries(head, prod, nblk, B)
+        for k in range(nblk * B):
+            if k % nblk < nblk - 1:
+                s = (k % nblk) * BLOCK
+                _fix(m, r, v, nv, g, lm, term, trunc, out, out2, k // nblk,
+                     s, s + BLOCK, head[k])
+
+
+@jit(parallel=True)
+def _scan_parallel(m, r, v, nv, g, lm, term, trunc, out, out2):
+    T, B = r.shape
+    if T == 0 or B == 0:
+        return
+    if B >= ROW_MIN_B:
+        # each thread owns a slab of columns
+        nslab = max(1, min(B // ROW_MIN_B, 64))
+        for i in prange(nslab):
+            _rows(m, r, v, nv, g, lm, term, trunc, out, out2,
+                  i * B // nslab, (i + 1) * B // nslab)
+        return
+    nblk = (T + BLOCK - 1) // BLOCK
+    head = np.empty(nblk * B, dtype=out.dtype)
+    prod = np.empty(nblk * B, dtype=out.dtype)
+    for k in prange(nblk * B):
+        s = (k % nblk) * BLOCK
+        head[k], prod[k] = _block(m, r, v, nv, g, lm, term, trunc, out, out2,
+                                  k // nblk, s, min(T, s + BLOCK))
+    if nblk > 1:
+        _carries(head, prod, nblk, B)
+        for k in prange(nblk * B):
+            if k % nblk < nblk - 1:
+                s = (k % nblk) * BLOCK
+                _fix(m, r, v, nv, g, lm, term, trunc, out, out2, k // nblk,
+                     s, s + BLOCK, head[k])
+
+
+@jit
+def discounted_returns(rewards, gamma, terminated, truncated, next_values, out):
+    _scan(DISC, rewards, rewards, next_values, gamma, gamma, terminated,
+          truncated, out, out)
+    return out
+
+
+@jit
+def gae(rewards, values, next_values, gamma, lam, terminated, truncated,
+        advantages_out, returns_out):
+    _scan(GAE, rewards, values, next_values, gamma, lam, terminated, truncated,
+          advantages_out, returns_out)
+    return advantages_out, returns_out
+
+
+@jit
+def lambda_returns(rewards, next_values, gamma, lam, terminated, truncated, out):
+    _scan(LAMBDA, rewards, rewards, next_values, gamma, lam, terminated,
+          truncated, out, out)
+    return out
+
+
+@jit
+def discounted_returns_parallel(rewards, gamma, terminated, truncated,
+                                next_values, out):
+    _scan_parallel(DISC, rewards, rewards, next_values, gamma, gamma,
+                   terminated, truncated, out, out)
+    return out
+
+
+@jit
+def gae_parallel(rewards, values, next_values, gamma, lam, terminated,
+                 truncated, advantages_out, returns_out):
+    _scan_parallel(GAE, rewards, values, next_values, gamma, lam, terminated,
+                   truncated, advantages_out, returns_out)
+    return advantages_out, returns_out
+
+
+@jit
+def lambda_returns_parallel(rewards, next_values, gamma, lam, terminated,
+                            truncated, out):
+    _scan_parallel(LAMBDA, rewards, rewards, next_values, gamma, lam,
+                   terminated, truncated, out, out)
+    return out
+
+
+@jit
+def _nstep_rows(r, nv, g, n, term, trunc, out, t0, t1):
+    T, B = r.shape
+    zero = g[0, 0] * 0
+    for t in range(t0, t1):
+        for b in range(B):
+            acc = zero
+            disc = zero + 1
+            for k in range(min(n, T - t)):
+                s = t + k
+                gs = g[s if g.shape[0] > 1 else 0, b]
+                acc += disc * r[s, b]
+                if term.shape[0] > 0 and term[s, b] != 0:
+                    break
+                if (k == n - 1 or s == T - 1
+                        or (trunc.shape[0] > 0 and trunc[s, b] != 0)):
+                    acc += disc * gs * nv[s, b]
+                    break
+                disc *= gs
+            out[t, b] = acc
+
+
+@jit
+def nstep_returns(rewards, next_values, gamma, n, terminated, truncated, out):
+    _nstep_rows(rewards, next_values, gamma, n, terminated, truncated, out, 0,
+                rewards.shape[0])
+    return out
+
+
+@jit(parallel=True)
+def nstep_returns_parallel(rewards, next_values, gamma, n, terminated,
+                           truncated, out):
+    T = rewards.shape[0]
+    nchunk = max(1, min(T // 4096, 256))
+    for i in prange(nchunk):
+        _nstep_rows(rewards, next_values, gamma, n, terminated, truncated, out,
+                    i * T // nchunk, (i + 1) * T // nchunk)
+    return out

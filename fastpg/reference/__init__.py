@@ -1,0 +1,1 @@
+"""NumPy reference kernels: the executable specification, one module per family."""

@@ -1,0 +1,77 @@
+"""Builds src_cython/*.pyx into fastpg/_cy/*.so and installs the .pxd files.
+
+Cython >= 3, -O3, no -march=native (wheels must run on any x86-64/arm64).
+OpenMP is used when the compiler supports it (FASTPG_OPENMP=0 disables it);
+without it the *_parallel kernels run on one thread. FASTPG_DEBUG=1 builds
+with bounds and wraparound checks on, for chasing memory errors.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools.command.build_py import build_py
+
+HERE = Path(__file__).resolve().parent
+SRC = HERE / "src_cython"
+PKG = HERE / "fastpg" / "_cy"
+
+
+def _openmp_flags():
+    if os.environ.get("FASTPG_OPENMP", "1") == "0" or sys.platform == "darwin":
+        return []
+    cc = sysconfig.get_config_var("CC") or "cc"
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp, "omp.c")
+        src.write_text("#include <omp.h>\nint main(void){return omp_get_max_threads() < 1;}\n")
+        try:
+            res = subprocess.run(cc.split() + ["-fopenmp", str(src), "-o", str(Path(tmp, "a.out"))],
+                                 capture_output=True)
+        except OSError:
+            return []
+    return ["-fopenmp"] if res.returncode == 0 else []
+
+
+def _sync_pxd():
+    # The .pxd files are the cimport API; ship them inside the package.
+    for pxd in SRC.glob("*.pxd"):
+        dst = PKG / pxd.name
+        if not dst.exists() or dst.read_bytes() != pxd.read_bytes():
+            shutil.copyfile(pxd, dst)
+
+
+_sync_pxd()
+debug = os.environ.get("FASTPG_DEBUG", "0") == "1"
+omp = _openmp_flags()
+extensions = [
+    Extension(
+        f"fastpg._cy.{pyx.stem}",
+        [str(pyx.relative_to(HERE))],
+        extra_compile_args=["-O3"] + omp + (["-O0", "-g"] if debug else []),
+        extra_link_args=omp,
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+    )
+    for pyx in sorted(SRC.glob("*.pyx"))
+]
+
+
+class BuildPy(build_py):
+    def run(self):
+        _sync_pxd()
+        super().run()
+
+
+setup(
+    ext_modules=cythonize(
+        extensions,
+        language_level=3,
+        include_path=[str(HERE)],
+        compiler_directives={"boundscheck": debug, "wraparound": debug},
+    ),
+    cmdclass={"build_py": BuildPy},
+)

@@ -1,0 +1,465 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Cython return kernels (semantics and argument layout: fastpg.reference.returns).
+
+Same algorithm as the numba backend: the three scans are the linear
+recurrence y_t = a_t + c_t y_{t+1}; wide arrays run a reverse loop over time
+with the batch as the inner loop, narrow ones (a flat stream) are cut into
+blocks scanned independently as 4 interleaved chains, then fixed up with the
+true carry (the fix-up stops at the first zero coefficient, i.e. usually at
+the first episode end). ``*_parallel`` spreads column slabs or blocks over
+OpenMP threads when the extension was built with OpenMP.
+
+The ``*_c`` functions declared in returns.pxd are the cimport-able API: they
+take typed memoryviews, run without the GIL and never raise; the caller
+passes arrays laid out as the reference module describes.
+"""
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.stdlib cimport malloc, calloc, free
+
+cdef enum:
+    DISC = 0
+    GAE = 1
+    LAMBDA = 2
+    BLOCK = 16384
+    ROW_MIN_B = 8
+
+cdef struct Src:
+    # element (t, b) of a (T, B) or broadcast (1, B) array is p[t * s + b]
+    const void* r
+    const void* v
+    const void* nv
+    const void* g
+    const void* lm
+    const unsigned char* te
+    const unsigned char* tr
+    void* out
+    void* out2
+    Py_ssize_t T, B, nvs, gs, ls, tes, trs
+    int nvmode  # 0: (T, B); 1: GAE shorthand (1, B) = value after the last step
+    int m
+
+
+cdef inline void _coef(const Src* S, Py_ssize_t t, Py_ssize_t b,
+                       floating* a, floating* c) noexcept nogil:
+    cdef const floating* r = <const floating*>S.r
+    cdef const floating* v = <const floating*>S.v
+    cdef const floating* nv = <const floating*>S.nv
+    cdef floating gt = (<const floating*>S.g)[t * S.gs + b]
+    cdef floating lt, nvt
+    cdef Py_ssize_t B = S.B
+    cdef bint te = S.te[t * S.tes + b] != 0
+    cdef bint cut = t == S.T - 1 or S.tr[t * S.trs + b] != 0
+    if S.m == DISC:
+        a[0] = r[t * B + b]
+        if cut and not te:
+            a[0] = a[0] + gt * nv[t * S.nvs + b]
+        c[0] = 0 if (te or cut) else gt
+        return
+    lt = (<const floating*>S.lm)[t * S.ls + b]
+    if S.nvmode == 0:
+        nvt = nv[t * S.nvs + b]
+    elif t + 1 < S.T:
+        nvt = v[(t + 1) * B + b]
+    else:
+        nvt = nv[b]
+    if S.m == GAE:
+        a[0] = r[t * B + b] - v[t * B + b]
+        if not te:
+            a[0] = a[0] + gt * nvt
+        c[0] = 0 if (te or cut) else gt * lt
+        return
+    # LAMBDA
+    if te:
+        a[0] = r[t * B + b]
+        c[0] = 0
+    elif cut:
+        a[0] = r[t * B + b] + gt * nvt
+        c[0] = 0
+    else:
+        a[0] = r[t * B + b] + gt * ((1 - lt) * nvt)
+        c[0] = gt * lt
+
+
+cdef inline floating _step(floating y, floating a, floating c) noexcept nogil:
+    # select, not multiply: 0 * inf must not leak past an episode end
+    if c != 0:
+        return a + c * y
+    return a
+
+
+cdef inline void _put(const Src* S, Py_ssize_t t, Py_ssize_t b, floating y) noexcept nogil:
+    (<floating*>S.out)[t * S.B + b] = y
+    if S.m == GAE:
+        (<floating*>S.out2)[t * S.B + b] = y + (<const floating*>S.v)[t * S.B + b]
+
+
+cdef void _rows(const Src* S, Py_ssize_t b0, Py_ssize_t b1, floating* y) noexcept nogil:
+    cdef Py_ssize_t t, b
+    cdef floating a, c
+    for b in range(b0, b1):
+        y[b - b0] = 0
+    for t in range(S.T - 1, -1, -1):
+        for b in range(b0, b1):
+            _coef(S, t, b, &a, &c)
+            y[b - b0] = _step(y[b - b0], a, c)
+            _put(S, t, b, y[b - b0])
+
+
+cdef void _fix(const Src* S, Py_ssize_t b, Py_ssize_t s, Py_ssize_t e,
+               floating carry) noexcept nogil:
+    """Add prod_{k=t}^{e-1} c_k * carry to y_t for t = e-1 down to s, until 0."""
+    cdef floating p = 1, a, c, d
+    cdef Py_ssize_t t
+    cdef floating* out = <floating*>S.out
+    cdef floating* out2 = <floating*>S.out2
+    for t in range(e - 1, s - 1, -1):
+        _coef(S, t, b, &a, &c)
+        p = p * c
+        if p == 0:
+            return
+        d = p * carry
+        out[t * S.B + b] += d
+        if S.m == GAE:
+            out2[t * S.B + b] += d
+
+
+cdef floating _block(const Src* S, Py_ssize_t b, Py_ssize_t s, Py_ssize_t e,
+                     floating* prod) noexcept nogil:
+    """Scan [s, e) of column b with zero carry-in as 4 interleaved chains.
+
+    Returns y_s and writes prod(c over [s, e)) to prod.
+    """
+    cdef Py_ssize_t K = (e - s) // 4, i, t, j
+    cdef floating y0 = 0, y1 = 0, y2 = 0, y3 = 0
+    cdef floating p0 = 1, p1 = 1, p2 = 1, p3 = 1
+    cdef floating a0, a1, a2, a3, c0, c1, c2, c3
+    cdef floating* out = <floating*>S.out
+    for t in range(e - 1, s + 4 * K - 1, -1):  # the remainder belongs to lane 3
+        _coef(S, t, b, &a3, &c3)
+        y3 = _step(y3, a3, c3)
+        p3 = p3 * c3
+        _put(S, t, b, y3)
+    for i in range(K - 1, -1, -1):
+        t = s + i
+        _coef(S, t, b, &a0, &c0)
+        _coef(S, t + K, b, &a1, &c1)
+        _coef(S, t + 2 * K, b, &a2, &c2)
+        _coef(S, t + 3 * K, b, &a3, &c3)
+        y0 = _step(y0, a0, c0)
+        y1 = _step(y1, a1, c1)
+        y2 = _step(y2, a2, c2)
+        y3 = _step(y3, a3, c3)
+        p0 = p0 * c0
+        p1 = p1 * c1
+        p2 = p2 * c2
+        p3 = p3 * c3
+        _put(S, t, b, y0)
+        _put(S, t + K, b, y1)
+        _put(S, t + 2 * K, b, y2)
+        _put(S, t + 3 * K, b, y3)
+    if K > 0:
+        for j in range(2, -1, -1):
+            _fix(S, b, s + j * K, s + (j + 1) * K, out[(s + (j + 1) * K) * S.B + b])
+    prod[0] = p0 * p1 * p2 * p3
+    return out[s * S.B + b]
+
+
+cdef int _scan(const Src* S, floating dummy, bint parallel) noexcept nogil:
+    """Run the scan described by S; returns -1 when out of memory."""
+    cdef Py_ssize_t T = S.T, B = S.B, nblk, k, i, b, s, nslab
+    cdef floating* head
+    cdef floating* prod
+    cdef floating* y
+    cdef floating cur, nxt
+    if T == 0 or B == 0:
+        return 0
+    if B >= ROW_MIN_B:
+        if not parallel:
+            y = <floating*>malloc(B * sizeof(floating))
+            if y == NULL:
+                return -1
+            _rows(S, 0, B, y)
+            free(y)
+            return 0
+        nslab = min(B // ROW_MIN_B, 64)
+        y = <floating*>malloc(B * sizeof(floating))
+        if y == NULL:
+            return -1
+        for i in prange(nslab, schedule='static'):
+            _rows(S, i * B // nslab, (i + 1) * B // nslab, y + i * B // nslab)
+        free(y)
+        return 0
+    nblk = (T + BLOCK - 1) // BLOCK
+    head = <floating*>malloc(nblk * B * sizeof(floating))
+    prod = <floating*>malloc(nblk * B * sizeof(floating))
+    if head == NULL or prod == NULL:
+        free(head)
+        free(prod)
+        return -1
+    if parallel:
+        for k in prange(nblk * B, schedule='static'):
+            head[k] = _block(S, k // nblk, (k % nblk) * BLOCK,
+                             min(T, (k % nblk + 1) * BLOCK), prod + k)
+    else:
+        for k in range(nblk * B):
+            head[k] = _block(S, k // nblk, (k % nblk) * BLOCK,
+                             min(T, (k % nblk + 1) * BLOCK), prod + k)
+    if nblk > 1:
+        # head[k] <- the true y at the start of block k + 1 (block k's carry)
+        for b in range(B):
+            nxt = head[b * nblk + nblk - 1]
+            for i in range(nblk - 2, -1, -1):
+                k = b * nblk + i
+                cur = head[k]
+                if prod[k] != 0:
+                    cur = cur + prod[k] * nxt
+                head[k] = nxt
+                nxt = cur
+        if parallel:
+            for k in prange(nblk * B, schedule='static'):
+                if k % nblk < nblk - 1:
+                    _fix(S, k // nblk, (k % nblk) * BLOCK, (k % nblk + 1) * BLOCK, head[k])
+        else:
+            for k in range(nblk * B):
+                if k % nblk < nblk - 1:
+                    _fix(S, k // nblk, (k % nblk) * BLOCK, (k % nblk + 1) * BLOCK, head[k])
+    free(head)
+    free(prod)
+    return 0
+
+
+cdef const unsigned char* _flag(const unsigned char[:, ::1] f, Py_ssize_t* stride,
+                                unsigned char* zeros) noexcept nogil:
+    if f.shape[0] == 0:
+        stride[0] = 0
+        return zeros
+    stride[0] = f.shape[1]
+    return &f[0, 0]
+
+
+cdef int _run(int m, const floating[:, ::1] rewards, const floating[:, ::1] values,
+              const floating[:, ::1] next_values, const floating[:, ::1] gamma,
+              const floating[:, ::1] lam, const unsigned char[:, ::1] terminated,
+              const unsigned char[:, ::1] truncated, floating[:, ::1] out,
+              floating[:, ::1] out2, bint parallel) noexcept nogil:
+    cdef Src S
+    cdef Py_ssize_t T = rewards.shape[0], B = rewards.shape[1]
+    cdef int rc
+    cdef floating zero = 0
+    if T == 0 or B == 0:
+        return 0
+    # absent flags / next_values read as a zero row with row stride 0
+    cdef void* zeros = calloc(B, sizeof(double))
+    if zeros == NULL:
+        return -1
+    S.m = m
+    S.T = T
+    S.B = B
+    S.r = &rewards[0, 0]
+    S.v = &values[0, 0] if values.shape[0] > 0 else zeros
+    S.out = &out[0, 0]
+    S.out2 = &out2[0, 0] if out2.shape[0] > 0 else S.out
+    S.g = &gamma[0, 0]
+    S.gs = B if gamma.shape[0] > 1 else 0
+    S.lm = &lam[0, 0]
+    S.ls = B if lam.shape[0] > 1 else 0
+    S.te = _flag(terminated, &S.tes, <unsigned char*>zeros)
+    S.tr = _flag(truncated, &S.trs, <unsigned char*>zeros)
+    S.nvmode = 0
+    if next_values.shape[0] == 0:
+        S.nv = zeros
+        S.nvs = 0
+    else:
+        S.nv = &next_values[0, 0]
+        S.nvs = B
+        if m == GAE and next_values.shape[0] != T:
+            S.nvmode = 1
+    rc = _scan(&S, zero, parallel)
+    free(zeros)
+    return rc
+
+
+cdef void _nstep(const floating[:, ::1] r, const floating[:, ::1] nv,
+                 const floating[:, ::1] g, Py_ssize_t n,
+                 const unsigned char[:, ::1] term, const unsigned char[:, ::1] trunc,
+                 floating[:, ::1] out, Py_ssize_t t0, Py_ssize_t t1) noexcept nogil:
+    cdef Py_ssize_t T = r.shape[0], B = r.shape[1], t, b, k, s
+    cdef Py_ssize_t gs = 1 if g.shape[0] > 1 else 0
+    cdef bint has_te = term.shape[0] > 0, has_tr = trunc.shape[0] > 0
+    cdef floating acc, disc, gk
+    for t in range(t0, t1):
+        for b in range(B):
+            acc = 0
+            disc = 1
+            for k in range(min(n, T - t)):
+                s = t + k
+                gk = g[s * gs, b]
+                acc = acc + disc * r[s, b]
+                if has_te and term[s, b] != 0:
+                    break
+                if k == n - 1 or s == T - 1 or (has_tr and trunc[s, b] != 0):
+                    acc = acc + disc * gk * nv[s, b]
+                    break
+                disc = disc * gk
+            out[t, b] = acc
+
+
+# ---- cimport-able API (declared in returns.pxd) ---------------------------
+
+cdef int discounted_returns_c(const floating[:, ::1] rewards, const floating[:, ::1] gamma,
+                              const unsigned char[:, ::1] terminated,
+                              const unsigned char[:, ::1] truncated,
+                              const floating[:, ::1] next_values,
+                              floating[:, ::1] out, bint parallel) noexcept nogil:
+    return _run(DISC, rewards, rewards[:0], next_values, gamma, gamma, terminated,
+                truncated, out, out[:0], parallel)
+
+
+cdef int gae_c(const floating[:, ::1] rewards, const floating[:, ::1] values,
+               const floating[:, ::1] next_values, const floating[:, ::1] gamma,
+               const floating[:, ::1] lam, const unsigned char[:, ::1] terminated,
+               const unsigned char[:, ::1] truncated, floating[:, ::1] advantages_out,
+               floating[:, ::1] returns_out, bint parallel) noexcept nogil:
+    return _run(GAE, rewards, values, next_values, gamma, lam, terminated, truncated,
+                advantages_out, returns_out, parallel)
+
+
+cdef int lambda_returns_c(const floating[:, ::1] rewards, const floating[:, ::1] next_values,
+                          const floating[:, ::1] gamma, const floating[:, ::1] lam,
+                          const unsigned char[:, ::1] terminated,
+                          const unsigned char[:, ::1] truncated,
+                          floating[:, ::1] out, bint parallel) noexcept nogil:
+    return _run(LAMBDA, rewards, rewards[:0], next_values, gamma, lam, terminated,
+                truncated, out, out[:0], parallel)
+
+
+cdef int nstep_returns_c(const floating[:, ::1] rewards, const floating[:, ::1] next_values,
+                         const floating[:, ::1] gamma, Py_ssize_t n,
+                         const unsigned char[:, ::1] terminated,
+                         const unsigned char[:, ::1] truncated,
+                         floating[:, ::1] out, bint parallel) noexcept nogil:
+    cdef Py_ssize_t T = rewards.shape[0], nchunk, i
+    if not parallel:
+        _nstep(rewards, next_values, gamma, n, terminated, truncated, out, 0, T)
+        return 0
+    nchunk = max(1, min(T // 4096, 256))
+    for i in prange(nchunk, schedule='static'):
+        _nstep(rewards, next_values, gamma, n, terminated, truncated, out,
+               i * T // nchunk, (i + 1) * T // nchunk)
+    return 0
+
+
+# ---- registry kernels (Python-callable; same names as fastpg.reference) ----
+
+cdef inline _check(int rc):
+    if rc != 0:
+        raise MemoryError("fastpg: out of memory in a return kernel")
+
+
+def discounted_returns(const floating[:, ::1] rewards, const floating[:, ::1] gamma,
+                       const unsigned char[:, ::1] terminated,
+                       const unsigned char[:, ::1] truncated,
+                       const floating[:, ::1] next_values, floating[:, ::1] out):
+    cdef int rc
+    with nogil:
+        rc = discounted_returns_c(rewards, gamma, terminated, truncated, next_values, out, False)
+    _check(rc)
+    return out.base
+
+
+def discounted_returns_parallel(const floating[:, ::1] rewards, const floating[:, ::1] gamma,
+                                const unsigned char[:, ::1] terminated,
+                                const unsigned char[:, ::1] truncated,
+                                const floating[:, ::1] next_values, floating[:, ::1] out):
+    cdef int rc
+    with nogil:
+        rc = discounted_returns_c(rewards, gamma, terminated, truncated, next_values, out, True)
+    _check(rc)
+    return out.base
+
+
+def gae(const floating[:, ::1] rewards, const floating[:, ::1] values,
+        const floating[:, ::1] next_values, const floating[:, ::1] gamma,
+        const floating[:, ::1] lam, const unsigned char[:, ::1] terminated,
+        const unsigned char[:, ::1] truncated, floating[:, ::1] advantages_out,
+        floating[:, ::1] returns_out):
+    cdef int rc
+    with nogil:
+        rc = gae_c(rewards, values, next_values, gamma, lam, terminated, truncated,
+                   advantages_out, returns_out, False)
+    _check(rc)
+    return advantages_out.base, returns_out.base
+
+
+def gae_parallel(const floating[:, ::1] rewards, const floating[:, ::1] values,
+                 const floating[:, ::1] next_values, const floating[:, ::1] gamma,
+                 const floating[:, ::1] lam, const unsigned char[:, ::1] terminated,
+                 const unsigned char[:, ::1] truncated, floating[:, ::1] advantages_out,
+                 floating[:, ::1] returns_out):
+    cdef int rc
+    with nogil:
+        rc = gae_c(rewards, values, next_values, gamma, lam, terminated, truncated,
+                   advantages_out, returns_out, True)
+    _check(rc)
+    return advantages_out.base, returns_out.base
+
+
+def lambda_returns(const floating[:, ::1] rewards, const floating[:, ::1] next_values,
+                   const floating[:, ::1] gamma, const floating[:, ::1] lam,
+                   const unsigned char[:, ::1] terminated,
+                   const unsigned char[:, ::1] truncated, floating[:, ::1] out):
+    cdef int rc
+    with nogil:
+        rc = lambda_returns_c(rewards, next_values, gamma, lam, terminated, truncated, out, False)
+    _check(rc)
+    return out.base
+
+
+def lambda_returns_parallel(const floating[:, ::1] rewards, const floating[:, ::1] next_values,
+                            const floating[:, ::1] gamma, const floating[:, ::1] lam,
+                            const unsigned char[:, ::1] terminated,
+                            const unsigned char[:, ::1] truncated, floating[:, ::1] out):
+    cdef int rc
+    with nogil:
+        rc = lambda_returns_c(rewards, next_values, gamma, lam, terminated, truncated, out, True)
+    _check(rc)
+    return out.base
+
+
+def nstep_returns(const floating[:, ::1] rewards, const floating[:, ::1] next_values,
+                  const floating[:, ::1] gamma, Py_ssize_t n,
+                  const unsigned char[:, ::1] terminated,
+                  const unsigned char[:, ::1] truncated, floating[:, ::1] out):
+    with nogil:
+        nstep_returns_c(rewards, next_values, gamma, n, terminated, truncated, out, False)
+    return out.base
+
+
+def nstep_returns_parallel(const floating[:, ::1] rewards, const floating[:, ::1] next_values,
+                           const floating[:, ::1] gamma, Py_ssize_t n,
+                           const unsigned char[:, ::1] terminated,
+                           const unsigned char[:, ::1] truncated, floating[:, ::1] out):
+    with nogil:
+        nstep_returns_c(rewards, next_values, gamma, n, terminated, truncated, out, True)
+    return out.base
+
+
+def openmp_threads():
+    """Threads an OpenMP parallel region would use (1 without OpenMP)."""
+    cdef int n = 0, i
+    for i in prange(1, nogil=True):
+        n = _omp_threads()
+    return n
+
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    static int _omp_threads(void) { return omp_get_num_threads(); }
+    #else
+    static int _omp_threads(void) { return 1; }
+    #endif
+    """
+    int _omp_threads() noexcept nogil
