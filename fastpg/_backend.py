@@ -1,0 +1,168 @@
+"""Backends, the kernel registry, and dispatch by kernel name.
+
+A kernel is a name: ``fastpg.reference.<family>.<name>``,
+``fastpg._numba.<family>.<name>`` and ``fastpg._cy.<family>.<name>`` share
+one positional signature. The public functions validate and normalise, then
+call ``kernel(family, name, backend)``.
+
+Choosing a backend: the ``backend=`` keyword of a public function, then
+``use_backend(...)`` (a context variable: per thread / task), then
+``set_backend(...)``, then the ``FASTPG_BACKEND`` environment variable, then
+``"auto"``. ``auto`` picks per kernel the fastest available backend according
+to ``AUTO_PREFERENCE`` (from ``fastpg bench`` on the project's reference
+machine). Asking for an unavailable backend by name raises with the reason:
+there is no silent fallback.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import importlib
+import os
+
+BACKENDS = ("numpy", "numba", "cython")
+_MODULE_ROOT = {"numpy": "fastpg.reference", "numba": "fastpg._numba", "cython": "fastpg._cy"}
+
+#: every kernel of every family; tests and benchmarks iterate over this
+REGISTRY = {
+    "returns": ("discounted_returns", "gae", "lambda_returns", "nstep_returns"),
+}
+
+#: kernel -> backends in order of preference for ``auto`` (measured by
+#: ``fastpg bench``; cython first where it is as fast: it has no JIT latency)
+AUTO_PREFERENCE = {
+    "discounted_returns": ("cython", "numba", "numpy"),
+    "gae": ("cython", "numba", "numpy"),
+    "lambda_returns": ("cython", "numba", "numpy"),
+    "nstep_returns": ("cython", "numba", "numpy"),
+}
+
+#: work size (elements) from which the ``<name>_parallel`` variant is used
+PARALLEL_MIN = 1 << 20
+
+_default: str | None = None
+_override: contextvars.ContextVar[str | None] = contextvars.ContextVar("fastpg_backend", default=None)
+_modules: dict[tuple[str, str], object] = {}
+_unavailable: dict[str, str] = {}
+
+
+def _check_name(name, what="backend"):
+    if name != "auto" and name not in BACKENDS:
+        raise ValueError(f"{what} must be one of 'auto', " + ", ".join(repr(b) for b in BACKENDS)
+                         + f"; got {name!r}")
+    return name
+
+
+def get_backend() -> str:
+    """The backend in force here: 'auto', 'numpy', 'numba' or 'cython'."""
+    over = _override.get()
+    if over is not None:
+        return over
+    if _default is not None:
+        return _default
+    env = os.environ.get("FASTPG_BACKEND", "").strip().lower()
+    if env:
+        return _check_name(env, "FASTPG_BACKEND")
+    return "auto"
+
+
+def set_backend(name: str) -> None:
+    """Set the process-wide default backend ('auto' restores per-kernel choice)."""
+    global _default
+    name = _check_name(str(name).lower())
+    if name != "auto":
+        require(name)
+    _default = name
+
+
+@contextlib.contextmanager
+def use_backend(name: str):
+    """``with use_backend('numba'): ...`` — scoped to this thread/task."""
+    name = _check_name(str(name).lower())
+    if name != "auto":
+        require(name)
+    token = _override.set(name)
+    try:
+        yield name
+    finally:
+        _override.reset(token)
+
+
+def _load(backend: str, family: str):
+    key = (backend, family)
+    mod = _modules.get(key)
+    if mod is None:
+        if backend in _unavailable:
+            raise BackendUnavailable(backend, _unavailable[backend])
+        try:
+            mod = importlib.import_module(f"{_MODULE_ROOT[backend]}.{family}")
+        except ImportError as exc:  # numba missing, extension not built, ...
+            why = f"{type(exc).__name__}: {exc}"
+            if backend == "cython":
+                why += " (build it with `pip install .` or `python setup.py build_ext --inplace`)"
+            _unavailable[backend] = why
+            raise BackendUnavailable(backend, why) from exc
+        _modules[key] = mod
+    return mod
+
+
+class BackendUnavailable(RuntimeError):
+    def __init__(self, backend, why):
+        super().__init__(f"fastpg backend {backend!r} is not available: {why}")
+        self.backend = backend
+        self.why = why
+
+
+def available(backend: str) -> tuple[bool, str]:
+    """(is it usable, why not) for one backend; imports it to find out."""
+    _check_name(backend)
+    try:
+        for family in REGISTRY:
+            _load(backend, family)
+    except BackendUnavailable as exc:
+        return False, exc.why
+    return True, ""
+
+
+def available_backends() -> list[str]:
+    return [b for b in BACKENDS if available(b)[0]]
+
+
+def require(backend: str) -> None:
+    ok, why = available(backend)
+    if not ok:
+        raise BackendUnavailable(backend, why)
+
+
+def resolve(name: str, backend: str | None = None) -> str:
+    """The concrete backend that runs kernel ``name`` for this call."""
+    chosen = get_backend() if backend is None else _check_name(str(backend).lower())
+    if chosen != "auto":
+        return chosen
+    for cand in AUTO_PREFERENCE.get(name, BACKENDS):
+        if cand == "numpy" or available(cand)[0]:
+            return cand
+    return "numpy"
+
+
+def kernel(family: str, name: str, backend: str | None = None, size: int = 0):
+    """The function to call: backend's ``name`` (or ``name_parallel`` for big work)."""
+    chosen = resolve(name, backend)
+    mod = _load(chosen, family)
+    if size >= PARALLEL_MIN and threads() > 1:
+        par = getattr(mod, name + "_parallel", None)
+        if par is not None:
+            return par
+    return getattr(mod, name)
+
+
+def threads() -> int:
+    """Threads the parallel kernels may use (NUMBA_NUM_THREADS / OMP_NUM_THREADS / cores)."""
+    for var in ("FASTPG_NUM_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        val = os.environ.get(var)
+        if val and val.isdigit():
+            return max(1, int(val))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1

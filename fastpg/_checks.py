@@ -1,0 +1,142 @@
+"""Input validation shared by every public function.
+
+Each helper names the argument it checks, says what was expected and what
+it got, and returns the array in the layout the kernels take (see
+fastpg.reference.returns): time-major ``(T, B)`` C-contiguous, float32 or
+float64, flags as uint8. Non-contiguous and read-only inputs are accepted
+(copied only when the layout requires it); nothing a caller passes is ever
+written except ``out=``.
+"""
+from __future__ import annotations
+
+import numbers
+import operator
+
+import numpy as np
+
+
+def _kind_error(name, arr, what):
+    return TypeError(f"{name} must be {what}; got an array of dtype {arr.dtype}")
+
+
+def real_array(x, name):
+    """np.asarray(x) with a bool, integer or floating dtype."""
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists, unconvertible objects
+        raise TypeError(f"{name} must be an array of real numbers: {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        raise _kind_error(name, arr, "real numbers (bool, integer or float)")
+    return arr
+
+
+def float_dtype(*arrays):
+    """np.result_type of the inputs, as float32 or float64.
+
+    Integers and bools compute in float64 (as NumPy would); float16 in
+    float32 (the kernels exist for float32 and float64 only).
+    """
+    dt = np.result_type(*arrays)
+    if dt.kind != "f":
+        return np.dtype(np.float64)
+    if dt.itemsize < 4:
+        return np.dtype(np.float32)
+    if dt.itemsize > 8:
+        return np.dtype(np.float64)
+    return dt
+
+
+def axis_index(axis, ndim, name="axis"):
+    try:
+        axis = operator.index(axis)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer; got {axis!r}") from None
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{name}={axis} is out of range for rewards with {ndim} dimension(s)")
+    return axis % ndim
+
+
+def to_tb(arr, axis, dtype):
+    """(T, *batch) with time first -> C-contiguous (T, B) of dtype (a view when possible)."""
+    arr = np.moveaxis(arr, axis, 0)
+    T = arr.shape[0]
+    B = int(np.prod(arr.shape[1:], dtype=np.int64))
+    return np.ascontiguousarray(arr, dtype=dtype).reshape(T, B)
+
+
+def same_shape(arr, name, shape, ref_name="rewards"):
+    if arr.shape != shape:
+        raise ValueError(f"{name} must have the shape of {ref_name} {shape}; got {arr.shape}")
+
+
+def no_nan(arr, name):
+    if arr.dtype.kind == "f" and arr.size and np.isnan(arr).any():
+        raise ValueError(f"{name} contains NaN")
+
+
+def flags(x, name, shape, axis):
+    """Episode flags -> uint8 (T, B), nonzero meaning true; None -> (0, B)."""
+    B = int(np.prod([s for i, s in enumerate(shape) if i != axis], dtype=np.int64))
+    if x is None:
+        return np.zeros((0, B), dtype=np.uint8)
+    arr = real_array(x, name)
+    same_shape(arr, name, shape)
+    no_nan(arr, name)
+    if arr.dtype == np.bool_ or arr.dtype == np.uint8:
+        return to_tb(arr, axis, arr.dtype).view(np.uint8)
+    return to_tb(arr != 0, axis, np.bool_).view(np.uint8)
+
+
+def coef(x, name, shape, axis, dtype, lo=0.0, hi=1.0):
+    """A discount-like coefficient: scalar or array broadcastable to shape.
+
+    Checked to lie in [lo, hi] (NaN rejected). Returned as (1, B) when it is
+    constant along time, else (T, B).
+    """
+    arr = real_array(x, name)
+    if arr.size and not (np.all(arr >= lo) and np.all(arr <= hi)):
+        bad = arr[~((arr >= lo) & (arr <= hi))].ravel()[0]
+        raise ValueError(f"{name} must lie in [{lo:g}, {hi:g}]; got {bad!r}")
+    T = shape[axis]
+    try:
+        full = np.broadcast_to(arr, shape)
+    except ValueError:
+        raise ValueError(f"{name} of shape {arr.shape} cannot be broadcast to rewards "
+                         f"of shape {shape}") from None
+    full = np.moveaxis(full, axis, 0)
+    B = int(np.prod(full.shape[1:], dtype=np.int64))
+    if T <= 1 or full.strides[0] == 0:
+        return np.ascontiguousarray(full[:1], dtype=dtype).reshape(1, B)
+    return np.ascontiguousarray(full, dtype=dtype).reshape(T, B)
+
+
+def positive_int(x, name, lo=1):
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Integral):
+        raise TypeError(f"{name} must be an integer >= {lo}; got {x!r}")
+    if x < lo:
+        raise ValueError(f"{name} must be >= {lo}; got {x}")
+    return int(x)
+
+
+def out_array(out, name, shape, dtype):
+    """Check a caller's out= array: exact shape and dtype, writeable."""
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray; got {type(out).__name__}")
+    if out.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}; got {out.shape}")
+    if out.dtype != dtype:
+        raise TypeError(f"{name} must have dtype {np.dtype(dtype)} (the result dtype); "
+                        f"got {out.dtype}")
+    if not out.flags.writeable:
+        raise ValueError(f"{name} is read-only")
+    return out
+
+
+def kernel_out(out, axis, T, B, dtype, inputs):
+    """The (T, B) array a kernel writes: out itself when its layout allows and
+    it overlaps no input, else a fresh array (copied into out afterwards)."""
+    if out is not None:
+        view = np.moveaxis(out, axis, 0)
+        if view.flags.c_contiguous and not any(np.may_share_memory(view, a) for a in inputs):
+            return view.reshape(T, B), False
+    return np.empty((T, B), dtype=dtype), out is not None

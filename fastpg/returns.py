@@ -1,0 +1,243 @@
+"""Return discounting: discounted returns, GAE, TD(lambda) and n-step returns.
+
+Conventions (all four functions):
+
+* ``rewards`` is time-major, ``(T, *batch)``; ``axis=`` names another time
+  axis. A 1-D array is one flat stream of many episodes, delimited by flags.
+* Episode flags follow gymnasium. ``terminated[t]``: the MDP ended after step
+  t, nothing is bootstrapped. ``truncated[t]``: the episode was cut (time
+  limit) after step t; the return bootstraps from ``next_values[t]``, the
+  value of the final observation. A step that is both is terminal. Flags may
+  be bool, integer or float; nonzero means true (NaN is rejected).
+* ``next_values[t]`` = V(s_{t+1}), the value of the observation reached after
+  step t (for a truncated step, of the final observation). The last step of
+  the array is treated like a truncation: it bootstraps from
+  ``next_values[T-1]``.
+* ``gamma`` (and ``lam``) is a number in [0, 1] or an array broadcastable to
+  ``rewards`` (a per-step discount, as in rlax).
+* float32 in, float32 out; float64 in, float64 out; mixed inputs follow
+  ``np.result_type`` (integers compute in float64). ``out=`` receives the
+  result (exact shape and dtype).
+* NaN or inf in rewards or values propagate to the returns of the steps that
+  depend on them, and never past an episode end (a zero discount cuts the
+  dependence, so ``0 * inf`` is never formed). They are not an error: users
+  mask or assert on their side, as with NumPy.
+* ``backend=`` picks 'numpy', 'numba', 'cython' or 'auto' for this call.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from . import _backend
+from . import _checks as C
+
+__all__ = ["discounted_returns", "gae", "lambda_returns", "nstep_returns", "GAEResult"]
+
+
+class GAEResult(NamedTuple):
+    advantages: np.ndarray
+    returns: np.ndarray
+
+
+class _Prepared(NamedTuple):
+    shape: tuple
+    axis: int
+    dtype: np.dtype
+    T: int
+    B: int
+    rewards: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+
+
+def _prepare(rewards, terminated, truncated, axis, extra=()):
+    r = C.real_array(rewards, "rewards")
+    if r.ndim == 0:
+        raise ValueError("rewards must have at least 1 dimension (time); got a scalar")
+    ax = C.axis_index(axis, r.ndim)
+    named = [C.real_array(x, n) for n, x in extra]
+    for (n, _), arr in zip(extra, named):
+        if arr.shape != r.shape:
+            raise ValueError(f"{n} must have the shape of rewards {r.shape}; got {arr.shape}")
+    dtype = C.float_dtype(r, *named)
+    T = r.shape[ax]
+    B = int(np.prod([s for i, s in enumerate(r.shape) if i != ax], dtype=np.int64))
+    prep = _Prepared(r.shape, ax, dtype, T, B, C.to_tb(r, ax, dtype),
+                     C.flags(terminated, "terminated", r.shape, ax),
+                     C.flags(truncated, "truncated", r.shape, ax))
+    return prep, [C.to_tb(a, ax, dtype) for a in named]
+
+
+def _coef(x, name, p):
+    if x is None:
+        raise TypeError(f"{name} is required (a number in [0, 1] or an array)")
+    return C.coef(x, name, p.shape, p.axis, p.dtype)
+
+
+def _finish(res, out, p, copy_back, name="out"):
+    """(T, B) kernel result -> the caller's layout (or into out)."""
+    shaped = np.moveaxis(res.reshape((p.T,) + tuple(np.delete(p.shape, p.axis))), 0, p.axis)
+    if out is None:
+        return shaped
+    if copy_back:
+        out[...] = shaped
+    return out
+
+
+def _out(out, name, p, inputs):
+    if out is not None:
+        C.out_array(out, name, p.shape, p.dtype)
+    return C.kernel_out(out, p.axis, p.T, p.B, p.dtype, inputs)
+
+
+def discounted_returns(rewards, gamma, terminated=None, truncated=None, next_values=None,
+                       *, axis=0, out=None, backend=None):
+    r"""Discounted returns, exact, over a flat stream or a ``(T, *batch)`` array.
+
+    .. math::
+        G_t = r_t + \gamma_t (1 - \mathrm{term}_t) B_t, \qquad
+        B_t = \begin{cases} V(s_{t+1}) = \text{next\_values}[t] &
+                \text{if truncated}_t \text{ or } t = T-1 \\
+              G_{t+1} & \text{otherwise} \end{cases}
+
+    with ``next_values`` taken as 0 when not given (then truncation and the
+    end of the array simply stop the sum).
+
+    Parameters
+    ----------
+    rewards : array_like, shape (T, *batch)
+    gamma : float in [0, 1] or array broadcastable to rewards
+    terminated, truncated : array_like of rewards' shape, optional
+    next_values : array_like of rewards' shape, optional
+    axis : int, the time axis (default 0)
+    out : ndarray, optional, rewards' shape and the result dtype
+    backend : 'auto', 'numpy', 'numba' or 'cython', optional
+
+    Returns
+    -------
+    ndarray of rewards' shape (float32 for float32 inputs).
+
+    Examples
+    --------
+    >>> discounted_returns([10.0, 0.0, -50.0], 0.8)
+    array([-22., -40., -50.])
+    >>> discounted_returns([1.0, 1.0, 1.0, 1.0], 0.5, terminated=[0, 1, 0, 0])
+    array([1.5 , 1.  , 1.75, 1.  ])
+    """
+    extra = [] if next_values is None else [("next_values", next_values)]
+    p, named = _prepare(rewards, terminated, truncated, axis, extra)
+    nv = named[0] if named else np.zeros((0, p.B), p.dtype)
+    g = _coef(gamma, "gamma", p)
+    res, copy_back = _out(out, "out", p, [p.rewards, nv, g])
+    fn = _backend.kernel("returns", "discounted_returns", backend, p.T * p.B)
+    fn(p.rewards, g, p.terminated, p.truncated, nv, res)
+    return _finish(res, out, p, copy_back)
+
+
+def gae(rewards, values, next_values, gamma, lam, terminated=None, truncated=None,
+        *, axis=0, out=None, backend=None):
+    r"""Generalised advantage estimation (Schulman et al., 2016), one pass.
+
+    .. math::
+        \delta_t = r_t + \gamma_t (1 - \mathrm{term}_t)\, \text{next\_values}[t] - V(s_t)
+
+        A_t = \delta_t + \gamma_t \lambda_t (1 - \mathrm{done}_t) A_{t+1},
+        \quad A_T = 0, \quad \mathrm{done} = \mathrm{term} \lor \mathrm{trunc}
+
+    and ``returns = advantages + values``, written in the same pass.
+
+    ``next_values`` is either the full array (rewards' shape) or, as a
+    shorthand, the ``(*batch)`` value of the observation after the last step,
+    meaning ``next_values[t] = values[t + 1]`` (the SB3 ``last_values``
+    convention). The shorthand cannot express the value of a final
+    observation at a truncation before the last step, so that case raises.
+
+    Returns a ``GAEResult(advantages, returns)``; ``out=`` takes a pair.
+    """
+    r = C.real_array(rewards, "rewards")
+    v_arr = C.real_array(values, "values")
+    nv_arr = C.real_array(next_values, "next_values")
+    if r.ndim == 0:
+        raise ValueError("rewards must have at least 1 dimension (time); got a scalar")
+    ax = C.axis_index(axis, r.ndim)
+    batch_shape = tuple(s for i, s in enumerate(r.shape) if i != ax)
+    shorthand = nv_arr.shape != r.shape
+    if shorthand and nv_arr.shape != batch_shape:
+        raise ValueError(f"next_values must have the shape of rewards {r.shape} or, for the "
+                         f"value after the last step, the batch shape {batch_shape}; "
+                         f"got {nv_arr.shape}")
+    p, named = _prepare(r, terminated, truncated, ax, [("values", v_arr)])
+    dtype = C.float_dtype(r, v_arr, nv_arr)
+    if dtype != p.dtype:
+        p, named = _prepare(r.astype(dtype), terminated, truncated, ax,
+                            [("values", v_arr.astype(dtype))])
+    v = named[0]
+    if shorthand:
+        nv = np.ascontiguousarray(nv_arr, dtype=p.dtype).reshape(1, p.B)
+        if p.truncated.shape[0] and p.T > 1 and p.truncated[:-1].any():
+            raise ValueError("truncated has a truncation before the last step, which needs the "
+                             "value of that episode's final observation: pass next_values "
+                             "with the full shape of rewards")
+    else:
+        nv = C.to_tb(nv_arr, ax, p.dtype)
+    g = _coef(gamma, "gamma", p)
+    lm = _coef(lam, "lam", p)
+    if out is None:
+        outs = (None, None)
+    else:
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            raise TypeError("out must be a pair (advantages_out, returns_out)")
+        outs = tuple(out)
+    adv, adv_copy = _out(outs[0], "out[0]", p, [p.rewards, v, nv, g, lm])
+    ret, ret_copy = _out(outs[1], "out[1]", p, [p.rewards, v, nv, g, lm, adv])
+    fn = _backend.kernel("returns", "gae", backend, p.T * p.B)
+    fn(p.rewards, v, nv, g, lm, p.terminated, p.truncated, adv, ret)
+    return GAEResult(_finish(adv, outs[0], p, adv_copy), _finish(ret, outs[1], p, ret_copy))
+
+
+def lambda_returns(rewards, next_values, gamma, lam, terminated=None, truncated=None,
+                   *, axis=0, out=None, backend=None):
+    r"""TD(lambda) targets (the lambda-return), exact.
+
+    .. math::
+        G^\lambda_t = r_t + \gamma_t (1 - \mathrm{term}_t)
+            \big[(1 - \lambda_t) V_{t+1} + \lambda_t G^\lambda_{t+1}\big]
+
+    inside an episode, with :math:`V_{t+1}` = ``next_values[t]``; at a
+    terminated, truncated or last step,
+    :math:`G_t = r_t + \gamma_t (1 - \mathrm{term}_t)\,\text{next\_values}[t]`.
+    Equals ``gae(...).returns`` when ``values[t+1] == next_values[t]`` inside
+    episodes. lam = 0 gives one-step TD targets, lam = 1 Monte-Carlo returns
+    that bootstrap at truncations.
+    """
+    p, (nv,) = _prepare(rewards, terminated, truncated, axis, [("next_values", next_values)])
+    g = _coef(gamma, "gamma", p)
+    lm = _coef(lam, "lam", p)
+    res, copy_back = _out(out, "out", p, [p.rewards, nv, g, lm])
+    fn = _backend.kernel("returns", "lambda_returns", backend, p.T * p.B)
+    fn(p.rewards, nv, g, lm, p.terminated, p.truncated, res)
+    return _finish(res, out, p, copy_back)
+
+
+def nstep_returns(rewards, next_values, gamma, n, terminated=None, truncated=None,
+                  *, axis=0, out=None, backend=None):
+    r"""n-step bootstrapped returns.
+
+    .. math::
+        G^{(n)}_t = \sum_{k<m} \Big(\prod_{j<k}\gamma_{t+j}\Big) r_{t+k}
+            + \Big(\prod_{j<m}\gamma_{t+j}\Big) (1 - \mathrm{term}_{t+m-1})\,
+              \text{next\_values}[t+m-1]
+
+    where m <= n counts the steps from t that stay inside the episode and the
+    array (the window ends after the first terminated or truncated step). With
+    a scalar gamma the products are gamma**k. Cost O(T * batch * n).
+    """
+    n = C.positive_int(n, "n")
+    p, (nv,) = _prepare(rewards, terminated, truncated, axis, [("next_values", next_values)])
+    g = _coef(gamma, "gamma", p)
+    res, copy_back = _out(out, "out", p, [p.rewards, nv, g])
+    fn = _backend.kernel("returns", "nstep_returns", backend, p.T * p.B * min(n, max(p.T, 1)))
+    fn(p.rewards, nv, g, n, p.terminated, p.truncated, res)
+    return _finish(res, out, p, copy_back)
