@@ -105,7 +105,9 @@ def coef(x, name, shape, axis, dtype, lo=0.0, hi=1.0):
                          f"of shape {shape}") from None
     full = np.moveaxis(full, axis, 0)
     B = int(np.prod(full.shape[1:], dtype=np.int64))
-    if T <= 1 or full.strides[0] == 0:
+    if T == 0:
+        return np.zeros((1, B), dtype=dtype)
+    if T == 1 or full.strides[0] == 0:
         return np.ascontiguousarray(full[:1], dtype=dtype).reshape(1, B)
     return np.ascontiguousarray(full, dtype=dtype).reshape(T, B)
 

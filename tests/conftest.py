@@ -1,0 +1,30 @@
+import os
+
+import numpy as np
+import pytest
+from hypothesis import settings
+
+from fastpg import _backend
+
+settings.register_profile("ci", max_examples=60, deadline=None)
+settings.register_profile("dev", max_examples=30, deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+#: backends the tests exercise: every available one, unless FASTPG_BACKEND pins one
+_pinned = os.environ.get("FASTPG_BACKEND", "").strip().lower()
+if _pinned and _pinned != "auto":
+    BACKENDS = [_pinned]
+else:
+    BACKENDS = [b for b in _backend.BACKENDS if _backend.available(b)[0]]
+
+
+def pytest_generate_tests(metafunc):
+    # plain parametrisation (not fixtures), so hypothesis tests may use them
+    if "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", BACKENDS)
+    if "dtype" in metafunc.fixturenames:
+        metafunc.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+
+
+def tol(dtype):
+    return dict(rtol=2e-5, atol=2e-5) if np.dtype(dtype) == np.float32 else dict(rtol=1e-12, atol=1e-12)
