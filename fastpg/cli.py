@@ -1,0 +1,164 @@
+"""`fastpg bench | info` (also `python -m fastpg ...`)."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from . import __version__, _backend
+
+
+def _median_time(fn, min_time=0.2, max_rounds=50):
+    fn()  # warm-up (JIT compile excluded)
+    times = []
+    start = time.perf_counter()
+    while len(times) < max_rounds and (time.perf_counter() - start < min_time or len(times) < 3):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+        if times[-1] > 2.0:
+            break
+    return float(np.median(times))
+
+
+def copy_bandwidth(nbytes=256 << 20):
+    """Bytes moved per second (read + write) by a large np.copyto."""
+    src = np.ones(nbytes, np.uint8)
+    dst = np.empty_like(src)
+    t = _median_time(lambda: np.copyto(dst, src), min_time=0.3, max_rounds=7)
+    return 2 * nbytes / t
+
+
+def cold_start(backend):
+    """Seconds for `import fastpg` + first kernel call in a fresh process."""
+    code = ("import time; t0 = time.perf_counter(); import fastpg, numpy as np; "
+            f"fastpg.gae(np.ones((64, 8), np.float32), np.zeros((64, 8), np.float32), "
+            f"np.zeros(8, np.float32), 0.99, 0.95, backend={backend!r}); "
+            "print(time.perf_counter() - t0)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if res.returncode:
+        return None
+    return float(res.stdout.strip().splitlines()[-1])
+
+
+def _bytes_per_element(kernel, dtype):
+    f = np.dtype(dtype).itemsize
+    # inputs read + outputs written, flags are 1 byte each
+    return {"discounted_returns": 3 * f + 2, "gae": 5 * f + 2,
+            "lambda_returns": 3 * f + 2, "nstep_returns": 3 * f + 2}[kernel]
+
+
+def bench(args):
+    from ._workloads import QUICK, SIZES, call, make
+
+    sizes = list(SIZES) if args.full else list(QUICK)
+    backends = [b for b in _backend.BACKENDS if _backend.available(b)[0]]
+    bw = copy_bandwidth()
+    print(f"fastpg {__version__} bench | backends: {', '.join(backends)} | "
+          f"copy bandwidth {bw / 1e9:.1f} GB/s (read+write)")
+    rows = []
+    header = f"{'kernel':<20}{'size':<16}{'backend':<9}{'median':>12}{'Gelem/s':>9}{'vs numpy':>10}{'% bw':>7}"
+    print(header)
+    print("-" * len(header))
+    for kernel in _backend.REGISTRY["returns"]:
+        for size in sizes:
+            T, B, dt = SIZES[size]
+            d = make(size)
+            base = None
+            for backend in backends:
+                if backend == "numpy" and B == 1 and T > (2_000_000 if args.full else 100_000):
+                    continue
+                fn = call(kernel, d, backend)
+                med = _median_time(fn, min_time=0.05 if backend == "numpy" else 0.2,
+                                   max_rounds=3 if backend == "numpy" else 50)
+                if backend == "numpy":
+                    base = med
+                n = T * B
+                frac = n * _bytes_per_element(kernel, dt) / med / bw if n >= 1_000_000 else None
+                row = dict(kernel=kernel, size=size, backend=backend, median_s=med,
+                           elements_per_s=n / med, speedup_vs_numpy=(base / med) if base else None,
+                           fraction_of_copy_bandwidth=frac)
+                rows.append(row)
+                sp = f"{row['speedup_vs_numpy']:.1f}x" if base else "-"
+                fr = f"{100 * frac:.0f}%" if frac is not None else ""
+                print(f"{kernel:<20}{size:<16}{backend:<9}{med * 1e6:>10.1f}us"
+                      f"{n / med / 1e9:>9.3f}{sp:>10}{fr:>7}", flush=True)
+    cold = {b: cold_start(b) for b in backends}
+    print("cold start (import fastpg + first gae call, fresh process): "
+          + ", ".join(f"{b} {t:.2f}s" if t is not None else f"{b} failed" for b, t in cold.items()))
+    result = dict(version=__version__, machine=platform.machine(), python=platform.python_version(),
+                  copy_bandwidth_bytes_per_s=bw, results=rows, cold_start_s=cold)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(result, fh, indent=2)
+        print(f"wrote {args.json}")
+    if args.plot:
+        _plot(rows, args.plot)
+    return 0
+
+
+def _plot(rows, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("--plot needs matplotlib (pip install 'fastpg[bench]'); skipped", file=sys.stderr)
+        return
+    groups = sorted({(r["kernel"], r["size"]) for r in rows})
+    backends = [b for b in _backend.BACKENDS if any(r["backend"] == b for r in rows)]
+    fig, ax = plt.subplots(figsize=(max(8, len(groups) * 0.9), 4.5))
+    w = 0.8 / len(backends)
+    for i, b in enumerate(backends):
+        ys = [next((r["elements_per_s"] / 1e9 for r in rows if (r["kernel"], r["size"]) == g
+                    and r["backend"] == b), 0) for g in groups]
+        ax.bar(np.arange(len(groups)) + i * w, ys, w, label=b)
+    ax.set_xticks(np.arange(len(groups)) + 0.4 - w / 2)
+    ax.set_xticklabels([f"{k}\n{s}" for k, s in groups], rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel("G elements / s")
+    ax.set_yscale("log")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    print(f"wrote {path}")
+
+
+def info(args):
+    print(f"fastpg {__version__}  python {platform.python_version()}  numpy {np.__version__}")
+    print(f"selected backend: {_backend.get_backend()}  threads: {_backend.threads()}")
+    for b in _backend.BACKENDS:
+        ok, why = _backend.available(b)
+        ver = ""
+        if ok and b == "numba":
+            import numba
+            ver = f" (numba {numba.__version__}, threading layer on first parallel call)"
+        if ok and b == "cython":
+            from ._cy import returns
+            ver = f" (OpenMP threads: {returns.openmp_threads()})"
+        print(f"  {b:<7} {'available' + ver if ok else 'unavailable: ' + why}")
+    try:
+        import Cython
+        print(f"Cython {Cython.__version__} (build time)")
+    except ImportError:
+        pass
+    return 0
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="fastpg", description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("bench", help="benchmark every kernel x backend against the NumPy reference")
+    b.add_argument("--full", action="store_true", help="all sizes (incl. flat 16M); slower")
+    b.add_argument("--json", metavar="PATH", help="write results as JSON")
+    b.add_argument("--plot", metavar="PATH", help="write a PNG bar chart (needs matplotlib)")
+    b.set_defaults(func=bench)
+    i = sub.add_parser("info", help="version, backends available (and why not), threads")
+    i.set_defaults(func=info)
+    args = ap.parse_args(argv)
+    return args.func(args)
