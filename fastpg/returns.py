@@ -52,16 +52,19 @@ class _Prepared(NamedTuple):
     truncated: np.ndarray
 
 
-def _prepare(rewards, terminated, truncated, axis, extra=()):
+def _prepare(rewards, terminated, truncated, axis, extra=(), dtype_also=()):
+    """Validate rewards, flags and the same-shape arrays in extra; convert to (T, B).
+
+    dtype_also: further arrays that take part in the result dtype only.
+    """
     r = C.real_array(rewards, "rewards")
     if r.ndim == 0:
         raise ValueError("rewards must have at least 1 dimension (time); got a scalar")
     ax = C.axis_index(axis, r.ndim)
     named = [C.real_array(x, n) for n, x in extra]
     for (n, _), arr in zip(extra, named):
-        if arr.shape != r.shape:
-            raise ValueError(f"{n} must have the shape of rewards {r.shape}; got {arr.shape}")
-    dtype = C.float_dtype(r, *named)
+        C.same_shape(arr, n, r.shape)
+    dtype = C.float_dtype(r, *named, *dtype_also)
     T = r.shape[ax]
     B = int(np.prod([s for i, s in enumerate(r.shape) if i != ax], dtype=np.int64))
     prep = _Prepared(r.shape, ax, dtype, T, B, C.to_tb(r, ax, dtype),
@@ -76,7 +79,7 @@ def _coef(x, name, p):
     return C.coef(x, name, p.shape, p.axis, p.dtype)
 
 
-def _finish(res, out, p, copy_back, name="out"):
+def _finish(res, out, p, copy_back):
     """(T, B) kernel result -> the caller's layout (or into out)."""
     shaped = np.moveaxis(res.reshape((p.T,) + tuple(np.delete(p.shape, p.axis))), 0, p.axis)
     if out is None:
@@ -168,12 +171,7 @@ def gae(rewards, values, next_values, gamma, lam, terminated=None, truncated=Non
         raise ValueError(f"next_values must have the shape of rewards {r.shape} or, for the "
                          f"value after the last step, the batch shape {batch_shape}; "
                          f"got {nv_arr.shape}")
-    p, named = _prepare(r, terminated, truncated, ax, [("values", v_arr)])
-    dtype = C.float_dtype(r, v_arr, nv_arr)
-    if dtype != p.dtype:
-        p, named = _prepare(r.astype(dtype), terminated, truncated, ax,
-                            [("values", v_arr.astype(dtype))])
-    v = named[0]
+    p, (v,) = _prepare(r, terminated, truncated, ax, [("values", v_arr)], dtype_also=[nv_arr])
     if shorthand:
         nv = np.ascontiguousarray(nv_arr, dtype=p.dtype).reshape(1, p.B)
         if p.truncated.shape[0] and p.T > 1 and p.truncated[:-1].any():
