@@ -66,7 +66,7 @@ def _prepare(rewards, terminated, truncated, axis, extra=(), dtype_also=()):
         C.same_shape(arr, n, r.shape)
     dtype = C.float_dtype(r, *named, *dtype_also)
     T = r.shape[ax]
-    B = int(np.prod([s for i, s in enumerate(r.shape) if i != ax], dtype=np.int64))
+    B = C.batch_size(r.shape, ax)
     prep = _Prepared(r.shape, ax, dtype, T, B, C.to_tb(r, ax, dtype),
                      C.flags(terminated, "terminated", r.shape, ax),
                      C.flags(truncated, "truncated", r.shape, ax))
@@ -81,7 +81,11 @@ def _coef(x, name, p):
 
 def _finish(res, out, p, copy_back):
     """(T, B) kernel result -> the caller's layout (or into out)."""
-    shaped = np.moveaxis(res.reshape((p.T,) + tuple(np.delete(p.shape, p.axis))), 0, p.axis)
+    if p.axis == 0:
+        shaped = res.reshape(p.shape)
+    else:
+        batch = tuple(s for i, s in enumerate(p.shape) if i != p.axis)
+        shaped = np.moveaxis(res.reshape((p.T,) + batch), 0, p.axis)
     if out is None:
         return shaped
     if copy_back:

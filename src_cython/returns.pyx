@@ -95,15 +95,79 @@ cdef inline void _put(const Src* S, Py_ssize_t t, Py_ssize_t b, floating y) noex
 
 
 cdef void _rows(const Src* S, Py_ssize_t b0, Py_ssize_t b1, floating* y) noexcept nogil:
-    cdef Py_ssize_t t, b
-    cdef floating a, c
+    # The row path is the hot loop for (T, B) batches: one branch on the mode
+    # per row, row pointers hoisted into locals and selects instead of
+    # branches, so the inner loop over b is straight-line code.
+    cdef Py_ssize_t T = S.T, B = S.B, t, b
+    cdef const floating* r = <const floating*>S.r
+    cdef const floating* v = <const floating*>S.v
+    cdef const floating* nv = <const floating*>S.nv
+    cdef const floating* g = <const floating*>S.g
+    cdef const floating* lm = <const floating*>S.lm
+    cdef const floating* rt
+    cdef const floating* vt
+    cdef const floating* nvt
+    cdef const floating* gt
+    cdef const floating* lt
+    cdef const unsigned char* tet
+    cdef const unsigned char* trt
+    cdef floating* o1
+    cdef floating* o2
+    cdef floating a, c, yy, boot, gl, zero = 0
+    cdef unsigned char last, fl
+    cdef int m = S.m
     for b in range(b0, b1):
         y[b - b0] = 0
-    for t in range(S.T - 1, -1, -1):
-        for b in range(b0, b1):
-            _coef(S, t, b, &a, &c)
-            y[b - b0] = _step(y[b - b0], a, c)
-            _put(S, t, b, y[b - b0])
+    for t in range(T - 1, -1, -1):
+        rt = r + t * B
+        vt = v + t * B
+        gt = g + t * S.gs
+        lt = lm + t * S.ls
+        tet = S.te + t * S.tes
+        trt = S.tr + t * S.trs
+        o1 = <floating*>S.out + t * B
+        o2 = <floating*>S.out2 + t * B
+        last = t == T - 1
+        if S.nvmode == 0:
+            nvt = nv + t * S.nvs
+        elif not last:
+            nvt = v + (t + 1) * B
+        else:
+            nvt = nv
+        # Every operand is computed unconditionally and combined with
+        # selects: no loads or FP ops under a branch, so gcc can if-convert
+        # and vectorise the loop (a "cut" select, not a multiply, keeps
+        # 0 * inf from leaking past an episode end).
+        if m == GAE:
+            for b in range(b0, b1):
+                fl = tet[b] | trt[b] | last
+                a = rt[b] - vt[b]
+                boot = a + gt[b] * nvt[b]
+                gl = gt[b] * lt[b]
+                a = a if tet[b] != 0 else boot
+                c = zero if fl != 0 else gl
+                yy = a + c * y[b - b0]
+                yy = yy if c != 0 else a
+                y[b - b0] = yy
+                o1[b] = yy
+                o2[b] = yy + vt[b]
+        elif m == DISC:
+            for b in range(b0, b1):
+                boot = rt[b] + gt[b] * nvt[b]
+                gl = gt[b]
+                fl = tet[b] | trt[b] | last
+                # bootstrap at a truncation (or the array end) that is not a termination
+                a = boot if fl != 0 and tet[b] == 0 else rt[b]
+                c = zero if fl != 0 else gl
+                yy = a + c * y[b - b0]
+                yy = yy if c != 0 else a
+                y[b - b0] = yy
+                o1[b] = yy
+        else:
+            for b in range(b0, b1):
+                _coef(S, t, b, &a, &c)
+                y[b - b0] = _step(y[b - b0], a, c)
+                o1[b] = y[b - b0]
 
 
 cdef void _fix(const Src* S, Py_ssize_t b, Py_ssize_t s, Py_ssize_t e,
