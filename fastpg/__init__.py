@@ -11,8 +11,19 @@ from .returns import GAEResult, discounted_returns, gae, lambda_returns, nstep_r
 
 __version__ = "0.1.0"
 
+
+def get_include() -> str:
+    """Directory to put on Cython's include path to ``cimport`` fastpg kernels.
+
+    ``cythonize(..., include_path=[fastpg.get_include()])`` makes
+    ``from fastpg._cy.returns cimport gae_c`` resolve against the installed
+    ``.pxd`` files (like ``numpy.get_include()`` for NumPy's headers).
+    """
+    import os
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 __all__ = [
-    "__version__", "get_backend", "set_backend", "use_backend", "available",
+    "__version__", "get_include", "get_backend", "set_backend", "use_backend", "available",
     "available_backends", "BackendUnavailable",
     "discounted_returns", "gae", "lambda_returns", "nstep_returns", "GAEResult",
 ]

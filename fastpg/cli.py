@@ -53,10 +53,24 @@ def _bytes_per_element(kernel, dtype):
             "lambda_returns": 3 * f + 2, "nstep_returns": 3 * f + 2}[kernel]
 
 
+def _pick(csv, known, flag):
+    names = [x.strip() for x in csv.split(",") if x.strip()]
+    bad = [x for x in names if x not in known]
+    if bad or not names:
+        raise SystemExit(f"fastpg bench: {flag} takes a comma-separated list from "
+                         f"{', '.join(known)}; got {csv!r}")
+    return names
+
+
 def bench(args):
     from ._workloads import QUICK, SIZES, call, make
 
     sizes = list(SIZES) if args.full else list(QUICK)
+    if args.sizes:
+        sizes = _pick(args.sizes, SIZES, "--sizes")
+    kernels = list(_backend.REGISTRY["returns"])
+    if args.kernels:
+        kernels = _pick(args.kernels, kernels, "--kernels")
     backends = [b for b in _backend.BACKENDS if _backend.available(b)[0]]
     bw = copy_bandwidth()
     print(f"fastpg {__version__} bench | backends: {', '.join(backends)} | "
@@ -65,7 +79,7 @@ def bench(args):
     header = f"{'kernel':<20}{'size':<16}{'backend':<9}{'median':>12}{'Gelem/s':>9}{'vs numpy':>10}{'% bw':>7}"
     print(header)
     print("-" * len(header))
-    for kernel in _backend.REGISTRY["returns"]:
+    for kernel in kernels:
         for size in sizes:
             T, B, dt = SIZES[size]
             d = make(size)
@@ -154,6 +168,8 @@ def main(argv=None):
     sub = ap.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("bench", help="benchmark every kernel x backend against the NumPy reference")
     b.add_argument("--full", action="store_true", help="all sizes (incl. flat 16M); slower")
+    b.add_argument("--kernels", metavar="K1,K2", help="only these kernels")
+    b.add_argument("--sizes", metavar="S1,S2", help="only these sizes (see --full)")
     b.add_argument("--json", metavar="PATH", help="write results as JSON")
     b.add_argument("--plot", metavar="PATH", help="write a PNG bar chart (needs matplotlib)")
     b.set_defaults(func=bench)

@@ -1,0 +1,144 @@
+"""The three ways other code calls a kernel: Python (incl. foreign arrays),
+a user's own @numba.njit function, and Cython ``cimport``; plus numba from a
+read-only install."""
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import fastpg
+from fastpg import _backend
+from fastpg.reference import returns as ref
+
+from .conftest import tol
+
+
+def _tb_inputs(dtype, T=50, B=3, seed=0):
+    rng = np.random.default_rng(seed)
+    r = rng.standard_normal((T, B)).astype(dtype)
+    v = rng.standard_normal((T, B)).astype(dtype)
+    nv = rng.standard_normal((T, B)).astype(dtype)
+    g = np.full((1, B), 0.97, dtype)
+    lm = np.full((1, B), 0.9, dtype)
+    te = (rng.random((T, B)) < 0.1).astype(np.uint8)
+    tr = (rng.random((T, B)) < 0.05).astype(np.uint8)
+    return r, v, nv, g, lm, te, tr
+
+
+def _expected(args, dtype):
+    r, v, nv, g, lm, te, tr = args
+    a, b = np.empty_like(r), np.empty_like(r)
+    return ref.gae(r, v, nv, g, lm, te, tr, a, b)
+
+
+@pytest.mark.skipif(not _backend.available("numba")[0], reason="numba unavailable")
+def test_user_njit_function_calls_numba_kernel(dtype):
+    import numba
+
+    from fastpg._numba import returns as nbr
+
+    @numba.njit
+    def advantage_sum(r, v, nv, g, lm, te, tr):
+        adv = np.empty_like(r)
+        ret = np.empty_like(r)
+        nbr.gae(r, v, nv, g, lm, te, tr, adv, ret)
+        return adv, ret
+
+    args = _tb_inputs(dtype)
+    adv, ret = advantage_sum(*args)
+    ea, er = _expected(args, dtype)
+    assert adv.dtype == dtype
+    np.testing.assert_allclose(adv, ea, **tol(dtype))
+    np.testing.assert_allclose(ret, er, **tol(dtype))
+
+
+def test_foreign_array_without_copy():
+    """Anything NumPy can view (here a memoryview over a bytearray, as a
+    PyTorch CPU tensor would be) works as input and as out=."""
+    buf = bytearray(np.arange(6, dtype=np.float64).tobytes())
+    rewards = memoryview(buf).cast("d")
+    out_buf = bytearray(6 * 8)
+    out = np.frombuffer(out_buf, dtype=np.float64)
+    res = fastpg.discounted_returns(rewards, 0.5, out=out)
+    assert res is out
+    # hand-computed, G_t = t + G_{t+1} / 2: the result is in the caller's buffer
+    np.testing.assert_allclose(np.frombuffer(out_buf), [1.78125, 3.5625, 5.125, 6.25, 6.5, 5.0])
+
+
+PYX = """
+# cython: language_level=3, boundscheck=False, wraparound=False
+from fastpg._cy.returns cimport gae_c
+
+def run_gae(const {t}[:, ::1] r, const {t}[:, ::1] v, const {t}[:, ::1] nv,
+            const {t}[:, ::1] g, const {t}[:, ::1] lm, const unsigned char[:, ::1] te,
+            const unsigned char[:, ::1] tr, {t}[:, ::1] adv, {t}[:, ::1] ret):
+    cdef int rc
+    with nogil:
+        rc = gae_c(r, v, nv, g, lm, te, tr, adv, ret, False)
+    return rc
+"""
+
+SETUP = """
+import fastpg
+from Cython.Build import cythonize
+from setuptools import setup
+setup(ext_modules=cythonize("user_{t}.pyx", include_path=[fastpg.get_include()]),
+      script_args=["build_ext", "--inplace", "-q"])
+"""
+
+
+@pytest.mark.skipif(not _backend.available("cython")[0], reason="cython backend unavailable")
+@pytest.mark.parametrize("ctype", ["float", "double"])
+def test_cimport_from_user_cython(tmp_path, ctype):
+    pytest.importorskip("Cython")
+    dtype = np.float32 if ctype == "float" else np.float64
+    pyx = PYX.replace("{t}", ctype)
+    (tmp_path / f"user_{ctype}.pyx").write_text(pyx)
+    (tmp_path / "setup.py").write_text(SETUP.replace("{t}", ctype))
+    res = subprocess.run([sys.executable, "setup.py"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=300)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    sys.path.insert(0, str(tmp_path))
+    try:
+        mod = __import__(f"user_{ctype}")
+    finally:
+        sys.path.remove(str(tmp_path))
+    args = _tb_inputs(dtype)
+    adv, ret = np.empty_like(args[0]), np.empty_like(args[0])
+    assert mod.run_gae(*args, adv, ret) == 0
+    ea, er = _expected(args, dtype)
+    np.testing.assert_allclose(adv, ea, **tol(dtype))
+    np.testing.assert_allclose(ret, er, **tol(dtype))
+
+
+@pytest.mark.skipif(not _backend.available("numba")[0], reason="numba unavailable")
+def test_numba_from_read_only_install(tmp_path):
+    """No writable cache location anywhere: the numba kernels still compile
+    (uncached) and give the right answer. (We may run as root, where file
+    modes do not stop writes, so the cache paths are blocked by plain files.)"""
+    site = tmp_path / "site"
+    shutil.copytree(os.path.dirname(fastpg.__file__), site / "fastpg",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (site / "fastpg" / "_numba" / "__pycache__").write_text("not a directory")
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a directory")
+    # in-tree __pycache__, NUMBA_CACHE_DIR and the user-wide ~/.cache all blocked
+    env = dict(os.environ, PYTHONPATH=str(site), NUMBA_CACHE_DIR=str(blocker / "cache"),
+               HOME=str(blocker), XDG_CACHE_HOME=str(blocker / "xdg"),
+               PYTHONDONTWRITEBYTECODE="1")
+    code = textwrap.dedent("""
+        import numpy as np, fastpg
+        assert fastpg.__file__.startswith(%r), fastpg.__file__
+        from fastpg._numba import returns as nbr
+        assert nbr.gae._cache.__class__.__name__ == "NullCache", nbr.gae._cache
+        out = fastpg.discounted_returns(np.array([10.0, 0.0, -50.0]), 0.8, backend="numba")
+        print(out.tolist())
+    """ % str(site))
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=300, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.strip().splitlines()[-1] == "[-22.0, -40.0, -50.0]"

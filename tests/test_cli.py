@@ -1,0 +1,58 @@
+"""The command line: `fastpg info`, `fastpg bench` (restricted to one small
+workload to keep the suite fast) and `python -m fastpg`."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from fastpg import _backend, cli
+
+
+def test_info(capsys):
+    assert cli.main(["info"]) == 0
+    text = capsys.readouterr().out
+    assert "fastpg" in text
+    for b in _backend.BACKENDS:
+        assert b in text
+
+
+def test_bench_json_and_table(tmp_path, capsys):
+    path = tmp_path / "b.json"
+    assert cli.main(["bench", "--kernels", "gae", "--sizes", "T2048xB64-f32",
+                     "--json", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "copy bandwidth" in text and "cold start" in text
+    data = json.loads(path.read_text())
+    rows = data["results"]
+    backends = [b for b in _backend.BACKENDS if _backend.available(b)[0]]
+    assert [r["backend"] for r in rows] == backends
+    for r in rows:
+        assert r["kernel"] == "gae" and r["size"] == "T2048xB64-f32"
+        assert r["median_s"] > 0 and r["elements_per_s"] > 0
+        assert r["speedup_vs_numpy"] > 0
+    assert data["copy_bandwidth_bytes_per_s"] > 0
+    assert set(data["cold_start_s"]) == set(backends)
+    assert all(t is not None and t > 0 for t in data["cold_start_s"].values())
+
+
+def test_bench_plot(tmp_path):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "b.png"
+    assert cli.main(["bench", "--kernels", "discounted_returns", "--sizes", "T2048xB64-f64",
+                     "--plot", str(path)]) == 0
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bench_rejects_unknown_names():
+    with pytest.raises(SystemExit, match="--kernels"):
+        cli.main(["bench", "--kernels", "nope"])
+    with pytest.raises(SystemExit, match="--sizes"):
+        cli.main(["bench", "--sizes", "huge"])
+
+
+def test_python_dash_m():
+    res = subprocess.run([sys.executable, "-m", "fastpg", "info"], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "selected backend" in res.stdout
