@@ -170,9 +170,11 @@ cdef void _rows(const Src* S, Py_ssize_t b0, Py_ssize_t b1, floating* y) noexcep
                 o1[b] = y[b - b0]
 
 
-cdef void _fix(const Src* S, Py_ssize_t b, Py_ssize_t s, Py_ssize_t e,
+cdef void _fix(const Src* Sp, Py_ssize_t b, Py_ssize_t s, Py_ssize_t e,
                floating carry) noexcept nogil:
     """Add prod_{k=t}^{e-1} c_k * carry to y_t for t = e-1 down to s, until 0."""
+    cdef Src L = Sp[0]
+    cdef const Src* S = &L
     cdef floating p = 1, a, c, d
     cdef Py_ssize_t t
     cdef floating* out = <floating*>S.out
@@ -188,12 +190,16 @@ cdef void _fix(const Src* S, Py_ssize_t b, Py_ssize_t s, Py_ssize_t e,
             out2[t * S.B + b] += d
 
 
-cdef floating _block(const Src* S, Py_ssize_t b, Py_ssize_t s, Py_ssize_t e,
+cdef floating _block(const Src* Sp, Py_ssize_t b, Py_ssize_t s, Py_ssize_t e,
                      floating* prod) noexcept nogil:
     """Scan [s, e) of column b with zero carry-in as 4 interleaved chains.
 
     Returns y_s and writes prod(c over [s, e)) to prod.
     """
+    # a private copy: stores to out cannot alias it, so the compiler keeps
+    # the pointers and strides in registers instead of reloading per element
+    cdef Src L = Sp[0]
+    cdef const Src* S = &L
     cdef Py_ssize_t K = (e - s) // 4, i, t, j
     cdef floating y0 = 0, y1 = 0, y2 = 0, y3 = 0
     cdef floating p0 = 1, p1 = 1, p2 = 1, p3 = 1
