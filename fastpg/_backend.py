@@ -26,6 +26,9 @@ _MODULE_ROOT = {"numpy": "fastpg.reference", "numba": "fastpg._numba", "cython":
 #: every kernel of every family; tests and benchmarks iterate over this
 REGISTRY = {
     "returns": ("discounted_returns", "gae", "lambda_returns", "nstep_returns"),
+    "policy": ("softmax", "log_softmax", "softmax_jacobian", "softmax_jvp", "log_prob_grad",
+               "linear_policy_probs", "linear_policy_grad", "compatible_features",
+               "action_feature_grad", "sample_categorical", "entropy", "policy_gradient_loss"),
 }
 
 #: kernel -> backends in order of preference for ``auto``. From ``fastpg bench``

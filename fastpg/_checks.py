@@ -155,3 +155,48 @@ def kernel_out(out, axis, T, B, dtype, inputs):
         if view.flags.c_contiguous and not any(np.may_share_memory(view, a) for a in inputs):
             return view.reshape(T, B), False
     return np.empty((T, B), dtype=dtype), out is not None
+
+
+def float_array(x, name, dtype=None):
+    """A real array as float32/float64 (its own float dtype, or dtype)."""
+    arr = real_array(x, name)
+    return np.ascontiguousarray(arr, dtype=dtype if dtype is not None else float_dtype(arr))
+
+
+def all_finite(arr, name):
+    """Raise if arr holds NaN or +-inf. Streams (a sum) before any temporary:
+    only when the sum is not finite are the elements inspected."""
+    if arr.size and not np.isfinite(arr.sum(dtype=np.float64)):
+        if not np.isfinite(arr).all():
+            flat = np.flatnonzero(~np.isfinite(arr.ravel()))[0]
+            idx = np.unravel_index(flat, arr.shape)
+            raise ValueError(f"{name} must be finite; {name}[{', '.join(map(str, idx))}] = "
+                             f"{arr[idx]!r}")
+
+
+def ndim_is(arr, name, ndims, what):
+    if arr.ndim not in ndims:
+        raise ValueError(f"{name} must be {what}; got an array of shape {arr.shape}")
+
+
+def index_array(x, name, n, upper, upper_name):
+    """Integer indices of shape (n,) in [0, upper) -> int64 (a view when possible)."""
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:
+        raise TypeError(f"{name} must be an array of integers: {exc}") from None
+    if arr.dtype.kind == "f" and arr.size and np.all(np.mod(arr, 1) == 0):
+        arr = arr.astype(np.int64)  # 2.0 is an index; 2.5 is not
+    if arr.dtype.kind not in "iu" and not (arr.dtype.kind in "f" and arr.size == 0):
+        raise TypeError(f"{name} must hold integers; got dtype {arr.dtype}")
+    if arr.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},) (one per row); got {arr.shape}")
+    arr = np.ascontiguousarray(arr, dtype=np.int64)
+    if n:
+        lo, hi = int(arr.min()), int(arr.max())
+        if lo < 0 or hi >= upper:
+            bad = lo if lo < 0 else hi
+            i = int(np.flatnonzero(arr == bad)[0])
+            raise ValueError(f"{name}[{i}] = {bad} is out of range: {name} must lie in "
+                             f"[0, {upper}) ({upper_name} = {upper})")
+    return arr

@@ -1,0 +1,351 @@
+"""Numba softmax policy kernels (semantics and argument layout: fastpg.reference.policy).
+
+Every kernel streams over its rows once and keeps only per-row scratch of
+size A (or d): no (N, A) temporaries, which matters for
+``linear_policy_grad`` and ``action_feature_grad``, the REINFORCE and
+actor-critic hot loops. Gradient sums are accumulated in float64. Each kernel
+returns -1, or the index of the first invalid row (see the reference).
+
+``*_parallel`` variants split the rows into chunks, one per thread; the sums
+get one float64 accumulator per chunk, added up in a fixed order afterwards,
+so the result does not depend on thread timing.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange
+
+from . import jit
+
+__all__ = ["softmax", "log_softmax", "softmax_jacobian", "softmax_jvp", "log_prob_grad",
+           "linear_policy_probs", "linear_policy_grad", "compatible_features",
+           "action_feature_grad", "sample_categorical", "entropy", "policy_gradient_loss"]
+
+_NCHUNK = 64  # row chunks of the parallel sums (fixed: results independent of threads)
+
+
+@jit
+def _row_max(z, i):
+    """max of row i, or NaN if the row is invalid (NaN, +inf, or no finite value)."""
+    A = z.shape[1]
+    m = -np.inf
+    for a in range(A):
+        x = z[i, a]
+        if x != x or x == np.inf:
+            return np.nan
+        if x > m:
+            m = x
+    if m == -np.inf:
+        return np.nan
+    return m
+
+
+@jit
+def softmax(logits, out):
+    N, A = logits.shape
+    for i in range(N):
+        m = _row_max(logits, i)
+        if m != m:
+            return i
+        s = 0.0
+        for a in range(A):
+            e = math.exp(logits[i, a] - m)
+            out[i, a] = e
+            s += e
+        inv = 1.0 / s
+        for a in range(A):
+            out[i, a] = out[i, a] * inv
+    return -1
+
+
+@jit
+def _logsumexp_shift(logits, i, m):
+    s = 0.0
+    for a in range(logits.shape[1]):
+        s += math.exp(logits[i, a] - m)
+    return math.log(s)
+
+
+@jit
+def log_softmax(logits, out):
+    N, A = logits.shape
+    for i in range(N):
+        m = _row_max(logits, i)
+        if m != m:
+            return i
+        lse = _logsumexp_shift(logits, i, m)
+        for a in range(A):
+            out[i, a] = (logits[i, a] - m) - lse
+    return -1
+
+
+@jit
+def softmax_jacobian(probs, out):
+    N, A = probs.shape
+    for i in range(N):
+        for a in range(A):
+            pa = probs[i, a]
+            for b in range(A):
+                out[i, a, b] = -pa * probs[i, b]
+            out[i, a, a] += pa
+    return -1
+
+
+@jit
+def softmax_jvp(probs, v, out):
+    N, A = probs.shape
+    for i in range(N):
+        dot = 0.0
+        for a in range(A):
+            dot += probs[i, a] * v[i, a]
+        for a in range(A):
+            out[i, a] = probs[i, a] * (v[i, a] - dot)
+    return -1
+
+
+@jit
+def log_prob_grad(logits, actions, out):
+    N, A = logits.shape
+    for i in range(N):
+        m = _row_max(logits, i)
+        if m != m or logits[i, actions[i]] == -np.inf:
+            return i
+        s = 0.0
+        for a in range(A):
+            e = math.exp(logits[i, a] - m)
+            out[i, a] = e
+            s += e
+        inv = 1.0 / s
+        for a in range(A):
+            out[i, a] = -out[i, a] * inv
+        out[i, actions[i]] += 1.0
+    return -1
+
+
+@jit
+def linear_policy_probs(X, W, out):
+    N, d = X.shape
+    A = W.shape[1]
+    z = np.empty(A, dtype=np.float64)
+    for i in range(N):
+        m = -np.inf
+        bad = False
+        for a in range(A):
+            acc = 0.0
+            for k in range(d):
+                acc += X[i, k] * W[k, a]
+            z[a] = acc
+            if acc != acc or acc == np.inf or acc == -np.inf:
+                bad = True
+            if acc > m:
+                m = acc
+        if bad or A == 0:
+            return i
+        s = 0.0
+        for a in range(A):
+            e = math.exp(z[a] - m)
+            z[a] = e
+            s += e
+        for a in range(A):
+            out[i, a] = z[a] / s
+    return -1
+
+
+@jit
+def _lpg_rows(X, actions, weights, W, i0, i1, acc, z):
+    """acc (d, A) += Σ_{i in [i0, i1)} w_i x_i ⊗ (e_{a_i} - π_i); -1 or a bad row."""
+    d = X.shape[1]
+    A = W.shape[1]
+    for i in range(i0, i1):
+        m = -np.inf
+        for a in range(A):
+            s = 0.0
+            for k in range(d):
+                s += X[i, k] * W[k, a]
+            z[a] = s
+            if s != s or s == np.inf or s == -np.inf:
+                return i
+            if s > m:
+                m = s
+        tot = 0.0
+        for a in range(A):
+            e = math.exp(z[a] - m)
+            z[a] = e
+            tot += e
+        w = weights[i]
+        scale = -w / tot
+        for a in range(A):
+            z[a] = z[a] * scale  # -w p_a
+        z[actions[i]] += w
+        for k in range(d):
+            xk = X[i, k]
+            for a in range(A):
+                acc[k, a] += xk * z[a]
+    return -1
+
+
+@jit
+def linear_policy_grad(X, actions, weights, W, out):
+    d = X.shape[1]
+    A = W.shape[1]
+    acc = np.zeros((d, A), dtype=np.float64)
+    z = np.empty(A, dtype=np.float64)
+    bad = _lpg_rows(X, actions, weights, W, 0, X.shape[0], acc, z)
+    if bad >= 0:
+        return bad
+    for k in range(d):
+        for a in range(A):
+            out[k, a] = acc[k, a]
+    return -1
+
+
+@jit(parallel=True)
+def linear_policy_grad_parallel(X, actions, weights, W, out):
+    N, d = X.shape
+    A = W.shape[1]
+    accs = np.zeros((_NCHUNK, d, A), dtype=np.float64)
+    bads = np.full(_NCHUNK, -1, dtype=np.int64)
+    for c in prange(_NCHUNK):
+        z = np.empty(A, dtype=np.float64)
+        bads[c] = _lpg_rows(X, actions, weights, W, c * N // _NCHUNK, (c + 1) * N // _NCHUNK,
+                            accs[c], z)
+    for c in range(_NCHUNK):
+        if bads[c] >= 0:
+            return bads[c]
+    for k in range(d):
+        for a in range(A):
+            s = 0.0
+            for c in range(_NCHUNK):
+                s += accs[c, k, a]
+            out[k, a] = s
+    return -1
+
+
+@jit
+def _feature_probs(phi, theta, i, p):
+    """p <- softmax(θᵀ φ_i·); returns False if the row's logits are invalid."""
+    A, d = phi.shape[1], phi.shape[2]
+    m = -np.inf
+    for a in range(A):
+        s = 0.0
+        for k in range(d):
+            s += phi[i, a, k] * theta[k]
+        if s != s or s == np.inf or s == -np.inf:
+            return False
+        p[a] = s
+        if s > m:
+            m = s
+    if A == 0:
+        return False
+    tot = 0.0
+    for a in range(A):
+        e = math.exp(p[a] - m)
+        p[a] = e
+        tot += e
+    for a in range(A):
+        p[a] /= tot
+    return True
+
+
+@jit
+def compatible_features(phi, theta, out):
+    N, A, d = phi.shape
+    p = np.empty(A, dtype=np.float64)
+    mean = np.empty(d, dtype=np.float64)
+    for i in range(N):
+        if not _feature_probs(phi, theta, i, p):
+            return i
+        for k in range(d):
+            mean[k] = 0.0
+        for a in range(A):
+            for k in range(d):
+                mean[k] += p[a] * phi[i, a, k]
+        for a in range(A):
+            for k in range(d):
+                out[i, a, k] = phi[i, a, k] - mean[k]
+    return -1
+
+
+@jit
+def action_feature_grad(phi, actions, weights, theta, out):
+    N, A, d = phi.shape
+    p = np.empty(A, dtype=np.float64)
+    acc = np.zeros(d, dtype=np.float64)
+    for i in range(N):
+        if not _feature_probs(phi, theta, i, p):
+            return i
+        w = weights[i]
+        ai = actions[i]
+        for k in range(d):
+            mk = 0.0
+            for a in range(A):
+                mk += p[a] * phi[i, a, k]
+            acc[k] += w * (phi[i, ai, k] - mk)
+    for k in range(d):
+        out[k] = acc[k]
+    return -1
+
+
+@jit
+def sample_categorical(logits, u, out):
+    N, A = logits.shape
+    for i in range(N):
+        m = _row_max(logits, i)
+        if m != m:
+            return i
+        tot = 0.0
+        for a in range(A):
+            tot += math.exp(np.float64(logits[i, a]) - m)
+        thresh = u[i] * tot
+        acc = 0.0
+        pick = -1
+        last = 0
+        for a in range(A):
+            e = math.exp(np.float64(logits[i, a]) - m)
+            if e > 0.0:
+                last = a
+            acc += e
+            if pick < 0 and acc > thresh:
+                pick = a
+        out[i] = pick if pick >= 0 else last
+    return -1
+
+
+@jit
+def entropy(logits, out):
+    N, A = logits.shape
+    for i in range(N):
+        m = _row_max(logits, i)
+        if m != m:
+            return i
+        lse = _logsumexp_shift(logits, i, m)
+        h = 0.0
+        for a in range(A):
+            lp = (logits[i, a] - m) - lse
+            p = math.exp(lp)
+            if p > 0.0:
+                h -= p * lp
+        out[i] = h
+    return -1
+
+
+@jit
+def policy_gradient_loss(logits, actions, advantages, dlogits, loss):
+    N, A = logits.shape
+    total = 0.0
+    for i in range(N):
+        m = _row_max(logits, i)
+        ai = actions[i]
+        if m != m or logits[i, ai] == -np.inf:
+            return i
+        lse = _logsumexp_shift(logits, i, m)
+        adv = advantages[i]
+        total -= ((logits[i, ai] - m) - lse) * adv
+        scale = adv / N
+        for a in range(A):
+            dlogits[i, a] = math.exp((logits[i, a] - m) - lse) * scale
+        dlogits[i, ai] -= scale
+    loss[0] = total / N if N > 0 else 0.0
+    return -1

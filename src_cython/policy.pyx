@@ -1,0 +1,464 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Cython softmax policy kernels (semantics and argument layout: fastpg.reference.policy).
+
+Each kernel streams over its rows once with per-row scratch of size A or d
+(no (N, A) temporaries), computes in double and accumulates sums in double.
+Kernels return -1 or the index of the first invalid row. The ``*_c``
+functions declared in policy.pxd are the cimport-able API (nogil, noexcept).
+"""
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.math cimport exp, log, INFINITY, isnan
+from libc.stdint cimport int64_t
+from libc.stdlib cimport malloc, calloc, free
+
+cdef enum:
+    NCHUNK = 64  # row chunks of the parallel sums (fixed: results independent of threads)
+
+
+cdef inline double _row_max(const floating[:, ::1] z, Py_ssize_t i) noexcept nogil:
+    """max of row i, or NaN when the row is invalid (NaN, +inf, or no finite value)."""
+    cdef double m = -INFINITY, x
+    cdef Py_ssize_t a
+    for a in range(z.shape[1]):
+        x = z[i, a]
+        if isnan(x) or x == INFINITY:
+            return x - x  # NaN
+        if x > m:
+            m = x
+    if m == -INFINITY:
+        return m - m  # NaN
+    return m
+
+
+cdef inline double _lse(const floating[:, ::1] z, Py_ssize_t i, double m) noexcept nogil:
+    cdef double s = 0
+    cdef Py_ssize_t a
+    for a in range(z.shape[1]):
+        s += exp(z[i, a] - m)
+    return log(s)
+
+
+cdef Py_ssize_t softmax_c(const floating[:, ::1] logits, floating[:, ::1] out) noexcept nogil:
+    cdef Py_ssize_t N = logits.shape[0], A = logits.shape[1], i, a
+    cdef double m, s, e
+    for i in range(N):
+        m = _row_max(logits, i)
+        if isnan(m):
+            return i
+        s = 0
+        for a in range(A):
+            s += exp(logits[i, a] - m)
+        for a in range(A):
+            out[i, a] = exp(logits[i, a] - m) / s
+    return -1
+
+
+cdef Py_ssize_t log_softmax_c(const floating[:, ::1] logits, floating[:, ::1] out) noexcept nogil:
+    cdef Py_ssize_t N = logits.shape[0], A = logits.shape[1], i, a
+    cdef double m, lse
+    for i in range(N):
+        m = _row_max(logits, i)
+        if isnan(m):
+            return i
+        lse = _lse(logits, i, m)
+        for a in range(A):
+            out[i, a] = (logits[i, a] - m) - lse
+    return -1
+
+
+cdef Py_ssize_t softmax_jacobian_c(const floating[:, ::1] probs,
+                                   floating[:, :, ::1] out) noexcept nogil:
+    cdef Py_ssize_t N = probs.shape[0], A = probs.shape[1], i, a, b
+    cdef double pa
+    for i in range(N):
+        for a in range(A):
+            pa = probs[i, a]
+            for b in range(A):
+                out[i, a, b] = -pa * probs[i, b]
+            out[i, a, a] = out[i, a, a] + pa
+    return -1
+
+
+cdef Py_ssize_t softmax_jvp_c(const floating[:, ::1] probs, const floating[:, ::1] v,
+                              floating[:, ::1] out) noexcept nogil:
+    cdef Py_ssize_t N = probs.shape[0], A = probs.shape[1], i, a
+    cdef double dot
+    for i in range(N):
+        dot = 0
+        for a in range(A):
+            dot += <double>probs[i, a] * v[i, a]
+        for a in range(A):
+            out[i, a] = probs[i, a] * (v[i, a] - dot)
+    return -1
+
+
+cdef Py_ssize_t log_prob_grad_c(const floating[:, ::1] logits, const int64_t[::1] actions,
+                                floating[:, ::1] out) noexcept nogil:
+    cdef Py_ssize_t N = logits.shape[0], A = logits.shape[1], i, a
+    cdef double m, s
+    for i in range(N):
+        m = _row_max(logits, i)
+        if isnan(m) or logits[i, actions[i]] == -INFINITY:
+            return i
+        s = 0
+        for a in range(A):
+            s += exp(logits[i, a] - m)
+        for a in range(A):
+            out[i, a] = -exp(logits[i, a] - m) / s
+        out[i, actions[i]] = out[i, actions[i]] + 1
+    return -1
+
+
+cdef inline bint _finite(double x) noexcept nogil:
+    return x - x == 0  # false for NaN and +-inf
+
+
+cdef Py_ssize_t linear_policy_probs_c(const floating[:, ::1] X, const floating[:, ::1] W,
+                                      floating[:, ::1] out) noexcept nogil:
+    cdef Py_ssize_t N = X.shape[0], d = X.shape[1], A = W.shape[1], i, a, k
+    cdef double m, s, tot
+    cdef double* z = <double*>malloc((A + 1) * sizeof(double))
+    if z == NULL:
+        return -2
+    for i in range(N):
+        m = -INFINITY
+        for a in range(A):
+            s = 0
+            for k in range(d):
+                s += <double>X[i, k] * W[k, a]
+            if not _finite(s):
+                free(z)
+                return i
+            z[a] = s
+            if s > m:
+                m = s
+        tot = 0
+        for a in range(A):
+            z[a] = exp(z[a] - m)
+            tot += z[a]
+        for a in range(A):
+            out[i, a] = z[a] / tot
+    free(z)
+    return -1
+
+
+cdef Py_ssize_t _lpg_rows(const floating[:, ::1] X, const int64_t[::1] actions,
+                          const floating[::1] weights, const floating[:, ::1] W,
+                          Py_ssize_t i0, Py_ssize_t i1, double* acc, double* z) noexcept nogil:
+    """acc (d*A) += Σ_{i in [i0, i1)} w_i x_i ⊗ (e_{a_i} - π_i); -1 or a bad row."""
+    cdef Py_ssize_t d = X.shape[1], A = W.shape[1], i, a, k
+    cdef double m, s, tot, w, scale, xk
+    for i in range(i0, i1):
+        m = -INFINITY
+        for a in range(A):
+            s = 0
+            for k in range(d):
+                s += <double>X[i, k] * W[k, a]
+            if not _finite(s):
+                return i
+            z[a] = s
+            if s > m:
+                m = s
+        tot = 0
+        for a in range(A):
+            z[a] = exp(z[a] - m)
+            tot += z[a]
+        w = weights[i]
+        scale = -w / tot
+        for a in range(A):
+            z[a] = z[a] * scale
+        z[actions[i]] += w
+        for k in range(d):
+            xk = X[i, k]
+            for a in range(A):
+                acc[k * A + a] += xk * z[a]
+    return -1
+
+
+cdef Py_ssize_t linear_policy_grad_c(const floating[:, ::1] X, const int64_t[::1] actions,
+                                     const floating[::1] weights, const floating[:, ::1] W,
+                                     floating[:, ::1] out, bint parallel) noexcept nogil:
+    cdef Py_ssize_t N = X.shape[0], d = X.shape[1], A = W.shape[1], c, k, a, bad = -1
+    cdef Py_ssize_t nchunk = NCHUNK if parallel else 1
+    cdef double s
+    cdef double* acc = <double*>calloc(nchunk * d * A + 1, sizeof(double))
+    cdef double* z = <double*>malloc((nchunk * A + 1) * sizeof(double))
+    cdef Py_ssize_t* bads = <Py_ssize_t*>malloc(nchunk * sizeof(Py_ssize_t))
+    if acc == NULL or z == NULL or bads == NULL:
+        free(acc)
+        free(z)
+        free(bads)
+        return -2
+    if parallel:
+        for c in prange(nchunk, schedule='static'):
+            bads[c] = _lpg_rows(X, actions, weights, W, c * N // nchunk, (c + 1) * N // nchunk,
+                                acc + c * d * A, z + c * A)
+    else:
+        bads[0] = _lpg_rows(X, actions, weights, W, 0, N, acc, z)
+    for c in range(nchunk):
+        if bads[c] >= 0:
+            bad = bads[c]
+            break
+    if bad < 0:
+        for k in range(d):
+            for a in range(A):
+                s = 0
+                for c in range(nchunk):
+                    s += acc[c * d * A + k * A + a]
+                out[k, a] = s
+    free(acc)
+    free(z)
+    free(bads)
+    return bad
+
+
+cdef bint _feature_probs(const floating[:, :, ::1] phi, const floating[::1] theta,
+                         Py_ssize_t i, double* p) noexcept nogil:
+    cdef Py_ssize_t A = phi.shape[1], d = phi.shape[2], a, k
+    cdef double m = -INFINITY, s, tot = 0
+    if A == 0:
+        return False
+    for a in range(A):
+        s = 0
+        for k in range(d):
+            s += <double>phi[i, a, k] * theta[k]
+        if not _finite(s):
+            return False
+        p[a] = s
+        if s > m:
+            m = s
+    for a in range(A):
+        p[a] = exp(p[a] - m)
+        tot += p[a]
+    for a in range(A):
+        p[a] /= tot
+    return True
+
+
+cdef Py_ssize_t compatible_features_c(const floating[:, :, ::1] phi, const floating[::1] theta,
+                                      floating[:, :, ::1] out) noexcept nogil:
+    cdef Py_ssize_t N = phi.shape[0], A = phi.shape[1], d = phi.shape[2], i, a, k
+    cdef double* p = <double*>malloc((A + d + 1) * sizeof(double))
+    cdef double* mean
+    if p == NULL:
+        return -2
+    mean = p + A
+    for i in range(N):
+        if not _feature_probs(phi, theta, i, p):
+            free(p)
+            return i
+        for k in range(d):
+            mean[k] = 0
+        for a in range(A):
+            for k in range(d):
+                mean[k] += p[a] * phi[i, a, k]
+        for a in range(A):
+            for k in range(d):
+                out[i, a, k] = phi[i, a, k] - mean[k]
+    free(p)
+    return -1
+
+
+cdef Py_ssize_t action_feature_grad_c(const floating[:, :, ::1] phi, const int64_t[::1] actions,
+                                      const floating[::1] weights, const floating[::1] theta,
+                                      floating[::1] out) noexcept nogil:
+    cdef Py_ssize_t N = phi.shape[0], A = phi.shape[1], d = phi.shape[2], i, a, k, ai
+    cdef double w, mk
+    cdef double* p = <double*>malloc((A + d + 1) * sizeof(double))
+    cdef double* acc
+    if p == NULL:
+        return -2
+    acc = p + A
+    for k in range(d):
+        acc[k] = 0
+    for i in range(N):
+        if not _feature_probs(phi, theta, i, p):
+            free(p)
+            return i
+        w = weights[i]
+        ai = actions[i]
+        for k in range(d):
+            mk = 0
+            for a in range(A):
+                mk += p[a] * phi[i, a, k]
+            acc[k] += w * (phi[i, ai, k] - mk)
+    for k in range(d):
+        out[k] = acc[k]
+    free(p)
+    return -1
+
+
+cdef Py_ssize_t sample_categorical_c(const floating[:, ::1] logits, const double[::1] u,
+                                     int64_t[::1] out) noexcept nogil:
+    cdef Py_ssize_t N = logits.shape[0], A = logits.shape[1], i, a, pick, last
+    cdef double m, tot, thresh, acc, e
+    for i in range(N):
+        m = _row_max(logits, i)
+        if isnan(m):
+            return i
+        tot = 0
+        for a in range(A):
+            tot += exp(<double>logits[i, a] - m)
+        thresh = u[i] * tot
+        acc = 0
+        pick = -1
+        last = 0
+        for a in range(A):
+            e = exp(<double>logits[i, a] - m)
+            if e > 0:
+                last = a
+            acc += e
+            if pick < 0 and acc > thresh:
+                pick = a
+        out[i] = pick if pick >= 0 else last
+    return -1
+
+
+cdef Py_ssize_t entropy_c(const floating[:, ::1] logits, floating[::1] out) noexcept nogil:
+    cdef Py_ssize_t N = logits.shape[0], A = logits.shape[1], i, a
+    cdef double m, lse, h, lp, p
+    for i in range(N):
+        m = _row_max(logits, i)
+        if isnan(m):
+            return i
+        lse = _lse(logits, i, m)
+        h = 0
+        for a in range(A):
+            lp = (logits[i, a] - m) - lse
+            p = exp(lp)
+            if p > 0:
+                h -= p * lp
+        out[i] = h
+    return -1
+
+
+cdef Py_ssize_t policy_gradient_loss_c(const floating[:, ::1] logits, const int64_t[::1] actions,
+                                       const floating[::1] advantages, floating[:, ::1] dlogits,
+                                       floating[::1] loss) noexcept nogil:
+    cdef Py_ssize_t N = logits.shape[0], A = logits.shape[1], i, a, ai
+    cdef double m, lse, adv, scale, total = 0
+    for i in range(N):
+        m = _row_max(logits, i)
+        ai = actions[i]
+        if isnan(m) or logits[i, ai] == -INFINITY:
+            return i
+        lse = _lse(logits, i, m)
+        adv = advantages[i]
+        total -= ((logits[i, ai] - m) - lse) * adv
+        scale = adv / N
+        for a in range(A):
+            dlogits[i, a] = exp((logits[i, a] - m) - lse) * scale
+        dlogits[i, ai] = dlogits[i, ai] - scale
+    loss[0] = total / N if N > 0 else 0
+    return -1
+
+
+# ---- registry kernels (Python-callable; same names as fastpg.reference) ----
+
+cdef inline Py_ssize_t _ok(Py_ssize_t rc) except? -3:
+    if rc == -2:
+        raise MemoryError("fastpg: out of memory in a policy kernel")
+    return rc
+
+
+def softmax(const floating[:, ::1] logits, floating[:, ::1] out):
+    cdef Py_ssize_t rc
+    with nogil:
+        rc = softmax_c(logits, out)
+    return rc
+
+
+def log_softmax(const floating[:, ::1] logits, floating[:, ::1] out):
+    cdef Py_ssize_t rc
+    with nogil:
+        rc = log_softmax_c(logits, out)
+    return rc
+
+
+def softmax_jacobian(const floating[:, ::1] probs, floating[:, :, ::1] out):
+    cdef Py_ssize_t rc
+    with nogil:
+        rc = softmax_jacobian_c(probs, out)
+    return rc
+
+
+def softmax_jvp(const floating[:, ::1] probs, const floating[:, ::1] v, floating[:, ::1] out):
+    cdef Py_ssize_t rc
+    with nogil:
+        rc = softmax_jvp_c(probs, v, out)
+    return rc
+
+
+def log_prob_grad(const floating[:, ::1] logits, const int64_t[::1] actions,
+                  floating[:, ::1] out):
+    cdef Py_ssize_t rc
+    with nogil:
+        rc = log_prob_grad_c(logits, actions, out)
+    return rc
+
+
+def linear_policy_probs(const floating[:, ::1] X, const floating[:, ::1] W,
+                        floating[:, ::1] out):
+    cdef Py_ssize_t rc
+    with nogil:
+        rc = linear_policy_probs_c(X, W, out)
+    return _ok(rc)
+
+
+def linear_policy_grad(const floating[:, ::1] X, const int64_t[::1] actions,
+                       const floating[::1] weights, const floating[:, ::1] W,
+                       floating[:, ::1] out):
+    cdef Py_ssize_t rc
+    with nogil:
+        rc = linear_policy_grad_c(X, actions, weights, W, out, False)
+    return _ok(rc)
+
+
+def linear_policy_grad_parallel(const floating[:, ::1] X, const int64_t[::1] actions,
+                                const floating[::1] weights, const floating[:, ::1] W,
+                                floating[:, ::1] out):
+    cdef Py_ssize_t rc
+    with nogil:
+        rc = linear_policy_grad_c(X, actions, weights, W, out, True)
+    return _ok(rc)
+
+
+def compatible_features(const floating[:, :, ::1] phi, const floating[::1] theta,
+                        floating[:, :, ::1] out):
+    cdef Py_ssize_t rc
+    with nogil:
+        rc = compatible_features_c(phi, theta, out)
+    return _ok(rc)
+
+
+def action_feature_grad(const floating[:, :, ::1] phi, const int64_t[::1] actions,
+                        const floating[::1] weights, const floating[::1] theta,
+                        floating[::1] out):
+    cdef Py_ssize_t rc
+    with nogil:
+        rc = action_feature_grad_c(phi, actions, weights, theta, out)
+    return _ok(rc)
+
+
+def sample_categorical(const floating[:, ::1] logits, const double[::1] u, int64_t[::1] out):
+    cdef Py_ssize_t rc
+    with nogil:
+        rc = sample_categorical_c(logits, u, out)
+    return rc
+
+
+def entropy(const floating[:, ::1] logits, floating[::1] out):
+    cdef Py_ssize_t rc
+    with nogil:
+        rc = entropy_c(logits, out)
+    return rc
+
+
+def policy_gradient_loss(const floating[:, ::1] logits, const int64_t[::1] actions,
+                         const floating[::1] advantages, floating[:, ::1] dlogits,
+                         floating[::1] loss):
+    cdef Py_ssize_t rc
+    with nogil:
+        rc = policy_gradient_loss_c(logits, actions, advantages, dlogits, loss)
+    return rc
