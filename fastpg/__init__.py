@@ -7,6 +7,9 @@ kernel is first used.
 """
 from ._backend import (BackendUnavailable, available, available_backends, get_backend,
                        set_backend, use_backend)
+from .policy import (action_feature_grad, compatible_features, entropy, linear_policy_grad,
+                     linear_policy_probs, log_prob_grad, log_softmax, policy_gradient_loss,
+                     sample_categorical, softmax, softmax_jacobian, softmax_jvp)
 from .returns import GAEResult, discounted_returns, gae, lambda_returns, nstep_returns
 
 __version__ = "0.1.0"
@@ -26,4 +29,7 @@ __all__ = [
     "__version__", "get_include", "get_backend", "set_backend", "use_backend", "available",
     "available_backends", "BackendUnavailable",
     "discounted_returns", "gae", "lambda_returns", "nstep_returns", "GAEResult",
+    "softmax", "log_softmax", "softmax_jacobian", "softmax_jvp", "log_prob_grad",
+    "linear_policy_probs", "linear_policy_grad", "compatible_features", "action_feature_grad",
+    "sample_categorical", "entropy", "policy_gradient_loss",
 ]

@@ -171,7 +171,7 @@ def all_finite(arr, name):
             flat = np.flatnonzero(~np.isfinite(arr.ravel()))[0]
             idx = np.unravel_index(flat, arr.shape)
             raise ValueError(f"{name} must be finite; {name}[{', '.join(map(str, idx))}] = "
-                             f"{arr[idx]!r}")
+                             f"{arr[idx].item()!r}")
 
 
 def ndim_is(arr, name, ndims, what):

@@ -22,6 +22,8 @@ Conventions (DESIGN.md, "policy"):
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import _backend
@@ -49,7 +51,7 @@ def _rows(x, name, axis=-1, dtype=None):
         raise ValueError(f"{name} must have at least one action (its action axis has length 0)")
     dt = dtype if dtype is not None else C.float_dtype(arr)
     batch = arr.shape[:-1]
-    return np.ascontiguousarray(arr, dtype=dt).reshape(-1, A), batch, ax
+    return np.ascontiguousarray(arr, dtype=dt).reshape(math.prod(batch), A), batch, ax
 
 
 def _where(i, batch):
@@ -214,7 +216,7 @@ def _linear_inputs(X, W):
     if Wa.shape[1] == 0:
         raise ValueError("W must have at least one action column (A >= 1)")
     dt = C.float_dtype(Xa, Wa)
-    Xc = np.ascontiguousarray(Xa, dtype=dt).reshape(-1, d)
+    Xc = np.ascontiguousarray(Xa, dtype=dt).reshape(math.prod(Xa.shape[:-1]), d)
     Wc = np.ascontiguousarray(Wa, dtype=dt)
     C.all_finite(Xc, "X")
     C.all_finite(Wc, "W")
@@ -230,7 +232,7 @@ def linear_policy_probs(X, W, *, out=None, backend=None):
     Xa, Xc, Wc, dt = _linear_inputs(X, W)
     shape = Xa.shape[:-1] + (Wc.shape[1],)
     res, dest = _out(out, "out", shape, dt, [Xc, Wc])
-    bad = _kernel("linear_policy_probs", backend)(Xc, Wc, res.reshape(Xc.shape[0], -1))
+    bad = _kernel("linear_policy_probs", backend)(Xc, Wc, res.reshape(Xc.shape[0], Wc.shape[1]))
     if bad >= 0:
         _raise_overflow(bad, "x_i W")
     return _done(res, dest, shape)
@@ -282,7 +284,7 @@ def _feature_inputs(phi, theta):
     if A == 0:
         raise ValueError("phi must have at least one action (A >= 1)")
     dt = C.float_dtype(pa, ta)
-    pc = np.ascontiguousarray(pa, dtype=dt).reshape(-1, A, d)
+    pc = np.ascontiguousarray(pa, dtype=dt).reshape(math.prod(pa.shape[:-2]), A, d)
     tc = np.ascontiguousarray(ta, dtype=dt)
     C.all_finite(pc, "phi")
     C.all_finite(tc, "theta")
