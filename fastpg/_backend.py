@@ -42,6 +42,8 @@ AUTO_PREFERENCE = {
     "nstep_returns": ("cython", "numba", "numpy"),
 }
 
+_DEFAULT_PREFERENCE = ("cython", "numba", "numpy")
+
 #: work size (elements) from which the ``<name>_parallel`` variant is used
 PARALLEL_MIN = 1 << 20
 
@@ -65,10 +67,23 @@ def get_backend() -> str:
         return over
     if _default is not None:
         return _default
-    env = os.environ.get("FASTPG_BACKEND", "").strip().lower()
-    if env:
-        return _check_name(env, "FASTPG_BACKEND")
-    return "auto"
+    if _env_value is None:
+        return _read_env()
+    return _env_value
+
+
+_env_value: str | None = None
+
+
+def _read_env() -> str:
+    # FASTPG_BACKEND is read once, on first use (os.environ lookups cost
+    # microseconds, and a public call on small inputs must not); change the
+    # backend at run time with set_backend / use_backend.
+    global _env_value
+    value = os.environ.get("FASTPG_BACKEND", "").strip().lower() or "auto"
+    _check_name(value, "FASTPG_BACKEND")
+    _env_value = value
+    return value
 
 
 def set_backend(name: str) -> None:
@@ -144,21 +159,33 @@ def resolve(name: str, backend: str | None = None) -> str:
     chosen = get_backend() if backend is None else _check_name(str(backend).lower())
     if chosen != "auto":
         return chosen
-    for cand in AUTO_PREFERENCE.get(name, BACKENDS):
+    for cand in AUTO_PREFERENCE.get(name, _DEFAULT_PREFERENCE):
         if cand == "numpy" or available(cand)[0]:
             return cand
     return "numpy"
 
 
+_dispatch: dict[tuple, object] = {}
+
+
 def kernel(family: str, name: str, backend: str | None = None, size: int = 0):
-    """The function to call: backend's ``name`` (or ``name_parallel`` for big work)."""
-    chosen = resolve(name, backend)
-    mod = _load(chosen, family)
-    if size >= PARALLEL_MIN and threads() > 1:
-        par = getattr(mod, name + "_parallel", None)
-        if par is not None:
-            return par
-    return getattr(mod, name)
+    """The function to call: backend's ``name`` (or ``name_parallel`` for big work).
+
+    Memoised per (family, name, requested backend, parallel?): a public call
+    on small inputs must cost microseconds, not a registry walk.
+    """
+    choice = get_backend() if backend is None else backend
+    par = size >= PARALLEL_MIN
+    key = (family, name, choice, par)
+    fn = _dispatch.get(key)
+    if fn is None:
+        chosen = resolve(name, choice)
+        mod = _load(chosen, family)
+        fn = getattr(mod, name)
+        if par and threads() > 1:
+            fn = getattr(mod, name + "_parallel", fn)
+        _dispatch[key] = fn
+    return fn
 
 
 def threads() -> int:

@@ -1,0 +1,171 @@
+"""Shared pieces of the agents: training history, progress, optimisers, and an
+episode collector for single and vector gymnasium environments."""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class History:
+    """What ``train`` returns: one entry per finished episode, in finishing order."""
+
+    episode_returns: list = field(default_factory=list)
+    episode_lengths: list = field(default_factory=list)
+    wall_time: float = 0.0  # seconds spent in train()
+    steps: int = 0  # environment steps taken
+    updates: int = 0  # parameter updates made
+    solved_at: int | None = None  # episodes until the target mean was first reached
+
+    def mean_return(self, last: int = 100) -> float:
+        r = self.episode_returns[-last:]
+        return float(np.mean(r)) if r else float("nan")
+
+    def rolling_mean(self, window: int = 100) -> np.ndarray:
+        r = np.asarray(self.episode_returns, dtype=np.float64)
+        if r.size == 0:
+            return r
+        c = np.cumsum(np.insert(r, 0, 0.0))
+        n = np.minimum(np.arange(1, r.size + 1), window)
+        return (c[1:] - c[np.arange(1, r.size + 1) - n]) / n
+
+    def summary(self) -> str:
+        n = len(self.episode_returns)
+        sps = self.steps / self.wall_time if self.wall_time > 0 else float("nan")
+        s = (f"{n} episodes, {self.steps} steps in {self.wall_time:.1f} s ({sps:,.0f} steps/s); "
+             f"mean return of the last {min(n, 100)}: {self.mean_return():.2f}")
+        if self.solved_at is not None:
+            s += f"; solved after {self.solved_at} episodes"
+        return s
+
+
+class Progress:
+    """A line on stderr about every `every` episodes (auto: on for long runs)."""
+
+    def __init__(self, total, enabled=None, every=None, stream=None):
+        self.total = total
+        self.enabled = (total is not None and total >= 200) if enabled is None else bool(enabled)
+        self.every = every or max(1, (total or 1000) // 10)
+        self.stream = stream or sys.stderr
+        self.t0 = time.perf_counter()
+        self.next = self.every
+
+    def update(self, hist: History):
+        n = len(hist.episode_returns)
+        if not self.enabled or n < self.next:
+            return
+        self.next = (n // self.every + 1) * self.every
+        el = time.perf_counter() - self.t0
+        tot = f"/{self.total}" if self.total else ""
+        print(f"episode {n}{tot}  mean return (last 100) {hist.mean_return():.2f}  "
+              f"steps {hist.steps}  {el:.1f} s", file=self.stream, flush=True)
+
+
+class Adam:
+    """Adam (Kingma & Ba 2015) for gradient *ascent* on one array."""
+
+    def __init__(self, shape, lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8):
+        self.lr, self.b1, self.b2, self.eps = lr, beta1, beta2, eps
+        self.m = np.zeros(shape)
+        self.v = np.zeros(shape)
+        self.t = 0
+
+    def step(self, param, grad):
+        self.t += 1
+        self.m = self.b1 * self.m + (1 - self.b1) * grad
+        self.v = self.b2 * self.v + (1 - self.b2) * grad * grad
+        mhat = self.m / (1 - self.b1 ** self.t)
+        vhat = self.v / (1 - self.b2 ** self.t)
+        param += self.lr * mhat / (np.sqrt(vhat) + self.eps)
+
+
+class SGD:
+    def __init__(self, shape, lr=0.01):
+        self.lr = lr
+
+    def step(self, param, grad):
+        param += self.lr * grad
+
+
+def make_optimizer(name, shape, lr):
+    if name == "adam":
+        return Adam(shape, lr)
+    if name == "sgd":
+        return SGD(shape, lr)
+    raise ValueError(f"optimizer must be 'adam' or 'sgd'; got {name!r}")
+
+
+def is_vector_env(env) -> bool:
+    return hasattr(env, "num_envs") and hasattr(env, "single_action_space")
+
+
+@dataclass
+class Episode:
+    obs: np.ndarray  # (T, *obs_shape): the observation each action was taken in
+    actions: np.ndarray  # (T,)
+    rewards: np.ndarray  # (T,)
+    terminated: bool  # the last step terminated the MDP
+    final_obs: np.ndarray  # the observation after the last step
+
+    def __len__(self):
+        return len(self.actions)
+
+
+class Collector:
+    """Runs ``act(obs_batch) -> actions`` on an env and returns finished episodes.
+
+    Works for a gymnasium Env (a batch of 1) and for a VectorEnv with the
+    default NEXT_STEP autoreset (the step after an episode's end only resets
+    that sub-environment: its reward and action are discarded). Unfinished
+    episodes carry over from one ``run`` to the next.
+    """
+
+    def __init__(self, env, seed=None):
+        self.env = env
+        self.vec = is_vector_env(env)
+        self.n = env.num_envs if self.vec else 1
+        obs, _ = env.reset(seed=seed)
+        self.obs = obs if self.vec else obs[None]
+        self.buf = [([], [], []) for _ in range(self.n)]
+        self.skip = np.zeros(self.n, bool)
+
+    def run(self, act, n_episodes, hist: History, progress: Progress | None = None):
+        env, vec, n = self.env, self.vec, self.n
+        done_eps = []
+        while len(done_eps) < n_episodes:
+            obs = self.obs
+            actions = act(obs)
+            if vec:
+                nobs, rew, term, trunc, _ = env.step(actions)
+            else:
+                o, r, te, tr, _ = env.step(int(actions[0]))
+                nobs, rew, term, trunc = o[None], (r,), (te,), (tr,)
+            for i in range(n):
+                if self.skip[i]:  # this step only reset sub-env i
+                    self.skip[i] = False
+                    continue
+                hist.steps += 1
+                b = self.buf[i]
+                b[0].append(obs[i])
+                b[1].append(actions[i])
+                b[2].append(rew[i])
+                if term[i] or trunc[i]:
+                    ep = Episode(np.asarray(b[0]), np.asarray(b[1], dtype=np.int64),
+                                 np.asarray(b[2], dtype=np.float64), bool(term[i]),
+                                 np.array(nobs[i]))
+                    self.buf[i] = ([], [], [])
+                    hist.episode_returns.append(float(ep.rewards.sum()))
+                    hist.episode_lengths.append(len(ep))
+                    done_eps.append(ep)
+                    if progress is not None:
+                        progress.update(hist)
+                    if vec:
+                        self.skip[i] = True
+            if not vec and (term[0] or trunc[0]):
+                o, _ = env.reset()
+                nobs = o[None]
+            self.obs = nobs
+        return done_eps
