@@ -1,4 +1,4 @@
-"""`fastpg bench | info` (also `python -m fastpg ...`)."""
+"""`fastpg bench | train | info` (also `python -m fastpg ...`)."""
 from __future__ import annotations
 
 import argparse
@@ -142,6 +142,66 @@ def _plot(rows, path):
     print(f"wrote {path}")
 
 
+AGENTS = ("reinforce", "actor-critic")
+
+
+def train(args):
+    import gymnasium
+
+    from . import envs  # noqa: F401  (registers the fastpg/... environments)
+    from .agents import CompatibleActorCritic, Reinforce
+
+    try:
+        if args.num_envs > 1:
+            env = gymnasium.make_vec(args.env, num_envs=args.num_envs, vectorization_mode="sync")
+        else:
+            env = gymnasium.make(args.env)
+    except Exception as exc:  # unknown id, missing extra, ...
+        raise SystemExit(f"fastpg train: cannot make env {args.env!r}: {exc}") from None
+    kw = dict(seed=args.seed, backend=args.backend)
+    if args.gamma is not None:
+        kw["gamma"] = args.gamma
+    if args.agent == "reinforce":
+        if args.lr is not None:
+            kw["lr"] = args.lr
+        agent = Reinforce(env, baseline=args.baseline, **kw)
+        episodes = args.episodes or 1000
+        target = env.spec.reward_threshold if getattr(env, "spec", None) else None
+        hist = agent.train(env, episodes=episodes, seed=args.seed, progress=not args.quiet,
+                           target=target)
+    else:
+        if args.lr is not None:
+            kw["alpha"] = args.lr
+        agent = CompatibleActorCritic(env, **kw)
+        hist = agent.train(env, episodes=args.episodes or 500, seed=args.seed,
+                           progress=not args.quiet)
+    env.close()
+    print(f"{args.agent} on {args.env} (seed {args.seed}): {hist.summary()}")
+    if args.plot:
+        _plot_curve(hist, args.plot, f"{args.agent} on {args.env}")
+    return 0
+
+
+def _plot_curve(hist, path, title):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("--plot needs matplotlib (pip install 'fastpg[bench]'); skipped", file=sys.stderr)
+        return
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(hist.episode_returns, lw=0.6, alpha=0.5, label="episode return")
+    ax.plot(hist.rolling_mean(100), lw=2, label="mean of the last 100")
+    ax.set_xlabel("episode")
+    ax.set_ylabel("return")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    print(f"wrote {path}")
+
+
 def info(args):
     print(f"fastpg {__version__}  python {platform.python_version()}  numpy {np.__version__}")
     print(f"selected backend: {_backend.get_backend()}  threads: {_backend.threads()}")
@@ -173,6 +233,20 @@ def main(argv=None):
     b.add_argument("--json", metavar="PATH", help="write results as JSON")
     b.add_argument("--plot", metavar="PATH", help="write a PNG bar chart (needs matplotlib)")
     b.set_defaults(func=bench)
+    t = sub.add_parser("train", help="train an agent on a gymnasium environment")
+    t.add_argument("agent", choices=AGENTS)
+    t.add_argument("--env", required=True, help="gymnasium id, e.g. CartPole-v1, fastpg/ThreeStateMDP-v0")
+    t.add_argument("--episodes", type=int, default=None,
+                   help="episodes to train (default 1000 for reinforce, 500 for actor-critic)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--lr", type=float, default=None, help="policy step size")
+    t.add_argument("--gamma", type=float, default=None)
+    t.add_argument("--baseline", choices=["mean", "value"], default=None, help="reinforce only")
+    t.add_argument("--num-envs", type=int, default=1, help="a synchronous vector env of this size")
+    t.add_argument("--backend", choices=["auto", *_backend.BACKENDS], default=None)
+    t.add_argument("--quiet", action="store_true", help="no progress lines")
+    t.add_argument("--plot", metavar="PATH", help="write the learning curve as PNG (needs matplotlib)")
+    t.set_defaults(func=train)
     i = sub.add_parser("info", help="version, backends available (and why not), threads")
     i.set_defaults(func=info)
     args = ap.parse_args(argv)

@@ -40,6 +40,14 @@ def _kernel(name, backend, size=0):
 
 def _rows(x, name, axis=-1, dtype=None):
     """(..., A) -> C-contiguous float (N, A) with actions last; and the batch shape."""
+    if (type(x) is np.ndarray and 1 <= x.ndim <= 2 and axis == -1 and dtype is None
+            and x.dtype.kind == "f" and x.dtype.itemsize in (4, 8) and x.shape[-1] > 0
+            and x.flags.c_contiguous):
+        # the common cases, without the general path's overhead (agents call
+        # this once per environment step)
+        if x.ndim == 2:
+            return x, x.shape[:1], 1
+        return x.reshape(1, x.shape[0]), (), 0
     arr = C.real_array(x, name)
     if arr.ndim == 0:
         raise ValueError(f"{name} must have at least 1 dimension (actions); got a scalar")

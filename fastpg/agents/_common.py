@@ -132,7 +132,12 @@ class Collector:
         self.buf = [([], [], []) for _ in range(self.n)]
         self.skip = np.zeros(self.n, bool)
 
-    def run(self, act, n_episodes, hist: History, progress: Progress | None = None):
+    def run(self, act, n_episodes, hist: History, progress: Progress | None = None,
+            act_one=None):
+        """act(obs_batch) -> actions; act_one(obs) -> action, if given, for a single env."""
+        if not self.vec:
+            return self._run_single(act_one or (lambda o: act(o[None])[0]), n_episodes, hist,
+                                    progress)
         env, vec, n = self.env, self.vec, self.n
         done_eps = []
         while len(done_eps) < n_episodes:
@@ -164,8 +169,37 @@ class Collector:
                         progress.update(hist)
                     if vec:
                         self.skip[i] = True
-            if not vec and (term[0] or trunc[0]):
-                o, _ = env.reset()
-                nobs = o[None]
             self.obs = nobs
+        return done_eps
+
+    def _run_single(self, act_one, n_episodes, hist, progress):
+        # the per-step path of a single env, kept lean: it runs once per env step
+        env_step = self.env.step
+        obs = self.obs[0]
+        O, Acts, Rs = self.buf[0]
+        done_eps = []
+        steps = 0
+        while len(done_eps) < n_episodes:
+            a = int(act_one(obs))
+            o, r, te, tr, _ = env_step(a)
+            O.append(obs)
+            Acts.append(a)
+            Rs.append(r)
+            steps += 1
+            if te or tr:
+                ep = Episode(np.asarray(O), np.asarray(Acts, dtype=np.int64),
+                             np.asarray(Rs, dtype=np.float64), bool(te), np.array(o))
+                O, Acts, Rs = [], [], []
+                hist.steps += steps
+                steps = 0
+                hist.episode_returns.append(float(ep.rewards.sum()))
+                hist.episode_lengths.append(len(ep))
+                done_eps.append(ep)
+                if progress is not None:
+                    progress.update(hist)
+                o, _ = self.env.reset()
+            obs = o
+        hist.steps += steps
+        self.obs = obs[None]
+        self.buf[0] = (O, Acts, Rs)
         return done_eps

@@ -88,7 +88,14 @@ class Reinforce:
 
     def act(self, obs_batch):
         """Sample one action per observation in the batch (N, *obs_shape)."""
-        logits = self.features(obs_batch) @ self.W
+        obs = np.asarray(obs_batch).reshape(len(obs_batch), -1)
+        # x W with x = (obs, 1), without building x: this runs once per env step
+        logits = obs @ self.W[:-1] + self.W[-1]
+        return P.sample_categorical(logits, self.rng, backend=self.backend)
+
+    def act_one(self, obs):
+        """Sample an action for one observation (the per-step path of a single env)."""
+        logits = np.ravel(obs) @ self.W[:-1] + self.W[-1]
         return P.sample_categorical(logits, self.rng, backend=self.backend)
 
     def probs(self, obs_batch):
@@ -142,7 +149,7 @@ class Reinforce:
         t0 = time.perf_counter()
         while len(hist.episode_returns) < episodes:
             n = min(self.episodes_per_update, episodes - len(hist.episode_returns))
-            eps = col.run(self.act, n, hist, prog)
+            eps = col.run(self.act, n, hist, prog, act_one=self.act_one)
             self.update(eps)
             hist.updates += 1
             if target is not None and hist.solved_at is None and len(hist.episode_returns) >= 100:
