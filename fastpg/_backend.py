@@ -46,6 +46,9 @@ _DEFAULT_PREFERENCE = ("cython", "numba", "numpy")
 
 #: work size (elements) from which the ``<name>_parallel`` variant is used
 PARALLEL_MIN = 1 << 20
+#: per-kernel thresholds where the work per element is larger (measured: a
+#: 2-thread linear_policy_grad wins from about N*d*A = 2**15)
+PARALLEL_MIN_BY_KERNEL = {"linear_policy_grad": 1 << 15}
 
 _default: str | None = None
 _override: contextvars.ContextVar[str | None] = contextvars.ContextVar("fastpg_backend", default=None)
@@ -175,7 +178,7 @@ def kernel(family: str, name: str, backend: str | None = None, size: int = 0):
     on small inputs must cost microseconds, not a registry walk.
     """
     choice = get_backend() if backend is None else backend
-    par = size >= PARALLEL_MIN
+    par = size >= PARALLEL_MIN_BY_KERNEL.get(name, PARALLEL_MIN)
     key = (family, name, choice, par)
     fn = _dispatch.get(key)
     if fn is None:

@@ -48,3 +48,166 @@ def seed_style_loop(d, gamma=0.99):
         acc = r[t] + gamma * acc
         out[t] = acc
     return out
+
+
+# ---- policy kernels -----------------------------------------------------------
+
+#: name -> (N, d, A, dtype); the action-feature kernels use N_PHI rows at most
+#: (phi is (N, A, d): 100k x 18 x 64 float32 would be 460 MB per copy)
+POLICY_SIZES = {
+    "N100k-d4-A2-f32": (100_000, 4, 2, np.float32),
+    "N100k-d64-A18-f32": (100_000, 64, 18, np.float32),
+}
+POLICY_QUICK = tuple(POLICY_SIZES)
+N_PHI = 10_000
+
+
+def make_policy(size, seed=0):
+    N, d, A, dt = POLICY_SIZES[size]
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((N, d), dtype=np.float32).astype(dt, copy=False)
+    W = (rng.standard_normal((d, A), dtype=np.float32) / np.sqrt(d)).astype(dt, copy=False)
+    logits = X @ W
+    n_phi = min(N, N_PHI)
+    return dict(X=X, W=W, logits=logits, probs=np.exp(logits - logits.max(1, keepdims=True)) /
+                np.exp(logits - logits.max(1, keepdims=True)).sum(1, keepdims=True),
+                v=rng.standard_normal((N, A), dtype=np.float32).astype(dt, copy=False),
+                actions=rng.integers(0, A, N), weights=rng.standard_normal(N).astype(dt),
+                phi=rng.standard_normal((n_phi, A, d), dtype=np.float32).astype(dt, copy=False),
+                theta=(rng.standard_normal(d) / np.sqrt(d)).astype(dt))
+
+
+def policy_rows(kernel, size):
+    """Rows (state-action pairs) one call processes."""
+    N = POLICY_SIZES[size][0]
+    return min(N, N_PHI) if kernel in ("compatible_features", "action_feature_grad") else N
+
+
+def call_policy(kernel, d, backend):
+    import fastpg.policy as P
+    b = dict(backend=backend)
+    n_phi = len(d["phi"])
+    f = {
+        "softmax": lambda: P.softmax(d["logits"], **b),
+        "log_softmax": lambda: P.log_softmax(d["logits"], **b),
+        "softmax_jacobian": lambda: P.softmax_jacobian(d["probs"], **b),
+        "softmax_jvp": lambda: P.softmax_jvp(d["probs"], d["v"], **b),
+        "log_prob_grad": lambda: P.log_prob_grad(d["logits"], d["actions"], **b),
+        "linear_policy_probs": lambda: P.linear_policy_probs(d["X"], d["W"], **b),
+        "linear_policy_grad": lambda: P.linear_policy_grad(d["X"], d["actions"], d["weights"],
+                                                           d["W"], **b),
+        "compatible_features": lambda: P.compatible_features(d["phi"], d["theta"], **b),
+        "action_feature_grad": lambda: P.action_feature_grad(
+            d["phi"], d["actions"][:n_phi], d["weights"][:n_phi], d["theta"], **b),
+        "sample_categorical": lambda: P.sample_categorical(d["logits"], 0, **b),
+        "entropy": lambda: P.entropy(d["logits"], **b),
+        "policy_gradient_loss": lambda: P.policy_gradient_loss(d["logits"], d["actions"],
+                                                               d["weights"], **b),
+    }
+    return f[kernel]
+
+
+def seed_policy_loop(d):
+    """The seed notebook's per-sample REINFORCE gradient loop (softmax_grad, dlog, state.T @ dlog)."""
+    from fastpg.reference.policy import seed_per_step_grad
+    X, W, a, w = d["X"], d["W"], d["actions"], d["weights"]
+    grad = np.zeros(W.shape)
+    for i in range(len(X)):
+        z = X[i] @ W
+        p = np.exp(z - z.max())
+        p /= p.sum()
+        grad += w[i] * seed_per_step_grad(X[i], p, a[i])
+    return grad
+
+
+# ---- end to end: REINFORCE on CartPole-v1 -------------------------------------
+
+E2E_EPISODES = 300
+
+
+def numpy_reinforce(env, episodes, seed, lr=0.05, gamma=0.99, episodes_per_update=5):
+    """The same agent as fastpg.agents.Reinforce (linear softmax, Adam, return
+    normalisation, 5 episodes per update) written as a straight NumPy tutorial
+    loop: per-step softmax, rng.choice, and the seed's per-step gradient
+    ``state.T @ (dsoftmax / p[a])``. Returns (episode returns, steps)."""
+    from fastpg.reference.policy import seed_per_step_grad
+    rng = np.random.default_rng(seed)
+    obs, _ = env.reset(seed=seed)
+    d = obs.size + 1
+    A = env.action_space.n
+    W = np.zeros((d, A))
+    m, v, t_adam = np.zeros_like(W), np.zeros_like(W), 0
+    returns_hist, steps = [], 0
+    batch_grads, batch_rewards = [], []
+    while len(returns_hist) < episodes:
+        grads, rewards = [], []
+        done = False
+        while not done:
+            x = np.append(obs, 1.0)
+            z = x @ W
+            p = np.exp(z - z.max())
+            p /= p.sum()
+            a = rng.choice(A, p=p)
+            grads.append(seed_per_step_grad(x, p, a))
+            obs, r, term, trunc, _ = env.step(int(a))
+            rewards.append(r)
+            steps += 1
+            done = term or trunc
+        obs, _ = env.reset()
+        returns_hist.append(sum(rewards))
+        batch_grads.append(grads)
+        batch_rewards.append(rewards)
+        if len(batch_grads) == episodes_per_update:
+            disc = []
+            for rs in batch_rewards:
+                g, acc = np.zeros(len(rs)), 0.0
+                for t in range(len(rs) - 1, -1, -1):
+                    acc = rs[t] + gamma * acc
+                    g[t] = acc
+                disc.append(g)
+            flat = np.concatenate(disc)
+            mu, sd = flat.mean(), flat.std() or 1.0
+            grad = sum(((g - mu) / sd) @ np.array(gs).reshape(len(gs), -1)
+                       for g, gs in zip(disc, batch_grads)).reshape(W.shape) / episodes_per_update
+            t_adam += 1
+            m = 0.9 * m + 0.1 * grad
+            v = 0.999 * v + 0.001 * grad * grad
+            W += lr * (m / (1 - 0.9 ** t_adam)) / (np.sqrt(v / (1 - 0.999 ** t_adam)) + 1e-8)
+            batch_grads, batch_rewards = [], []
+    return returns_hist, steps
+
+
+def reinforce_steps_per_second(episodes=E2E_EPISODES, seeds=(0, 1)):
+    """Env steps per second of a full training run (acting + updates), fastpg vs NumPy."""
+    import time
+
+    import gymnasium as gym
+
+    from fastpg.agents import Reinforce
+    res = {"fastpg": 0.0, "numpy": 0.0}
+    tot = {"fastpg": [0, 0.0], "numpy": [0, 0.0]}
+    for seed in seeds:
+        env = gym.make("CartPole-v1")
+        agent = Reinforce(env, seed=seed)
+        hist = agent.train(env, episodes=episodes, seed=seed, progress=False)
+        tot["fastpg"][0] += hist.steps
+        tot["fastpg"][1] += hist.wall_time
+        env = gym.make("CartPole-v1")
+        t0 = time.perf_counter()
+        _, steps = numpy_reinforce(env, episodes, seed)
+        tot["numpy"][0] += steps
+        tot["numpy"][1] += time.perf_counter() - t0
+    for k in res:
+        res[k] = tot[k][0] / tot[k][1]
+    env = gym.make("CartPole-v1")
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    t0 = time.perf_counter()
+    n = 0
+    while n < 50_000:
+        _, _, te, tr, _ = env.step(env.action_space.sample())
+        n += 1
+        if te or tr:
+            env.reset()
+    res["env_only"] = n / (time.perf_counter() - t0)
+    return res

@@ -62,51 +62,82 @@ def _pick(csv, known, flag):
     return names
 
 
-def bench(args):
-    from ._workloads import QUICK, SIZES, call, make
+def _cases(args):
+    """(kernel, size, elements per call, dtype, make, call, skip the numpy reference)."""
+    from . import _workloads as W
 
-    sizes = list(SIZES) if args.full else list(QUICK)
-    if args.sizes:
-        sizes = _pick(args.sizes, SIZES, "--sizes")
-    kernels = list(_backend.REGISTRY["returns"])
+    cases = []
+    rsizes = list(W.SIZES) if (args.full or args.sizes) else list(W.QUICK)
+    for kernel in _backend.REGISTRY["returns"]:
+        for size in rsizes:
+            T, B, dt = W.SIZES[size]
+            slow = B == 1 and T > (2_000_000 if args.full else 100_000)
+            cases.append((kernel, size, T * B, dt, W.make, W.call, slow))
+    for kernel in _backend.REGISTRY["policy"]:
+        for size in W.POLICY_QUICK:
+            dt = W.POLICY_SIZES[size][3]
+            cases.append((kernel, size, W.policy_rows(kernel, size), dt, W.make_policy,
+                          W.call_policy, False))
     if args.kernels:
-        kernels = _pick(args.kernels, kernels, "--kernels")
+        keep = _pick(args.kernels, sorted({c[0] for c in cases}), "--kernels")
+        cases = [c for c in cases if c[0] in keep]
+    if args.sizes:
+        keep = _pick(args.sizes, sorted({c[1] for c in cases}), "--sizes")
+        cases = [c for c in cases if c[1] in keep]
+    return cases
+
+
+def bench(args):
+    from . import _workloads as W
+
+    cases = _cases(args)
     backends = [b for b in _backend.BACKENDS if _backend.available(b)[0]]
     bw = copy_bandwidth()
     print(f"fastpg {__version__} bench | backends: {', '.join(backends)} | "
           f"copy bandwidth {bw / 1e9:.1f} GB/s (read+write)")
     rows = []
-    header = f"{'kernel':<20}{'size':<16}{'backend':<9}{'median':>12}{'Gelem/s':>9}{'vs numpy':>10}{'% bw':>7}"
+    header = (f"{'kernel':<22}{'size':<19}{'backend':<9}{'median':>12}{'M elem/s':>10}"
+              f"{'vs numpy':>10}{'% bw':>7}")
     print(header)
     print("-" * len(header))
-    for kernel in kernels:
-        for size in sizes:
-            T, B, dt = SIZES[size]
-            d = make(size)
-            base = None
-            for backend in backends:
-                if backend == "numpy" and B == 1 and T > (2_000_000 if args.full else 100_000):
-                    continue
-                fn = call(kernel, d, backend)
-                med = _median_time(fn, min_time=0.05 if backend == "numpy" else 0.2,
-                                   max_rounds=3 if backend == "numpy" else 50)
-                if backend == "numpy":
-                    base = med
-                n = T * B
-                frac = n * _bytes_per_element(kernel, dt) / med / bw if n >= 1_000_000 else None
-                row = dict(kernel=kernel, size=size, backend=backend, median_s=med,
-                           elements_per_s=n / med, speedup_vs_numpy=(base / med) if base else None,
-                           fraction_of_copy_bandwidth=frac)
-                rows.append(row)
-                sp = f"{row['speedup_vs_numpy']:.1f}x" if base else "-"
-                fr = f"{100 * frac:.0f}%" if frac is not None else ""
-                print(f"{kernel:<20}{size:<16}{backend:<9}{med * 1e6:>10.1f}us"
-                      f"{n / med / 1e9:>9.3f}{sp:>10}{fr:>7}", flush=True)
+    data = {}
+    for kernel, size, n, dt, make, call, skip_ref in cases:
+        if size not in data:
+            data = {size: make(size)}  # one workload in memory at a time
+        d = data[size]
+        base = None
+        for backend in backends:
+            if backend == "numpy" and skip_ref:
+                continue
+            fn = call(kernel, d, backend)
+            med = _median_time(fn, min_time=0.05 if backend == "numpy" else 0.2,
+                               max_rounds=3 if backend == "numpy" else 50)
+            if backend == "numpy":
+                base = med
+            frac = None
+            if kernel in _backend.REGISTRY["returns"] and n >= 1_000_000:
+                frac = n * _bytes_per_element(kernel, dt) / med / bw
+            row = dict(kernel=kernel, size=size, backend=backend, median_s=med,
+                       elements_per_s=n / med, speedup_vs_numpy=(base / med) if base else None,
+                       fraction_of_copy_bandwidth=frac)
+            rows.append(row)
+            sp = f"{row['speedup_vs_numpy']:.1f}x" if base else "-"
+            fr = f"{100 * frac:.0f}%" if frac is not None else ""
+            print(f"{kernel:<22}{size:<19}{backend:<9}{med * 1e6:>10.1f}us"
+                  f"{n / med / 1e6:>10.1f}{sp:>10}{fr:>7}", flush=True)
+    e2e = None
+    if not (args.kernels or args.sizes):
+        e2e = W.reinforce_steps_per_second()
+        print("REINFORCE on CartPole-v1, env steps/s end to end (same agent, seeds 0-1, "
+              f"{W.E2E_EPISODES} episodes): fastpg {e2e['fastpg']:,.0f}, plain NumPy "
+              f"{e2e['numpy']:,.0f} ({e2e['fastpg'] / e2e['numpy']:.1f}x); "
+              f"env alone with random actions {e2e['env_only']:,.0f}")
     cold = {b: cold_start(b) for b in backends}
     print("cold start (import fastpg + first gae call, fresh process): "
           + ", ".join(f"{b} {t:.2f}s" if t is not None else f"{b} failed" for b, t in cold.items()))
     result = dict(version=__version__, machine=platform.machine(), python=platform.python_version(),
-                  copy_bandwidth_bytes_per_s=bw, results=rows, cold_start_s=cold)
+                  copy_bandwidth_bytes_per_s=bw, results=rows, cold_start_s=cold,
+                  reinforce_cartpole_steps_per_s=e2e)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(result, fh, indent=2)

@@ -8,7 +8,7 @@ functions declared in policy.pxd are the cimport-able API (nogil, noexcept).
 """
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport exp, log, INFINITY, isnan
+from libc.math cimport exp, expf, log, INFINITY, isnan
 from libc.stdint cimport int64_t
 from libc.stdlib cimport malloc, calloc, free
 
@@ -48,9 +48,12 @@ cdef Py_ssize_t softmax_c(const floating[:, ::1] logits, floating[:, ::1] out) n
             return i
         s = 0
         for a in range(A):
-            s += exp(logits[i, a] - m)
+            e = exp(logits[i, a] - m)
+            out[i, a] = e
+            s += e
+        s = 1 / s
         for a in range(A):
-            out[i, a] = exp(logits[i, a] - m) / s
+            out[i, a] = out[i, a] * s
     return -1
 
 
@@ -96,16 +99,19 @@ cdef Py_ssize_t softmax_jvp_c(const floating[:, ::1] probs, const floating[:, ::
 cdef Py_ssize_t log_prob_grad_c(const floating[:, ::1] logits, const int64_t[::1] actions,
                                 floating[:, ::1] out) noexcept nogil:
     cdef Py_ssize_t N = logits.shape[0], A = logits.shape[1], i, a
-    cdef double m, s
+    cdef double m, s, e
     for i in range(N):
         m = _row_max(logits, i)
         if isnan(m) or logits[i, actions[i]] == -INFINITY:
             return i
         s = 0
         for a in range(A):
-            s += exp(logits[i, a] - m)
+            e = exp(logits[i, a] - m)
+            out[i, a] = e
+            s += e
+        s = -1 / s
         for a in range(A):
-            out[i, a] = -exp(logits[i, a] - m) / s
+            out[i, a] = out[i, a] * s
         out[i, actions[i]] = out[i, actions[i]] + 1
     return -1
 
@@ -147,23 +153,45 @@ cdef Py_ssize_t _lpg_rows(const floating[:, ::1] X, const int64_t[::1] actions,
                           const floating[::1] weights, const floating[:, ::1] W,
                           Py_ssize_t i0, Py_ssize_t i1, double* acc, double* z) noexcept nogil:
     """acc (d*A) += Σ_{i in [i0, i1)} w_i x_i ⊗ (e_{a_i} - π_i); -1 or a bad row."""
-    cdef Py_ssize_t d = X.shape[1], A = W.shape[1], i, a, k
+    cdef Py_ssize_t d = X.shape[1], A = W.shape[1], i, a, k, am
     cdef double m, s, tot, w, scale, xk
     for i in range(i0, i1):
-        m = -INFINITY
-        for a in range(A):
-            s = 0
+        if A >= 8:
+            # many actions: the action index innermost, contiguous rows of W,
+            # a loop the compiler vectorises over A
+            for a in range(A):
+                z[a] = 0
             for k in range(d):
-                s += <double>X[i, k] * W[k, a]
+                xk = X[i, k]
+                for a in range(A):
+                    z[a] += xk * W[k, a]
+        else:
+            # few actions: one register accumulator per action (short loops
+            # over A do not vectorise, and z[a] += would go through memory)
+            for a in range(A):
+                s = 0
+                for k in range(d):
+                    s += <double>X[i, k] * W[k, a]
+                z[a] = s
+        m = -INFINITY
+        am = 0
+        for a in range(A):
+            s = z[a]
             if not _finite(s):
                 return i
-            z[a] = s
             if s > m:
                 m = s
+                am = a
         tot = 0
         for a in range(A):
-            z[a] = exp(z[a] - m)
-            tot += z[a]
+            if a != am:  # exp(0) = 1 for the arg-max: one exp fewer per row
+                if floating is float:  # float32 inputs: expf is ~2x cheaper, ample precision
+                    z[a] = expf(<float>(z[a] - m))
+                else:
+                    z[a] = exp(z[a] - m)
+                tot += z[a]
+        z[am] = 1
+        tot += 1
         w = weights[i]
         scale = -w / tot
         for a in range(A):
@@ -322,14 +350,17 @@ cdef Py_ssize_t entropy_c(const floating[:, ::1] logits, floating[::1] out) noex
         m = _row_max(logits, i)
         if isnan(m):
             return i
-        lse = _lse(logits, i, m)
+        # H = log S - sum_a e_a (z_a - m) / S with e_a = exp(z_a - m), S = sum e:
+        # one exp per element; masked actions (e_a = 0) are skipped, not 0 * inf
+        lse = 0
         h = 0
         for a in range(A):
-            lp = (logits[i, a] - m) - lse
+            lp = logits[i, a] - m
             p = exp(lp)
+            lse += p
             if p > 0:
-                h -= p * lp
-        out[i] = h
+                h += p * lp
+        out[i] = log(lse) - h / lse
     return -1
 
 
@@ -337,18 +368,24 @@ cdef Py_ssize_t policy_gradient_loss_c(const floating[:, ::1] logits, const int6
                                        const floating[::1] advantages, floating[:, ::1] dlogits,
                                        floating[::1] loss) noexcept nogil:
     cdef Py_ssize_t N = logits.shape[0], A = logits.shape[1], i, a, ai
-    cdef double m, lse, adv, scale, total = 0
+    cdef double m, lse, adv, scale, e, total = 0
     for i in range(N):
         m = _row_max(logits, i)
         ai = actions[i]
         if isnan(m) or logits[i, ai] == -INFINITY:
             return i
-        lse = _lse(logits, i, m)
-        adv = advantages[i]
-        total -= ((logits[i, ai] - m) - lse) * adv
-        scale = adv / N
+        lse = 0  # the row's exponentials go to dlogits first: one exp per element
         for a in range(A):
-            dlogits[i, a] = exp((logits[i, a] - m) - lse) * scale
+            e = exp(logits[i, a] - m)
+            dlogits[i, a] = e
+            lse += e
+        adv = advantages[i]
+        scale = adv / N
+        e = scale / lse
+        lse = log(lse)
+        total -= ((logits[i, ai] - m) - lse) * adv
+        for a in range(A):
+            dlogits[i, a] = dlogits[i, a] * e
         dlogits[i, ai] = dlogits[i, ai] - scale
     loss[0] = total / N if N > 0 else 0
     return -1

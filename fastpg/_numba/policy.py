@@ -159,28 +159,44 @@ def _lpg_rows(X, actions, weights, W, i0, i1, acc, z):
     d = X.shape[1]
     A = W.shape[1]
     for i in range(i0, i1):
-        m = -np.inf
-        for a in range(A):
-            s = 0.0
+        if A >= 8:
+            # many actions: the action index innermost (contiguous rows of W, vectorised)
+            for a in range(A):
+                z[a] = 0.0
             for k in range(d):
-                s += X[i, k] * W[k, a]
-            z[a] = s
+                xk = np.float64(X[i, k])
+                for a in range(A):
+                    z[a] += xk * W[k, a]
+        else:
+            # few actions: one register accumulator per action
+            for a in range(A):
+                s = 0.0
+                for k in range(d):
+                    s += np.float64(X[i, k]) * W[k, a]
+                z[a] = s
+        m = z[0]
+        am = 0
+        for a in range(A):
+            s = z[a]
             if s != s or s == np.inf or s == -np.inf:
                 return i
             if s > m:
                 m = s
-        tot = 0.0
+                am = a
+        tot = 1.0
         for a in range(A):
-            e = math.exp(z[a] - m)
-            z[a] = e
-            tot += e
-        w = weights[i]
+            if a != am:  # exp(0) = 1 for the arg-max: one exp fewer per row
+                e = math.exp(z[a] - m)
+                z[a] = e
+                tot += e
+        z[am] = 1.0
+        w = np.float64(weights[i])
         scale = -w / tot
         for a in range(A):
             z[a] = z[a] * scale  # -w p_a
         z[actions[i]] += w
         for k in range(d):
-            xk = X[i, k]
+            xk = np.float64(X[i, k])
             for a in range(A):
                 acc[k, a] += xk * z[a]
     return -1
@@ -320,14 +336,16 @@ def entropy(logits, out):
         m = _row_max(logits, i)
         if m != m:
             return i
-        lse = _logsumexp_shift(logits, i, m)
+        # H = log S - sum_a e_a (z_a - m) / S: one exp per element
+        tot = 0.0
         h = 0.0
         for a in range(A):
-            lp = (logits[i, a] - m) - lse
+            lp = logits[i, a] - m
             p = math.exp(lp)
+            tot += p
             if p > 0.0:
-                h -= p * lp
-        out[i] = h
+                h += p * lp
+        out[i] = math.log(tot) - h / tot
     return -1
 
 
@@ -340,12 +358,17 @@ def policy_gradient_loss(logits, actions, advantages, dlogits, loss):
         ai = actions[i]
         if m != m or logits[i, ai] == -np.inf:
             return i
-        lse = _logsumexp_shift(logits, i, m)
-        adv = advantages[i]
-        total -= ((logits[i, ai] - m) - lse) * adv
-        scale = adv / N
+        tot = 0.0  # the exponentials go to dlogits first: one exp per element
         for a in range(A):
-            dlogits[i, a] = math.exp((logits[i, a] - m) - lse) * scale
+            e = math.exp(logits[i, a] - m)
+            dlogits[i, a] = e
+            tot += e
+        adv = advantages[i]
+        scale = adv / N
+        total -= ((logits[i, ai] - m) - math.log(tot)) * adv
+        f = scale / tot
+        for a in range(A):
+            dlogits[i, a] = dlogits[i, a] * f
         dlogits[i, ai] -= scale
     loss[0] = total / N if N > 0 else 0.0
     return -1
