@@ -128,15 +128,25 @@ cdef Py_ssize_t linear_policy_probs_c(const floating[:, ::1] X, const floating[:
     if z == NULL:
         return -2
     for i in range(N):
+        if A >= 8:  # as in _lpg_rows: vectorised over actions when there are many
+            for a in range(A):
+                z[a] = 0
+            for k in range(d):
+                s = X[i, k]
+                for a in range(A):
+                    z[a] += s * W[k, a]
+        else:
+            for a in range(A):
+                s = 0
+                for k in range(d):
+                    s += <double>X[i, k] * W[k, a]
+                z[a] = s
         m = -INFINITY
         for a in range(A):
-            s = 0
-            for k in range(d):
-                s += <double>X[i, k] * W[k, a]
+            s = z[a]
             if not _finite(s):
                 free(z)
                 return i
-            z[a] = s
             if s > m:
                 m = s
         tot = 0

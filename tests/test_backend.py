@@ -47,6 +47,7 @@ def test_unknown_backend_names_the_choices():
 def test_unavailable_backend_raises_with_reason(monkeypatch):
     monkeypatch.setitem(_backend._unavailable, "cython", "not built (test)")
     monkeypatch.setattr(_backend, "_modules", {})
+    monkeypatch.setattr(_backend, "_dispatch", {})  # the memoised kernel choices
     with pytest.raises(fastpg.BackendUnavailable, match="not built"):
         fastpg.discounted_returns([1.0], 0.9, backend="cython")
     with pytest.raises(fastpg.BackendUnavailable):

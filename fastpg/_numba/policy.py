@@ -130,18 +130,28 @@ def linear_policy_probs(X, W, out):
     A = W.shape[1]
     z = np.empty(A, dtype=np.float64)
     for i in range(N):
-        m = -np.inf
-        bad = False
-        for a in range(A):
-            acc = 0.0
+        if A >= 8:  # as in _lpg_rows: vectorised over actions when there are many
+            for a in range(A):
+                z[a] = 0.0
             for k in range(d):
-                acc += X[i, k] * W[k, a]
-            z[a] = acc
+                xk = np.float64(X[i, k])
+                for a in range(A):
+                    z[a] += xk * W[k, a]
+        else:
+            for a in range(A):
+                acc = 0.0
+                for k in range(d):
+                    acc += np.float64(X[i, k]) * W[k, a]
+                z[a] = acc
+        m = -np.inf
+        bad = A == 0
+        for a in range(A):
+            acc = z[a]
             if acc != acc or acc == np.inf or acc == -np.inf:
                 bad = True
             if acc > m:
                 m = acc
-        if bad or A == 0:
+        if bad:
             return i
         s = 0.0
         for a in range(A):
