@@ -120,6 +120,39 @@ cdef inline bint _finite(double x) noexcept nogil:
     return x - x == 0  # false for NaN and +-inf
 
 
+cdef inline Py_ssize_t _linear_logits(const floating[:, ::1] X, const floating[:, ::1] W,
+                                      Py_ssize_t i, double* z, double* m) noexcept nogil:
+    """z <- x_iᵀ W, m <- max z; returns the arg-max, or -1 if a logit is not finite."""
+    cdef Py_ssize_t d = X.shape[1], A = W.shape[1], a, k, am = 0
+    cdef double s, xk
+    if A >= 8:
+        # many actions: the action index innermost, contiguous rows of W,
+        # a loop the compiler vectorises over A
+        for a in range(A):
+            z[a] = 0
+        for k in range(d):
+            xk = X[i, k]
+            for a in range(A):
+                z[a] += xk * W[k, a]
+    else:
+        # few actions: one register accumulator per action (short loops
+        # over A do not vectorise, and z[a] += would go through memory)
+        for a in range(A):
+            s = 0
+            for k in range(d):
+                s += <double>X[i, k] * W[k, a]
+            z[a] = s
+    m[0] = -INFINITY
+    for a in range(A):
+        s = z[a]
+        if not _finite(s):
+            return -1
+        if s > m[0]:
+            m[0] = s
+            am = a
+    return am
+
+
 cdef Py_ssize_t linear_policy_probs_c(const floating[:, ::1] X, const floating[:, ::1] W,
                                       floating[:, ::1] out) noexcept nogil:
     cdef Py_ssize_t N = X.shape[0], d = X.shape[1], A = W.shape[1], i, a, k
@@ -128,27 +161,9 @@ cdef Py_ssize_t linear_policy_probs_c(const floating[:, ::1] X, const floating[:
     if z == NULL:
         return -2
     for i in range(N):
-        if A >= 8:  # as in _lpg_rows: vectorised over actions when there are many
-            for a in range(A):
-                z[a] = 0
-            for k in range(d):
-                s = X[i, k]
-                for a in range(A):
-                    z[a] += s * W[k, a]
-        else:
-            for a in range(A):
-                s = 0
-                for k in range(d):
-                    s += <double>X[i, k] * W[k, a]
-                z[a] = s
-        m = -INFINITY
-        for a in range(A):
-            s = z[a]
-            if not _finite(s):
-                free(z)
-                return i
-            if s > m:
-                m = s
+        if _linear_logits(X, W, i, z, &m) < 0:
+            free(z)
+            return i
         tot = 0
         for a in range(A):
             z[a] = exp(z[a] - m)
@@ -166,32 +181,9 @@ cdef Py_ssize_t _lpg_rows(const floating[:, ::1] X, const int64_t[::1] actions,
     cdef Py_ssize_t d = X.shape[1], A = W.shape[1], i, a, k, am
     cdef double m, s, tot, w, scale, xk
     for i in range(i0, i1):
-        if A >= 8:
-            # many actions: the action index innermost, contiguous rows of W,
-            # a loop the compiler vectorises over A
-            for a in range(A):
-                z[a] = 0
-            for k in range(d):
-                xk = X[i, k]
-                for a in range(A):
-                    z[a] += xk * W[k, a]
-        else:
-            # few actions: one register accumulator per action (short loops
-            # over A do not vectorise, and z[a] += would go through memory)
-            for a in range(A):
-                s = 0
-                for k in range(d):
-                    s += <double>X[i, k] * W[k, a]
-                z[a] = s
-        m = -INFINITY
-        am = 0
-        for a in range(A):
-            s = z[a]
-            if not _finite(s):
-                return i
-            if s > m:
-                m = s
-                am = a
+        am = _linear_logits(X, W, i, z, &m)
+        if am < 0:
+            return i
         tot = 0
         for a in range(A):
             if a != am:  # exp(0) = 1 for the arg-max: one exp fewer per row
