@@ -114,7 +114,9 @@ cdef void _rows(const Src* S, Py_ssize_t b0, Py_ssize_t b1, floating* y) noexcep
     cdef floating* o1
     cdef floating* o2
     cdef floating a, c, yy, boot, gl, zero = 0
-    cdef unsigned char last, fl
+    # int, not unsigned char: a loop mixing 1-byte and 4-byte lanes makes gcc
+    # pick a byte vector mode and give up on the floats
+    cdef int last, fl, te
     cdef int m = S.m
     for b in range(b0, b1):
         y[b - b0] = 0
@@ -136,15 +138,16 @@ cdef void _rows(const Src* S, Py_ssize_t b0, Py_ssize_t b1, floating* y) noexcep
             nvt = nv
         # Every operand is computed unconditionally and combined with
         # selects: no loads or FP ops under a branch, so gcc can if-convert
-        # and vectorise the loop (a "cut" select, not a multiply, keeps
+        # (with -fno-trapping-math) and vectorise the loop (a "cut" select, not a multiply, keeps
         # 0 * inf from leaking past an episode end).
         if m == GAE:
             for b in range(b0, b1):
-                fl = tet[b] | trt[b] | last
+                te = tet[b]
+                fl = te | trt[b] | last
                 a = rt[b] - vt[b]
                 boot = a + gt[b] * nvt[b]
                 gl = gt[b] * lt[b]
-                a = a if tet[b] != 0 else boot
+                a = a if te != 0 else boot
                 c = zero if fl != 0 else gl
                 yy = a + c * y[b - b0]
                 yy = yy if c != 0 else a
@@ -155,9 +158,10 @@ cdef void _rows(const Src* S, Py_ssize_t b0, Py_ssize_t b1, floating* y) noexcep
             for b in range(b0, b1):
                 boot = rt[b] + gt[b] * nvt[b]
                 gl = gt[b]
-                fl = tet[b] | trt[b] | last
+                te = tet[b]
+                fl = te | trt[b] | last
                 # bootstrap at a truncation (or the array end) that is not a termination
-                a = boot if fl != 0 and tet[b] == 0 else rt[b]
+                a = boot if (fl != 0) & (te == 0) else rt[b]
                 c = zero if fl != 0 else gl
                 yy = a + c * y[b - b0]
                 yy = yy if c != 0 else a
