@@ -24,6 +24,21 @@ cdef enum:
     BLOCK = 16384
     ROW_MIN_B = 8
 
+# Compile-time kernel modes: empty tag structs in a fused type, so every
+# helper is specialised per mode (the mode branches vanish from the per-element
+# code of the flat-stream path instead of being tested for every element).
+cdef struct DiscTag:
+    char unused
+cdef struct GaeTag:
+    char unused
+cdef struct LamTag:
+    char unused
+ctypedef fused mode_t:
+    DiscTag
+    GaeTag
+    LamTag
+
+
 cdef struct Src:
     # element (t, b) of a (T, B) or broadcast (1, B) array is p[t * s + b]
     const void* r
@@ -41,7 +56,7 @@ cdef struct Src:
 
 
 cdef inline void _coef(const Src* S, Py_ssize_t t, Py_ssize_t b,
-                       floating* a, floating* c) noexcept nogil:
+                       floating* a, floating* c, const mode_t* tag) noexcept nogil:
     cdef const floating* r = <const floating*>S.r
     cdef const floating* v = <const floating*>S.v
     cdef const floating* nv = <const floating*>S.nv
@@ -50,7 +65,7 @@ cdef inline void _coef(const Src* S, Py_ssize_t t, Py_ssize_t b,
     cdef Py_ssize_t B = S.B
     cdef bint te = S.te[t * S.tes + b] != 0
     cdef bint cut = t == S.T - 1 or S.tr[t * S.trs + b] != 0
-    if S.m == DISC:
+    if mode_t is DiscTag:
         a[0] = r[t * B + b]
         if cut and not te:
             a[0] = a[0] + gt * nv[t * S.nvs + b]
@@ -63,7 +78,7 @@ cdef inline void _coef(const Src* S, Py_ssize_t t, Py_ssize_t b,
         nvt = v[(t + 1) * B + b]
     else:
         nvt = nv[b]
-    if S.m == GAE:
+    if mode_t is GaeTag:
         a[0] = r[t * B + b] - v[t * B + b]
         if not te:
             a[0] = a[0] + gt * nvt
@@ -88,13 +103,15 @@ cdef inline floating _step(floating y, floating a, floating c) noexcept nogil:
     return a
 
 
-cdef inline void _put(const Src* S, Py_ssize_t t, Py_ssize_t b, floating y) noexcept nogil:
+cdef inline void _put(const Src* S, Py_ssize_t t, Py_ssize_t b, floating y,
+                      const mode_t* tag) noexcept nogil:
     (<floating*>S.out)[t * S.B + b] = y
-    if S.m == GAE:
+    if mode_t is GaeTag:
         (<floating*>S.out2)[t * S.B + b] = y + (<const floating*>S.v)[t * S.B + b]
 
 
-cdef void _rows(const Src* S, Py_ssize_t b0, Py_ssize_t b1, floating* y) noexcept nogil:
+cdef void _rows(const Src* S, Py_ssize_t b0, Py_ssize_t b1, floating* y,
+                const mode_t* tag) noexcept nogil:
     # The row path is the hot loop for (T, B) batches: one branch on the mode
     # per row, row pointers hoisted into locals and selects instead of
     # branches, so the inner loop over b is straight-line code.
@@ -117,7 +134,6 @@ cdef void _rows(const Src* S, Py_ssize_t b0, Py_ssize_t b1, floating* y) noexcep
     # int, not unsigned char: a loop mixing 1-byte and 4-byte lanes makes gcc
     # pick a byte vector mode and give up on the floats
     cdef int last, fl, te
-    cdef int m = S.m
     for b in range(b0, b1):
         y[b - b0] = 0
     for t in range(T - 1, -1, -1):
@@ -140,7 +156,7 @@ cdef void _rows(const Src* S, Py_ssize_t b0, Py_ssize_t b1, floating* y) noexcep
         # selects: no loads or FP ops under a branch, so gcc can if-convert
         # (with -fno-trapping-math) and vectorise the loop (a "cut" select, not a multiply, keeps
         # 0 * inf from leaking past an episode end).
-        if m == GAE:
+        if mode_t is GaeTag:
             for b in range(b0, b1):
                 te = tet[b]
                 fl = te | trt[b] | last
@@ -154,7 +170,7 @@ cdef void _rows(const Src* S, Py_ssize_t b0, Py_ssize_t b1, floating* y) noexcep
                 y[b - b0] = yy
                 o1[b] = yy
                 o2[b] = yy + vt[b]
-        elif m == DISC:
+        elif mode_t is DiscTag:
             for b in range(b0, b1):
                 boot = rt[b] + gt[b] * nvt[b]
                 gl = gt[b]
@@ -169,13 +185,13 @@ cdef void _rows(const Src* S, Py_ssize_t b0, Py_ssize_t b1, floating* y) noexcep
                 o1[b] = yy
         else:
             for b in range(b0, b1):
-                _coef(S, t, b, &a, &c)
+                _coef(S, t, b, &a, &c, tag)
                 y[b - b0] = _step(y[b - b0], a, c)
                 o1[b] = y[b - b0]
 
 
 cdef void _fix(const Src* Sp, Py_ssize_t b, Py_ssize_t s, Py_ssize_t e,
-               floating carry) noexcept nogil:
+               floating carry, const mode_t* tag) noexcept nogil:
     """Add prod_{k=t}^{e-1} c_k * carry to y_t for t = e-1 down to s, until 0."""
     cdef Src L = Sp[0]
     cdef const Src* S = &L
@@ -184,18 +200,18 @@ cdef void _fix(const Src* Sp, Py_ssize_t b, Py_ssize_t s, Py_ssize_t e,
     cdef floating* out = <floating*>S.out
     cdef floating* out2 = <floating*>S.out2
     for t in range(e - 1, s - 1, -1):
-        _coef(S, t, b, &a, &c)
+        _coef(S, t, b, &a, &c, tag)
         p = p * c
         if p == 0:
             return
         d = p * carry
         out[t * S.B + b] += d
-        if S.m == GAE:
+        if mode_t is GaeTag:
             out2[t * S.B + b] += d
 
 
 cdef floating _block(const Src* Sp, Py_ssize_t b, Py_ssize_t s, Py_ssize_t e,
-                     floating* prod) noexcept nogil:
+                     floating* prod, const mode_t* tag) noexcept nogil:
     """Scan [s, e) of column b with zero carry-in as 4 interleaved chains.
 
     Returns y_s and writes prod(c over [s, e)) to prod.
@@ -210,16 +226,16 @@ cdef floating _block(const Src* Sp, Py_ssize_t b, Py_ssize_t s, Py_ssize_t e,
     cdef floating a0, a1, a2, a3, c0, c1, c2, c3
     cdef floating* out = <floating*>S.out
     for t in range(e - 1, s + 4 * K - 1, -1):  # the remainder belongs to lane 3
-        _coef(S, t, b, &a3, &c3)
+        _coef(S, t, b, &a3, &c3, tag)
         y3 = _step(y3, a3, c3)
         p3 = p3 * c3
-        _put(S, t, b, y3)
+        _put(S, t, b, y3, tag)
     for i in range(K - 1, -1, -1):
         t = s + i
-        _coef(S, t, b, &a0, &c0)
-        _coef(S, t + K, b, &a1, &c1)
-        _coef(S, t + 2 * K, b, &a2, &c2)
-        _coef(S, t + 3 * K, b, &a3, &c3)
+        _coef(S, t, b, &a0, &c0, tag)
+        _coef(S, t + K, b, &a1, &c1, tag)
+        _coef(S, t + 2 * K, b, &a2, &c2, tag)
+        _coef(S, t + 3 * K, b, &a3, &c3, tag)
         y0 = _step(y0, a0, c0)
         y1 = _step(y1, a1, c1)
         y2 = _step(y2, a2, c2)
@@ -228,18 +244,18 @@ cdef floating _block(const Src* Sp, Py_ssize_t b, Py_ssize_t s, Py_ssize_t e,
         p1 = p1 * c1
         p2 = p2 * c2
         p3 = p3 * c3
-        _put(S, t, b, y0)
-        _put(S, t + K, b, y1)
-        _put(S, t + 2 * K, b, y2)
-        _put(S, t + 3 * K, b, y3)
+        _put(S, t, b, y0, tag)
+        _put(S, t + K, b, y1, tag)
+        _put(S, t + 2 * K, b, y2, tag)
+        _put(S, t + 3 * K, b, y3, tag)
     if K > 0:
         for j in range(2, -1, -1):
-            _fix(S, b, s + j * K, s + (j + 1) * K, out[(s + (j + 1) * K) * S.B + b])
+            _fix(S, b, s + j * K, s + (j + 1) * K, out[(s + (j + 1) * K) * S.B + b], tag)
     prod[0] = p0 * p1 * p2 * p3
     return out[s * S.B + b]
 
 
-cdef int _scan(const Src* S, floating dummy, bint parallel) noexcept nogil:
+cdef int _scan(const Src* S, floating dummy, bint parallel, const mode_t* tag) noexcept nogil:
     """Run the scan described by S; returns -1 when out of memory."""
     cdef Py_ssize_t T = S.T, B = S.B, nblk, k, i, b, s, nslab
     cdef floating* head
@@ -253,7 +269,7 @@ cdef int _scan(const Src* S, floating dummy, bint parallel) noexcept nogil:
             y = <floating*>malloc(B * sizeof(floating))
             if y == NULL:
                 return -1
-            _rows(S, 0, B, y)
+            _rows(S, 0, B, y, tag)
             free(y)
             return 0
         nslab = min(B // ROW_MIN_B, 64)
@@ -261,7 +277,7 @@ cdef int _scan(const Src* S, floating dummy, bint parallel) noexcept nogil:
         if y == NULL:
             return -1
         for i in prange(nslab, schedule='static'):
-            _rows(S, i * B // nslab, (i + 1) * B // nslab, y + i * B // nslab)
+            _rows(S, i * B // nslab, (i + 1) * B // nslab, y + i * B // nslab, tag)
         free(y)
         return 0
     nblk = (T + BLOCK - 1) // BLOCK
@@ -274,11 +290,11 @@ cdef int _scan(const Src* S, floating dummy, bint parallel) noexcept nogil:
     if parallel:
         for k in prange(nblk * B, schedule='static'):
             head[k] = _block(S, k // nblk, (k % nblk) * BLOCK,
-                             min(T, (k % nblk + 1) * BLOCK), prod + k)
+                             min(T, (k % nblk + 1) * BLOCK), prod + k, tag)
     else:
         for k in range(nblk * B):
             head[k] = _block(S, k // nblk, (k % nblk) * BLOCK,
-                             min(T, (k % nblk + 1) * BLOCK), prod + k)
+                             min(T, (k % nblk + 1) * BLOCK), prod + k, tag)
     if nblk > 1:
         # head[k] <- the true y at the start of block k + 1 (block k's carry)
         for b in range(B):
@@ -293,11 +309,11 @@ cdef int _scan(const Src* S, floating dummy, bint parallel) noexcept nogil:
         if parallel:
             for k in prange(nblk * B, schedule='static'):
                 if k % nblk < nblk - 1:
-                    _fix(S, k // nblk, (k % nblk) * BLOCK, (k % nblk + 1) * BLOCK, head[k])
+                    _fix(S, k // nblk, (k % nblk) * BLOCK, (k % nblk + 1) * BLOCK, head[k], tag)
         else:
             for k in range(nblk * B):
                 if k % nblk < nblk - 1:
-                    _fix(S, k // nblk, (k % nblk) * BLOCK, (k % nblk + 1) * BLOCK, head[k])
+                    _fix(S, k // nblk, (k % nblk) * BLOCK, (k % nblk + 1) * BLOCK, head[k], tag)
     free(head)
     free(prod)
     return 0
@@ -349,7 +365,15 @@ cdef int _run(int m, const floating[:, ::1] rewards, const floating[:, ::1] valu
         S.nvs = B
         if m == GAE and next_values.shape[0] != T:
             S.nvmode = 1
-    rc = _scan(&S, zero, parallel)
+    cdef DiscTag disc_tag
+    cdef GaeTag gae_tag
+    cdef LamTag lam_tag
+    if m == DISC:
+        rc = _scan(&S, zero, parallel, &disc_tag)
+    elif m == GAE:
+        rc = _scan(&S, zero, parallel, &gae_tag)
+    else:
+        rc = _scan(&S, zero, parallel, &lam_tag)
     free(zeros)
     return rc
 
