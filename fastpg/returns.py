@@ -73,6 +73,17 @@ def _prepare(rewards, terminated, truncated, axis, extra=(), dtype_also=()):
     return prep, [C.to_tb(a, ax, dtype) for a in named]
 
 
+def _work(p):
+    """Work size for the serial/parallel choice of the scan kernels.
+
+    Narrow arrays (flat streams) take the blocked path, whose blocks already
+    pay off on 2 threads from ~100k steps (measured: flat 100k discounted
+    0.16 -> 0.11 ms); wide arrays take the row path, where threads only win
+    on much larger inputs (T2048xB64 gae: 0.24 ms serial, 0.45 ms on 2).
+    """
+    return p.T * p.B * (16 if p.B < 8 else 1)
+
+
 def _coef(x, name, p):
     if x is None:
         raise TypeError(f"{name} is required (a number in [0, 1] or an array)")
@@ -138,7 +149,7 @@ def discounted_returns(rewards, gamma, terminated=None, truncated=None, next_val
     nv = named[0] if named else np.zeros((0, p.B), p.dtype)
     g = _coef(gamma, "gamma", p)
     res, copy_back = _out(out, "out", p, [p.rewards, nv, g])
-    fn = _backend.kernel("returns", "discounted_returns", backend, p.T * p.B)
+    fn = _backend.kernel("returns", "discounted_returns", backend, _work(p))
     fn(p.rewards, g, p.terminated, p.truncated, nv, res)
     return _finish(res, out, p, copy_back)
 
@@ -194,7 +205,7 @@ def gae(rewards, values, next_values, gamma, lam, terminated=None, truncated=Non
         outs = tuple(out)
     adv, adv_copy = _out(outs[0], "out[0]", p, [p.rewards, v, nv, g, lm])
     ret, ret_copy = _out(outs[1], "out[1]", p, [p.rewards, v, nv, g, lm, adv])
-    fn = _backend.kernel("returns", "gae", backend, p.T * p.B)
+    fn = _backend.kernel("returns", "gae", backend, _work(p))
     fn(p.rewards, v, nv, g, lm, p.terminated, p.truncated, adv, ret)
     return GAEResult(_finish(adv, outs[0], p, adv_copy), _finish(ret, outs[1], p, ret_copy))
 
@@ -218,7 +229,7 @@ def lambda_returns(rewards, next_values, gamma, lam, terminated=None, truncated=
     g = _coef(gamma, "gamma", p)
     lm = _coef(lam, "lam", p)
     res, copy_back = _out(out, "out", p, [p.rewards, nv, g, lm])
-    fn = _backend.kernel("returns", "lambda_returns", backend, p.T * p.B)
+    fn = _backend.kernel("returns", "lambda_returns", backend, _work(p))
     fn(p.rewards, nv, g, lm, p.terminated, p.truncated, res)
     return _finish(res, out, p, copy_back)
 
