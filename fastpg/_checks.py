@@ -166,7 +166,11 @@ def float_array(x, name, dtype=None):
 def all_finite(arr, name):
     """Raise if arr holds NaN or +-inf. Streams (a sum) before any temporary:
     only when the sum is not finite are the elements inspected."""
-    if arr.size and not np.isfinite(arr.sum(dtype=np.float64)):
+    if arr.dtype.kind != "f":
+        return  # integers and bools are always finite
+    # the native-dtype sum is a fast SIMD pass; it is not finite iff an element
+    # is not, or (rarely, harmlessly) it overflowed: then look element-wise
+    if arr.size and not np.isfinite(arr.sum()):
         if not np.isfinite(arr).all():
             flat = np.flatnonzero(~np.isfinite(arr.ravel()))[0]
             idx = np.unravel_index(flat, arr.shape)

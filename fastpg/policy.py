@@ -83,9 +83,25 @@ def _raise_bad(i, z, batch, name="logits", actions=None):
     raise ValueError(f"{name}{at} is invalid")
 
 
-def _raise_overflow(i, what):
+def _raise_overflow(i, what, rows, params):
+    """Row i's computed logits were not finite: name the input that is not
+    finite (rows = (name, (N, ...) array, caller's ndim); params = (name, array)),
+    else report an overflow. Finiteness of X/phi and W/theta is checked here,
+    after the fact, and not by a pass before the kernel: a non-finite input
+    always makes that row's logits non-finite (inf * 0 is NaN), so the kernel
+    finds it for free."""
     if i == -2:
         raise MemoryError("fastpg: out of memory in a policy kernel")
+    pname, parr = params
+    if not np.isfinite(parr).all():
+        C.all_finite(parr, pname)
+    rname, rarr, rndim = rows
+    row = rarr[i]
+    if not np.isfinite(row).all():
+        k = np.unravel_index(int(np.flatnonzero(~np.isfinite(row.ravel()))[0]), row.shape)
+        idx = ((i,) if rndim == row.ndim + 1 else ()) + tuple(int(j) for j in k)
+        raise ValueError(f"{rname} must be finite; {rname}[{', '.join(map(str, idx))}] = "
+                         f"{row[k].item()!r}")
     raise ValueError(f"the logits {what} of row {i} are not finite (overflow); "
                      "scale the inputs or parameters down")
 
@@ -226,8 +242,6 @@ def _linear_inputs(X, W):
     dt = C.float_dtype(Xa, Wa)
     Xc = np.ascontiguousarray(Xa, dtype=dt).reshape(math.prod(Xa.shape[:-1]), d)
     Wc = np.ascontiguousarray(Wa, dtype=dt)
-    C.all_finite(Xc, "X")
-    C.all_finite(Wc, "W")
     return Xa, Xc, Wc, dt
 
 
@@ -241,8 +255,8 @@ def linear_policy_probs(X, W, *, out=None, backend=None):
     shape = Xa.shape[:-1] + (Wc.shape[1],)
     res, dest = _out(out, "out", shape, dt, [Xc, Wc])
     bad = _kernel("linear_policy_probs", backend)(Xc, Wc, res.reshape(Xc.shape[0], Wc.shape[1]))
-    if bad >= 0:
-        _raise_overflow(bad, "x_i W")
+    if bad != -1:
+        _raise_overflow(bad, "x_i W", ("X", Xc, Xa.ndim), ("W", Wc))
     return _done(res, dest, shape)
 
 
@@ -276,8 +290,8 @@ def linear_policy_grad(X, actions, weights, W, *, out=None, backend=None):
     w = _weights(weights, N, dt)
     res, dest = _out(out, "out", (d, A), dt, [Xc, Wc, w])
     bad = _kernel("linear_policy_grad", backend, N * d * A)(Xc, a, w, Wc, res)
-    if bad >= 0 or bad == -2:
-        _raise_overflow(bad, "x_i W")
+    if bad != -1:
+        _raise_overflow(bad, "x_i W", ("X", Xc, Xa.ndim), ("W", Wc))
     return _done(res, dest, (d, A))
 
 
@@ -294,8 +308,6 @@ def _feature_inputs(phi, theta):
     dt = C.float_dtype(pa, ta)
     pc = np.ascontiguousarray(pa, dtype=dt).reshape(math.prod(pa.shape[:-2]), A, d)
     tc = np.ascontiguousarray(ta, dtype=dt)
-    C.all_finite(pc, "phi")
-    C.all_finite(tc, "theta")
     return pa, pc, tc, dt
 
 
@@ -312,7 +324,7 @@ def compatible_features(phi, theta, *, out=None, backend=None):
     res, dest = _out(out, "out", pa.shape, dt, [pc, tc])
     bad = _kernel("compatible_features", backend)(pc, tc, res.reshape(pc.shape))
     if bad != -1:
-        _raise_overflow(bad, "θᵀφ")
+        _raise_overflow(bad, "θᵀφ", ("phi", pc, pa.ndim), ("theta", tc))
     return _done(res, dest, pa.shape)
 
 
@@ -330,7 +342,7 @@ def action_feature_grad(phi, actions, weights, theta, *, out=None, backend=None)
     res, dest = _out(out, "out", (d,), dt, [pc, tc, w])
     bad = _kernel("action_feature_grad", backend)(pc, a, w, tc, res)
     if bad != -1:
-        _raise_overflow(bad, "θᵀφ")
+        _raise_overflow(bad, "θᵀφ", ("phi", pc, pa.ndim), ("theta", tc))
     return _done(res, dest, (d,))
 
 

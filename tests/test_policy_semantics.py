@@ -285,3 +285,23 @@ def test_non_contiguous_and_read_only_inputs(backend):
     want = P.linear_policy_grad(np.ascontiguousarray(X), a, np.ascontiguousarray(w),
                                 np.ascontiguousarray(W), backend="numpy")
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_non_finite_inputs_are_named(backend):
+    X, W = np.ones((3, 2)), np.ones((2, 2))
+    Wb = W.copy()
+    Wb[1, 0] = np.inf
+    with pytest.raises(ValueError, match=r"W must be finite; W\[1, 0\] = inf"):
+        P.linear_policy_probs(X, Wb, backend=backend)
+    with pytest.raises(ValueError, match=r"X must be finite; X\[1\] = nan"):
+        P.linear_policy_probs(np.array([1.0, np.nan]), W, backend=backend)
+    phi = np.ones((2, 3, 2))
+    phi[1, 2, 0] = -np.inf
+    with pytest.raises(ValueError, match=r"phi must be finite; phi\[1, 2, 0\] = -inf"):
+        P.compatible_features(phi, np.ones(2), backend=backend)
+    with pytest.raises(ValueError, match="theta must be finite"):
+        P.action_feature_grad(np.ones((2, 3, 2)), [0, 1], 1.0, np.array([np.nan, 0.0]),
+                              backend=backend)
+    with pytest.raises(ValueError, match="not finite .overflow."):
+        P.linear_policy_grad(np.full((1, 2), 1e300), [0], 1.0, np.full((2, 2), 1e300),
+                             backend=backend)

@@ -133,7 +133,7 @@ def log_prob_grad(logits, actions, out):
 
 def linear_policy_probs(X, W, out):
     """π(· | x_i) = softmax(x_iᵀ W)."""
-    z = X.astype(np.float64) @ W.astype(np.float64)
+    z = _linear_logits(X, W)
     bad = _bad_rows(z, strict=True)
     if bad >= 0:
         return bad
@@ -149,7 +149,7 @@ def linear_policy_grad(X, actions, weights, W, out):
     Σ_i w_i log π(a_i | x_i) with respect to W.
     """
     X64 = X.astype(np.float64)
-    z = X64 @ W.astype(np.float64)
+    z = _linear_logits(X64, W)
     bad = _bad_rows(z, strict=True)
     if bad >= 0:
         return bad
@@ -164,7 +164,13 @@ def linear_policy_grad(X, actions, weights, W, out):
 
 
 def _action_logits(phi, theta):
-    return np.einsum("nad,d->na", phi.astype(np.float64), theta.astype(np.float64))
+    with np.errstate(over="ignore", invalid="ignore"):  # non-finite rows are reported, not warned
+        return np.einsum("nad,d->na", phi.astype(np.float64), theta.astype(np.float64))
+
+
+def _linear_logits(X, W):
+    with np.errstate(over="ignore", invalid="ignore"):
+        return X.astype(np.float64) @ W.astype(np.float64)
 
 
 def compatible_features(phi, theta, out):
