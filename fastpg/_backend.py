@@ -32,15 +32,17 @@ REGISTRY = {
 }
 
 #: kernel -> backends in order of preference for ``auto``. From ``fastpg bench``
-#: on the project's 2-core machine (2026-11-21): cython was faster than numba
-#: for every kernel and size (e.g. gae T2048xB64 f32 0.28 vs 0.33 ms, flat 1M
-#: discounted 2.2 vs 10.2 ms, nstep 0.91 vs 1.49 ms), and it has no JIT latency.
-AUTO_PREFERENCE = {
-    "discounted_returns": ("cython", "numba", "numpy"),
-    "gae": ("cython", "numba", "numpy"),
-    "lambda_returns": ("cython", "numba", "numpy"),
-    "nstep_returns": ("cython", "numba", "numpy"),
-}
+#: on the project's 2-core machine (2026-11-21):
+#: * returns: cython was faster than numba for every kernel and size (gae
+#:   T2048xB64 f32 0.16 vs 0.33 ms, flat 1M discounted 1.9 vs 9.3 ms, nstep
+#:   0.85 vs 1.15 ms at f64), and it has no JIT latency;
+#: * policy: cython and numba within noise of each other on most kernels
+#:   (linear_policy_grad N100k d4 A2: 1.9 vs 3.0 ms; sample_categorical 5.0 vs
+#:   4.7 ms); cython first for the same JIT reason. At d=64, A=18 the NumPy
+#:   reference's BLAS beats both for linear_policy_probs/grad (not picked per
+#:   size: see the README).
+AUTO_PREFERENCE = {name: ("cython", "numba", "numpy")
+                   for name in REGISTRY["returns"] + REGISTRY["policy"]}
 
 _DEFAULT_PREFERENCE = ("cython", "numba", "numpy")
 
