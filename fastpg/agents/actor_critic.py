@@ -28,6 +28,14 @@ three-state MDP is tabular.
 :math:`\phi_{sa} = (\mathrm{onehot}(s), \mathrm{onehot}(a))`; note that its
 state part is the same for every action and cancels in the softmax, so it
 can only represent policies that ignore the state (a flaw of the notebook).
+
+Where this departs from the notebook's code, on purpose (its bugs): its
+``pi_grad`` is wrong (see :mod:`fastpg.reference.policy`); ``update_theta``
+assigns ``θ = α ∇π f`` instead of adding to θ; the Agent's ``f`` and
+``f_grad`` use the global ``pi`` (the global θ and w), not the agent's;
+``update_value`` returns inside its loop, so only the first sample is used;
+the episode loop records the *next* observation as the state an action was
+taken in; and the environment's ``step`` returns an undefined ``obs``.
 """
 from __future__ import annotations
 
