@@ -29,6 +29,8 @@ REGISTRY = {
     "policy": ("softmax", "log_softmax", "softmax_jacobian", "softmax_jvp", "log_prob_grad",
                "linear_policy_probs", "linear_policy_grad", "compatible_features",
                "action_feature_grad", "sample_categorical", "entropy", "policy_gradient_loss"),
+    "tabular": ("q_learning", "sarsa", "expected_sarsa", "double_q_learning", "td0",
+                "epsilon_greedy", "value_iteration"),
 }
 
 #: kernel -> backends in order of preference for ``auto``. From ``fastpg bench``
@@ -42,7 +44,7 @@ REGISTRY = {
 #:   reference's BLAS beats both for linear_policy_probs/grad (not picked per
 #:   size: see the README).
 AUTO_PREFERENCE = {name: ("cython", "numba", "numpy")
-                   for name in REGISTRY["returns"] + REGISTRY["policy"]}
+                   for name in REGISTRY["returns"] + REGISTRY["policy"] + REGISTRY["tabular"]}
 
 _DEFAULT_PREFERENCE = ("cython", "numba", "numpy")
 

@@ -183,12 +183,19 @@ def ndim_is(arr, name, ndims, what):
         raise ValueError(f"{name} must be {what}; got an array of shape {arr.shape}")
 
 
-def index_array(x, name, n, upper, upper_name):
-    """Integer indices of shape (n,) in [0, upper) -> int64 (a view when possible)."""
+def index_array(x, name, n, upper, upper_name, allow_float=True):
+    """Integer indices of shape (n,) in [0, upper) -> int64 (a view when possible).
+
+    allow_float: accept integer-valued floats (2.0); never 2.5, NaN or bools.
+    """
     try:
         arr = np.asarray(x)
     except Exception as exc:
         raise TypeError(f"{name} must be an array of integers: {exc}") from None
+    if arr.dtype.kind == "b":
+        raise TypeError(f"{name} must hold integers; got dtype bool")
+    if arr.dtype.kind == "f" and not allow_float and arr.size:
+        raise TypeError(f"{name} must hold integers (indices); got dtype {arr.dtype}")
     if arr.dtype.kind == "f" and arr.size and np.all(np.mod(arr, 1) == 0):
         arr = arr.astype(np.int64)  # 2.0 is an index; 2.5 is not
     if arr.dtype.kind not in "iu" and not (arr.dtype.kind in "f" and arr.size == 0):

@@ -1,0 +1,182 @@
+"""NumPy reference for the tabular kernels: the executable specification.
+
+Argument layout (the public functions in :mod:`fastpg.tabular` validate and
+normalise; every backend takes exactly this):
+
+* ``Q``, ``Q1``, ``Q2``: C-contiguous float32/float64 ``(S, A)``, updated in
+  place; ``V``: ``(S,)``;
+* ``states``, ``actions``, ``next_states``, ``next_actions``: int64 ``(N,)``,
+  already checked to lie in range (so a kernel never fails half-way and a
+  table is never left half-updated);
+* ``rewards``: ``(N,)`` of the table's dtype; ``terminated``, ``which``: uint8 ``(N,)``;
+* ``gamma``, ``alpha``, ``epsilon``: the table's dtype, shape ``(N,)`` (per
+  transition) or ``(1,)`` (one value for all);
+* ``td_out``: ``(N,)`` of the table's dtype, receives the TD errors.
+
+Semantics (DESIGN.md, "tabular"): updates are applied **sequentially**, in
+order: the result equals this module's Python loops, also when one (s, a)
+appears several times in a batch (not ``Q[s, a] += ...``, not ``np.add.at``).
+``terminated[i]`` stops bootstrapping; a truncation is simply not passed as
+terminated. The TD error is computed with the table as it is just before
+transition i.
+
+Actions whose entry is ``-inf`` are impossible in that state (the seeds'
+masked actions): ``max`` ignores them naturally; the ε-greedy policies
+(``expected_sarsa``'s target, ``epsilon_greedy``) spread ε over the possible
+actions only. A state whose every entry is ``-inf`` has value ``-inf``, so
+transitions into it must be terminated. Ties: ``double_q_learning``'s argmax
+takes the first maximum; ``expected_sarsa`` splits the greedy mass evenly over
+tied maxima; ``epsilon_greedy`` breaks ties uniformly at random.
+
+These loops are the "as the Gymnasium tutorial writes it" baseline of the
+benchmarks: clear, sequential, slow.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["q_learning", "sarsa", "expected_sarsa", "double_q_learning", "td0",
+           "epsilon_greedy", "value_iteration"]
+
+
+def _at(x, i):
+    return x[i] if x.shape[0] > 1 else x[0]
+
+
+def q_learning(Q, states, actions, rewards, next_states, terminated, gamma, alpha, td_out):
+    """δ = r + γ (1 - term) max_b Q[s', b] - Q[s, a];  Q[s, a] += α δ."""
+    for i in range(states.shape[0]):
+        s, a, s2 = states[i], actions[i], next_states[i]
+        target = rewards[i]
+        if not terminated[i]:
+            target = target + _at(gamma, i) * Q[s2].max()
+        delta = target - Q[s, a]
+        Q[s, a] += _at(alpha, i) * delta
+        td_out[i] = delta
+    return -1
+
+
+def sarsa(Q, states, actions, rewards, next_states, next_actions, terminated, gamma, alpha,
+          td_out):
+    """δ = r + γ (1 - term) Q[s', a'] - Q[s, a];  Q[s, a] += α δ."""
+    for i in range(states.shape[0]):
+        s, a = states[i], actions[i]
+        target = rewards[i]
+        if not terminated[i]:
+            target = target + _at(gamma, i) * Q[next_states[i], next_actions[i]]
+        delta = target - Q[s, a]
+        Q[s, a] += _at(alpha, i) * delta
+        td_out[i] = delta
+    return -1
+
+
+def _expected_value(row, eps):
+    """E_{b ~ ε-greedy(row)} row[b]: ε spread over the possible (finite) actions,
+    1 - ε split evenly over the tied maxima."""
+    possible = row > -np.inf
+    n = int(possible.sum())
+    if n == 0:
+        return -np.inf
+    # the tied maxima share 1 - ε, each worth m: the split does not change the value
+    m = row[possible].max()
+    return (eps / n) * row[possible].sum() + (1 - eps) * m
+
+
+def expected_sarsa(Q, states, actions, rewards, next_states, terminated, gamma, alpha, epsilon,
+                   td_out):
+    """δ = r + γ (1 - term) Σ_b π(b|s') Q[s', b] - Q[s, a], π ε-greedy w.r.t. Q[s']."""
+    for i in range(states.shape[0]):
+        s, a = states[i], actions[i]
+        target = rewards[i]
+        if not terminated[i]:
+            target = target + _at(gamma, i) * _expected_value(Q[next_states[i]], _at(epsilon, i))
+        delta = target - Q[s, a]
+        Q[s, a] += _at(alpha, i) * delta
+        td_out[i] = delta
+    return -1
+
+
+def double_q_learning(Q1, Q2, states, actions, rewards, next_states, terminated, gamma, alpha,
+                      which, td_out):
+    """Transition i updates Q1 if which[i] == 0 (else Q2); the updated table picks
+    a* = argmax_b (first maximum) at s', the other evaluates it:
+    δ = r + γ (1 - term) Q_other[s', a*] - Q_upd[s, a]."""
+    for i in range(states.shape[0]):
+        upd, oth = (Q1, Q2) if which[i] == 0 else (Q2, Q1)
+        s, a, s2 = states[i], actions[i], next_states[i]
+        target = rewards[i]
+        if not terminated[i]:
+            target = target + _at(gamma, i) * oth[s2, int(np.argmax(upd[s2]))]
+        delta = target - upd[s, a]
+        upd[s, a] += _at(alpha, i) * delta
+        td_out[i] = delta
+    return -1
+
+
+def td0(V, states, rewards, next_states, terminated, gamma, alpha, td_out):
+    """δ = r + γ (1 - term) V[s'] - V[s];  V[s] += α δ."""
+    for i in range(states.shape[0]):
+        s = states[i]
+        target = rewards[i]
+        if not terminated[i]:
+            target = target + _at(gamma, i) * V[next_states[i]]
+        delta = target - V[s]
+        V[s] += _at(alpha, i) * delta
+        td_out[i] = delta
+    return -1
+
+
+def epsilon_greedy(Q, states, epsilon, u_explore, u_pick, out):
+    """Action per state: with probability ε (u_explore < ε) a uniformly random
+    possible action, else a uniformly random one of the tied maxima.
+
+    u_explore, u_pick: float64 uniforms in [0, 1), one each per state, drawn
+    by the public API from the caller's Generator; the k-th candidate (in
+    action order) with k = floor(u_pick · n_candidates) is taken, the same
+    integer rule on every backend.
+    """
+    for i in range(states.shape[0]):
+        row = Q[states[i]]
+        possible = np.flatnonzero(row > -np.inf)
+        if u_explore[i] < _at(epsilon, i):
+            cand = possible
+        else:
+            m = row[possible].max()
+            cand = possible[row[possible] == m]
+        k = min(int(u_pick[i] * len(cand)), len(cand) - 1)
+        out[i] = cand[k]
+    return -1
+
+
+def value_iteration(P, R, gamma, tol, max_iter, mask, V_out, Q_out, policy_out):
+    """Bellman optimality iteration on a finite MDP; returns the iterations run.
+
+    P (S, A, S'), R (S, A, S') (expected reward r(s, a, s')) or (S, A) (float64,
+    R as (S, A, 1) is passed as (S, A)); mask uint8 (S, A), 1 = possible.
+    Q[s, a] = Σ_s' P[s, a, s'] (R[s, a, s'] + γ V[s']) for possible actions,
+    -inf otherwise; V[s] = max_a Q[s, a] (0 for a state with no possible
+    action: terminal); repeated (Jacobi sweeps from V = 0) until
+    max_s |V_new - V| <= tol or max_iter sweeps. policy = argmax (first), -1
+    where no action is possible. Q and policy are of the final V.
+    """
+    S, A = mask.shape
+    V = np.zeros(S)
+    if R.ndim == 3:
+        r_sa = np.einsum("sat,sat->sa", P, R)
+    else:
+        r_sa = R
+    it = 0
+    has = mask.any(axis=1)
+    while True:
+        Q = np.where(mask != 0, r_sa + gamma * (P @ V), -np.inf)
+        V_new = np.where(has, Q.max(axis=1, initial=-np.inf), 0.0)
+        it += 1
+        diff = np.abs(V_new - V).max(initial=0.0)
+        V = V_new
+        if diff <= tol or it >= max_iter:
+            break
+    Q = np.where(mask != 0, r_sa + gamma * (P @ V), -np.inf)
+    V_out[...] = V
+    Q_out[...] = Q
+    policy_out[...] = np.where(has, np.argmax(Q, axis=1), -1)
+    return it

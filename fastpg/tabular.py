@@ -1,0 +1,366 @@
+r"""Tabular RL kernels: Q-learning, SARSA, expected SARSA, double Q-learning,
+TD(0), ε-greedy action selection and value iteration.
+
+Conventions (DESIGN.md, "tabular"):
+
+* Updates are **in place** and **sequential**: after a batch, the table equals
+  the table after a Python loop over the transitions in order, also when one
+  (s, a) appears several times (three terminal transitions on one (s, a) with
+  rewards 1, 2, 3 and α = 0.5 from Q = 0 give 2.125; ``Q[s, a] += ...``
+  would give 1.5 and ``np.add.at`` 3.0).
+* Every update returns the TD errors δ_i (computed with the table as it is
+  just before transition i), in the table's dtype.
+* ``terminated[i]`` stops bootstrapping; a truncation (time limit) is simply
+  not passed as terminated.
+* ``alpha`` (in (0, 1]), ``gamma`` (in [0, 1]) and ``epsilon`` (in [0, 1])
+  are scalars or per-transition arrays (e.g. α_k = α₀ / (1 + k·decay)).
+* Entries of ``-inf`` mark impossible actions (as value iteration writes
+  them): ``max`` ignores them and the ε-greedy choices never pick them.
+* Everything is validated before the table is touched: a bad index, a NaN
+  or a shape mismatch raises and leaves the table exactly as it was.
+* Tables must be float32 or float64 NumPy arrays (they are written); any
+  layout works (a non-contiguous table is updated through a copy).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from . import _backend
+from . import _checks as C
+
+__all__ = ["q_learning", "sarsa", "expected_sarsa", "double_q_learning", "td0",
+           "epsilon_greedy", "value_iteration", "ValueIterationResult"]
+
+
+def _kernel(name, backend):
+    return _backend.kernel("tabular", name, backend)
+
+
+def _table(Q, name, ndim=2):
+    if not isinstance(Q, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray (it is updated in place); "
+                        f"got {type(Q).__name__}")
+    if Q.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name} must have dtype float32 or float64 (it is updated in place); "
+                        f"got {Q.dtype}")
+    if Q.ndim != ndim:
+        what = "(n_states, n_actions)" if ndim == 2 else "(n_states,)"
+        raise ValueError(f"{name} must have shape {what}; got {Q.shape}")
+    if not Q.flags.writeable:
+        raise ValueError(f"{name} is read-only; the update writes it in place")
+    if Q.shape[0] == 0 or (ndim == 2 and Q.shape[1] == 0):
+        raise ValueError(f"{name} must have at least one state and action; got {Q.shape}")
+    return Q
+
+
+def _no_nan_rows(Q, name, rows):
+    """NaN in the table is an error: checked over the whole table or the rows a
+    batch touches, whichever is smaller (a streaming sum first)."""
+    if Q.shape[0] <= len(rows):
+        if np.isnan(Q.sum()) and np.isnan(Q).any():
+            bad = np.argwhere(np.isnan(Q))[0]
+            raise ValueError(f"{name} contains NaN at {tuple(int(i) for i in bad)}")
+    else:
+        sub = Q[np.unique(rows)]
+        if np.isnan(sub).any():
+            r = np.unique(rows)[np.isnan(sub).reshape(len(sub), -1).any(axis=1)][0]
+            raise ValueError(f"{name} contains NaN in row {int(r)}")
+
+
+def _indices(x, name, N, upper, upper_name):
+    arr = np.asarray(x)
+    return C.index_array(np.reshape(arr, -1) if arr.ndim == 0 else arr, name, N, upper,
+                         upper_name, allow_float=False)
+
+
+def _per_transition(x, name, N, dt, lo, hi, lo_open=False):
+    arr = C.real_array(x, name)
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    elif arr.shape != (N,):
+        raise ValueError(f"{name} must be a scalar or have shape ({N},) (one per transition); "
+                         f"got {arr.shape}")
+    arr = np.ascontiguousarray(arr, dtype=dt)
+    ok = (arr > lo) if lo_open else (arr >= lo)
+    ok &= arr <= hi
+    if arr.size and not ok.all():
+        bad = arr[~ok][0]
+        rng = f"({lo:g}, {hi:g}]" if lo_open else f"[{lo:g}, {hi:g}]"
+        raise ValueError(f"{name} must lie in {rng}; got {bad!r}")
+    return arr
+
+
+def _flags(x, name, N):
+    if x is None:
+        return np.zeros(N, np.uint8)
+    arr = C.real_array(x, name)
+    if arr.ndim == 0:
+        arr = np.broadcast_to(arr, (N,))
+    if arr.shape != (N,):
+        raise ValueError(f"{name} must have shape ({N},) (one per transition); got {arr.shape}")
+    C.no_nan(arr, name)
+    return np.ascontiguousarray(arr != 0, dtype=np.uint8)
+
+
+def _rewards(r, N, dt):
+    arr = C.real_array(r, "rewards")
+    if arr.ndim == 0:
+        arr = np.broadcast_to(arr, (N,))
+    if arr.shape != (N,):
+        raise ValueError(f"rewards must have shape ({N},) (one per transition); got {arr.shape}")
+    arr = np.ascontiguousarray(arr, dtype=dt)
+    C.all_finite(arr, "rewards")
+    return arr
+
+
+def _common(Q, states, actions, rewards, next_states, terminated, gamma, alpha, qname="Q"):
+    st = np.asarray(states)
+    scalar = st.ndim == 0
+    if st.ndim > 1:
+        raise ValueError(f"states must be a 1-D array of indices (or one index); got shape {st.shape}")
+    N = 1 if scalar else st.shape[0]
+    S, A = Q.shape[0], (Q.shape[1] if Q.ndim == 2 else None)
+    s = _indices(st, "states", N, S, f"{qname}.shape[0]")
+    a = None if actions is None else _indices(actions, "actions", N, A, f"{qname}.shape[1]")
+    s2 = _indices(next_states, "next_states", N, S, f"{qname}.shape[0]")
+    dt = Q.dtype
+    r = _rewards(rewards, N, dt)
+    te = _flags(terminated, "terminated", N)
+    g = _per_transition(gamma, "gamma", N, dt, 0.0, 1.0)
+    al = _per_transition(alpha, "alpha", N, dt, 0.0, 1.0, lo_open=True)
+    return scalar, N, s, a, s2, r, te, g, al
+
+
+def _td_out(out, N, dt):
+    if out is None:
+        return np.empty(N, dt)
+    return C.out_array(out, "out", (N,), dt)
+
+
+def _run_inplace(tables, call):
+    """Call the kernel on C-contiguous tables (a copy for any other layout,
+    written back after the kernel has run: validation has happened by then)."""
+    work = [T if T.flags.c_contiguous else np.ascontiguousarray(T) for T in tables]
+    call(*work)
+    for T, W in zip(tables, work):
+        if W is not T:
+            T[...] = W
+
+
+def _result(td, scalar):
+    return td[0] if scalar else td
+
+
+def q_learning(Q, states, actions, rewards, next_states, terminated=None, gamma=0.99, alpha=0.1,
+               *, out=None, backend=None):
+    r"""Q-learning, in place: :math:`\delta_i = r_i + \gamma_i (1 - \mathrm{term}_i)
+    \max_b Q[s'_i, b] - Q[s_i, a_i]`, :math:`Q[s_i, a_i] \mathrel{+}= \alpha_i \delta_i`,
+    sequentially over i. Returns the TD errors δ (or δ_0 for scalar inputs)."""
+    _table(Q, "Q")
+    scalar, N, s, a, s2, r, te, g, al = _common(Q, states, actions, rewards, next_states,
+                                                 terminated, gamma, alpha)
+    _no_nan_rows(Q, "Q", s2)
+    td = _td_out(out, N, Q.dtype)
+    fn = _kernel("q_learning", backend)
+    _run_inplace([Q], lambda q: fn(q, s, a, r, s2, te, g, al, td))
+    return _result(td, scalar)
+
+
+def sarsa(Q, states, actions, rewards, next_states, next_actions, terminated=None, gamma=0.99,
+          alpha=0.1, *, out=None, backend=None):
+    r"""SARSA, in place: :math:`\delta_i = r_i + \gamma_i (1 - \mathrm{term}_i)
+    Q[s'_i, a'_i] - Q[s_i, a_i]` (``next_actions`` a'_i is ignored where terminated,
+    but must still be a valid index), :math:`Q[s_i, a_i] \mathrel{+}= \alpha_i \delta_i`."""
+    _table(Q, "Q")
+    scalar, N, s, a, s2, r, te, g, al = _common(Q, states, actions, rewards, next_states,
+                                                 terminated, gamma, alpha)
+    a2 = _indices(next_actions, "next_actions", N, Q.shape[1], "Q.shape[1]")
+    _no_nan_rows(Q, "Q", s2)
+    td = _td_out(out, N, Q.dtype)
+    fn = _kernel("sarsa", backend)
+    _run_inplace([Q], lambda q: fn(q, s, a, r, s2, a2, te, g, al, td))
+    return _result(td, scalar)
+
+
+def expected_sarsa(Q, states, actions, rewards, next_states, terminated=None, gamma=0.99,
+                   alpha=0.1, epsilon=0.1, *, out=None, backend=None):
+    r"""Expected SARSA with an ε-greedy target policy, in place:
+
+    .. math:: \delta_i = r_i + \gamma_i (1 - \mathrm{term}_i) \Big(\frac{\varepsilon_i}{n}
+        \sum_{b\ \mathrm{possible}} Q[s'_i, b] + (1 - \varepsilon_i) \max_b Q[s'_i, b]\Big) - Q[s_i, a_i]
+
+    (ε spread uniformly over the n possible actions, the greedy mass 1 - ε split
+    evenly over tied maxima, which leaves its value at the max).
+    """
+    _table(Q, "Q")
+    scalar, N, s, a, s2, r, te, g, al = _common(Q, states, actions, rewards, next_states,
+                                                 terminated, gamma, alpha)
+    eps = _per_transition(epsilon, "epsilon", N, Q.dtype, 0.0, 1.0)
+    _no_nan_rows(Q, "Q", s2)
+    td = _td_out(out, N, Q.dtype)
+    fn = _kernel("expected_sarsa", backend)
+    _run_inplace([Q], lambda q: fn(q, s, a, r, s2, te, g, al, eps, td))
+    return _result(td, scalar)
+
+
+def double_q_learning(Q1, Q2, states, actions, rewards, next_states, which, terminated=None,
+                      gamma=0.99, alpha=0.1, *, out=None, backend=None):
+    r"""Double Q-learning (van Hasselt, 2010), in place. Transition i updates
+    ``Q1`` if ``which[i] == 0``, else ``Q2``; the updated table picks
+    :math:`a^* = \arg\max_b Q_\mathrm{upd}[s'_i, b]` (first maximum) and the
+    other evaluates it: :math:`\delta_i = r_i + \gamma_i (1 - \mathrm{term}_i)
+    Q_\mathrm{other}[s'_i, a^*] - Q_\mathrm{upd}[s_i, a_i]`. ``which`` is drawn
+    by the caller (e.g. ``rng.integers(0, 2, N)``)."""
+    _table(Q1, "Q1")
+    _table(Q2, "Q2")
+    if Q1.shape != Q2.shape or Q1.dtype != Q2.dtype:
+        raise ValueError(f"Q1 and Q2 must have the same shape and dtype; got {Q1.shape} "
+                         f"{Q1.dtype} and {Q2.shape} {Q2.dtype}")
+    if np.may_share_memory(Q1, Q2):
+        raise ValueError("Q1 and Q2 must be two different tables (they share memory)")
+    scalar, N, s, a, s2, r, te, g, al = _common(Q1, states, actions, rewards, next_states,
+                                                 terminated, gamma, alpha, "Q1")
+    w = np.asarray(which)
+    if w.dtype.kind not in "biu":
+        raise TypeError(f"which must hold 0 or 1 (integers or bools); got dtype {w.dtype}")
+    w = np.reshape(w, -1) if w.ndim == 0 else w
+    if w.shape != (N,):
+        raise ValueError(f"which must have shape ({N},) (one per transition); got {w.shape}")
+    if N and (w.min() < 0 or w.max() > 1):
+        raise ValueError("which must hold only 0 (update Q1) or 1 (update Q2)")
+    w = np.ascontiguousarray(w, dtype=np.uint8)
+    _no_nan_rows(Q1, "Q1", s2)
+    _no_nan_rows(Q2, "Q2", s2)
+    td = _td_out(out, N, Q1.dtype)
+    fn = _kernel("double_q_learning", backend)
+    _run_inplace([Q1, Q2], lambda q1, q2: fn(q1, q2, s, a, r, s2, te, g, al, w, td))
+    return _result(td, scalar)
+
+
+def td0(V, states, rewards, next_states, terminated=None, gamma=0.99, alpha=0.1, *, out=None,
+        backend=None):
+    r"""TD(0) state values, in place: :math:`\delta_i = r_i + \gamma_i (1 - \mathrm{term}_i)
+    V[s'_i] - V[s_i]`, :math:`V[s_i] \mathrel{+}= \alpha_i \delta_i`."""
+    _table(V, "V", ndim=1)
+    scalar, N, s, _, s2, r, te, g, al = _common(V, states, None, rewards, next_states,
+                                                 terminated, gamma, alpha, "V")
+    if np.isnan(V.sum()) and np.isnan(V).any():
+        raise ValueError(f"V contains NaN at {int(np.flatnonzero(np.isnan(V))[0])}")
+    td = _td_out(out, N, V.dtype)
+    fn = _kernel("td0", backend)
+    _run_inplace([V], lambda v: fn(v, s, r, s2, te, g, al, td))
+    return _result(td, scalar)
+
+
+def _generator(rng):
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, (int, np.integer, np.random.SeedSequence)):
+        return np.random.default_rng(rng)
+    raise TypeError("rng must be a numpy.random.Generator, a seed (int) or None; "
+                    f"got {type(rng).__name__}")
+
+
+def epsilon_greedy(Q, states, epsilon, rng=None, *, out=None, backend=None):
+    r"""ε-greedy actions for ``states``: with probability ε a uniformly random
+    possible action (entries of ``-inf`` are impossible), else a greedy one,
+    ties broken uniformly at random.
+
+    Reproducible from the seed, and the same on every backend: the public
+    function draws ``u_explore = rng.random(N)`` then ``u_pick = rng.random(N)``
+    and every backend takes the ``floor(u_pick · n)``-th candidate (in action
+    order) of the n candidates. Returns int64 actions (an int for one state).
+    """
+    if not isinstance(Q, np.ndarray):
+        Q = np.asarray(Q)
+    Qc = np.ascontiguousarray(Q)
+    if Qc.dtype not in (np.float32, np.float64):
+        Qc = Qc.astype(np.float64)
+    if Qc.ndim != 2 or Qc.shape[1] == 0:
+        raise ValueError(f"Q must have shape (n_states, n_actions); got {Q.shape}")
+    st = np.asarray(states)
+    scalar = st.ndim == 0
+    N = 1 if scalar else st.shape[0]
+    s = _indices(st, "states", N, Qc.shape[0], "Q.shape[0]")
+    eps = _per_transition(epsilon, "epsilon", N, Qc.dtype, 0.0, 1.0)
+    rows = Qc[s] if N <= Qc.shape[0] else Qc
+    if np.isnan(rows).any():
+        raise ValueError("Q contains NaN in a row it must choose from")
+    if N:
+        impossible = ~(Qc[s] > -np.inf).any(axis=1) if N <= Qc.shape[0] else \
+            (~(Qc > -np.inf).any(axis=1))[s]
+        if impossible.any():
+            i = int(np.flatnonzero(impossible)[0])
+            raise ValueError(f"state {int(s[i])} has no possible action (every entry of "
+                             f"Q[{int(s[i])}] is -inf)")
+    gen = _generator(rng)
+    u1 = gen.random(N)
+    u2 = gen.random(N)
+    res = np.empty(N, np.int64) if out is None else C.out_array(out, "out", (N,), np.int64)
+    _kernel("epsilon_greedy", backend)(Qc, s, eps, u1, u2, res)
+    return int(res[0]) if scalar else res
+
+
+class ValueIterationResult(NamedTuple):
+    V: np.ndarray  # (S,) optimal state values
+    Q: np.ndarray  # (S, A) optimal action values, -inf for impossible actions
+    policy: np.ndarray  # (S,) greedy action (first maximum), -1 where none is possible
+    iterations: int  # sweeps run
+
+
+def value_iteration(P, R, gamma=0.9, tol=1e-10, max_iter=100_000, action_mask=None, *,
+                    backend=None):
+    r"""Value iteration on a finite MDP (Bellman optimality, Jacobi sweeps from V = 0):
+
+    .. math:: Q(s, a) = \sum_{s'} P(s' \mid s, a) \big(R(s, a, s') + \gamma V(s')\big),
+        \quad V(s) = \max_{a\ \mathrm{possible}} Q(s, a)
+
+    until :math:`\max_s |V_{k+1}(s) - V_k(s)| \le` ``tol`` or ``max_iter`` sweeps.
+    ``P`` (S, A, S') with rows summing to 1 for possible actions; ``R`` (S, A, S')
+    or (S, A) (expected reward). ``action_mask`` (S, A) bool, True = possible
+    (default: all); impossible actions get Q = -inf and are never chosen; a state
+    with no possible action is terminal (V = 0, policy = -1). Computed in float64.
+    Returns ``ValueIterationResult(V, Q, policy, iterations)``.
+    """
+    Pa = C.real_array(P, "P")
+    if Pa.ndim != 3 or Pa.shape[0] != Pa.shape[2]:
+        raise ValueError(f"P must have shape (S, A, S); got {Pa.shape}")
+    S, A, _ = Pa.shape
+    if S == 0 or A == 0:
+        raise ValueError(f"P must have at least one state and action; got {Pa.shape}")
+    Pf = np.ascontiguousarray(Pa, dtype=np.float64)
+    C.all_finite(Pf, "P")
+    Ra = C.real_array(R, "R")
+    if Ra.shape not in ((S, A, S), (S, A)):
+        raise ValueError(f"R must have shape (S, A, S) = {(S, A, S)} or (S, A) = {(S, A)}; "
+                         f"got {Ra.shape}")
+    Rf = np.ascontiguousarray(Ra, dtype=np.float64)
+    C.all_finite(Rf, "R")
+    if action_mask is None:
+        mask = np.ones((S, A), np.uint8)
+    else:
+        m = np.asarray(action_mask)
+        if m.shape != (S, A):
+            raise ValueError(f"action_mask must have shape (S, A) = {(S, A)}; got {m.shape}")
+        mask = np.ascontiguousarray(m != 0, dtype=np.uint8)
+    if (Pf < 0).any():
+        raise ValueError(f"P must be non-negative; P{tuple(int(i) for i in np.argwhere(Pf < 0)[0])}"
+                         f" = {Pf[tuple(np.argwhere(Pf < 0)[0])]!r}")
+    sums = Pf.sum(axis=2)
+    off = (mask != 0) & (np.abs(sums - 1.0) > 1e-6)
+    if off.any():
+        s, a = (int(i) for i in np.argwhere(off)[0])
+        raise ValueError(f"P[{s}, {a}, :] must sum to 1 (a probability distribution over next "
+                         f"states); it sums to {sums[s, a]!r}")
+    if not 0.0 <= float(gamma) <= 1.0:
+        raise ValueError(f"gamma must lie in [0, 1]; got {gamma!r}")
+    if not float(tol) > 0:
+        raise ValueError(f"tol must be > 0; got {tol!r}")
+    it = C.positive_int(max_iter, "max_iter")
+    V = np.empty(S)
+    Q = np.empty((S, A))
+    pol = np.empty(S, np.int64)
+    n = _kernel("value_iteration", backend)(Pf, Rf, float(gamma), float(tol), it, mask, V, Q, pol)
+    return ValueIterationResult(V, Q, pol, int(n))
