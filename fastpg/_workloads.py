@@ -211,3 +211,80 @@ def reinforce_steps_per_second(episodes=E2E_EPISODES, seeds=(0, 1)):
             env.reset()
     res["env_only"] = n / (time.perf_counter() - t0)
     return res
+
+
+# ---- tabular kernels -----------------------------------------------------------
+
+#: name -> (S, A, N transitions, dtype)
+TABULAR_SIZES = {
+    "S500xA6-N1M-f64": (500, 6, 1_000_000, np.float64),
+    "S500xA6-N1M-f32": (500, 6, 1_000_000, np.float32),
+    "S10000xA4-N1M-f64": (10_000, 4, 1_000_000, np.float64),
+    "S10000xA4-N1M-f32": (10_000, 4, 1_000_000, np.float32),
+}
+TABULAR_QUICK = ("S500xA6-N1M-f64", "S10000xA4-N1M-f32")
+#: the reference's Python loop runs on this many transitions (rates are compared)
+N_REF = 50_000
+TABULAR_UPDATES = ("q_learning", "sarsa", "expected_sarsa", "double_q_learning", "td0")
+VI_SIZES = {"VI-S500xA6": (500, 6)}
+
+
+def make_tabular(size, seed=0):
+    S, A, N, dt = TABULAR_SIZES[size]
+    rng = np.random.default_rng(seed)
+    return dict(Q=rng.standard_normal((S, A)).astype(dt), V=rng.standard_normal(S).astype(dt),
+                states=rng.integers(0, S, N), actions=rng.integers(0, A, N),
+                rewards=rng.standard_normal(N).astype(dt), next_states=rng.integers(0, S, N),
+                next_actions=rng.integers(0, A, N), terminated=rng.random(N) < 0.01,
+                which=rng.integers(0, 2, N))
+
+
+def _head(d, n):
+    return {k: (v[:n] if k not in ("Q", "V") else v) for k, v in d.items()}
+
+
+def call_tabular(kernel, d, backend):
+    """A callable for one timing, and the transitions it processes (the
+    reference runs on the first N_REF transitions only: it is a Python loop)."""
+    import fastpg.tabular as T
+    if backend == "numpy":
+        d = _head(d, N_REF)
+    n = len(d["states"])
+    Q, Q2, V = d["Q"].copy(), d["Q"].copy(), d["V"].copy()
+    c = (d["states"], d["actions"], d["rewards"], d["next_states"])
+    b = dict(gamma=0.99, alpha=0.1, backend=backend)
+    f = {
+        "q_learning": lambda: T.q_learning(Q, *c, d["terminated"], **b),
+        "sarsa": lambda: T.sarsa(Q, *c, d["next_actions"], d["terminated"], **b),
+        "expected_sarsa": lambda: T.expected_sarsa(Q, *c, d["terminated"], epsilon=0.1, **b),
+        "double_q_learning": lambda: T.double_q_learning(Q, Q2, *c, d["which"], d["terminated"], **b),
+        "td0": lambda: T.td0(V, d["states"], d["rewards"], d["next_states"], d["terminated"], **b),
+        "epsilon_greedy": lambda: T.epsilon_greedy(Q, d["states"], 0.1, 0, backend=backend),
+    }[kernel]
+    return f, n
+
+
+def add_at_q_learning(d):
+    """The np.add.at batch variant (different semantics: every TD error is taken
+    from the table before the batch, and duplicates add up)."""
+    Q = d["Q"].copy()
+    s, a, s2 = d["states"], d["actions"], d["next_states"]
+    n = len(s)
+
+    def run():
+        target = d["rewards"] + 0.99 * (~d["terminated"]) * Q[s2].max(axis=1)
+        np.add.at(Q, (s, a), 0.1 * (target - Q[s, a]))
+    return run, n
+
+
+def make_vi(size, seed=0):
+    S, A = VI_SIZES[size]
+    rng = np.random.default_rng(seed)
+    P = rng.random((S, A, S)) ** 8  # mass concentrated on a few next states
+    P /= P.sum(axis=2, keepdims=True)
+    return dict(P=P, R=rng.standard_normal((S, A)))
+
+
+def call_vi(d, backend):
+    import fastpg.tabular as T
+    return lambda: T.value_iteration(d["P"], d["R"], 0.95, tol=1e-8, backend=backend)

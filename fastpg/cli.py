@@ -78,6 +78,15 @@ def _cases(args):
             dt = W.POLICY_SIZES[size][3]
             cases.append((kernel, size, W.policy_rows(kernel, size), dt, W.make_policy,
                           W.call_policy, False))
+    tsizes = list(W.TABULAR_SIZES) if (args.full or args.sizes) else list(W.TABULAR_QUICK)
+    for kernel in list(W.TABULAR_UPDATES) + ["epsilon_greedy"]:
+        for size in tsizes:
+            dt = W.TABULAR_SIZES[size][3]
+            cases.append((kernel, size, W.TABULAR_SIZES[size][2], dt, W.make_tabular,
+                          W.call_tabular, False))
+    for size in W.VI_SIZES:
+        cases.append(("value_iteration", size, 1, np.float64, W.make_vi,
+                      lambda k, d, b: W.call_vi(d, b), False))
     if args.kernels:
         keep = _pick(args.kernels, sorted({c[0] for c in cases}), "--kernels")
         cases = [c for c in cases if c[0] in keep]
@@ -96,7 +105,7 @@ def bench(args):
     print(f"fastpg {__version__} bench | backends: {', '.join(backends)} | "
           f"copy bandwidth {bw / 1e9:.1f} GB/s (read+write)")
     rows = []
-    header = (f"{'kernel':<22}{'size':<19}{'backend':<9}{'median':>12}{'M elem/s':>10}"
+    header = (f"{'kernel':<22}{'size':<19}{'backend':<11}{'median':>12}{'M elem/s':>10}"
               f"{'vs numpy':>10}{'% bw':>7}")
     print(header)
     print("-" * len(header))
@@ -105,26 +114,34 @@ def bench(args):
         if size not in data:
             data = {size: make(size)}  # one workload in memory at a time
         d = data[size]
-        base = None
-        for backend in backends:
+        base = None  # the reference's rate (elements per second)
+        variants = [(b, b) for b in backends]
+        if kernel == "q_learning" and make is W.make_tabular:
+            variants.append(("np.add.at*", "add.at"))
+        for label, backend in variants:
             if backend == "numpy" and skip_ref:
                 continue
-            fn = call(kernel, d, backend)
-            med = _median_time(fn, min_time=0.05 if backend == "numpy" else 0.2,
-                               max_rounds=3 if backend == "numpy" else 50)
+            if backend == "add.at":
+                fn, n_run = W.add_at_q_learning(d)
+            else:
+                fn = call(kernel, d, backend)
+                fn, n_run = fn if isinstance(fn, tuple) else (fn, n)
+            med = _median_time(fn, min_time=0.05 if backend in ("numpy", "add.at") else 0.2,
+                               max_rounds=3 if backend in ("numpy", "add.at") else 50)
+            rate = n_run / med
             if backend == "numpy":
-                base = med
+                base = rate
             frac = None
             if kernel in _backend.REGISTRY["returns"] and n >= 1_000_000:
                 frac = n * _bytes_per_element(kernel, dt) / med / bw
-            row = dict(kernel=kernel, size=size, backend=backend, median_s=med,
-                       elements_per_s=n / med, speedup_vs_numpy=(base / med) if base else None,
+            row = dict(kernel=kernel, size=size, backend=label, median_s=med, elements=n_run,
+                       elements_per_s=rate, speedup_vs_numpy=(rate / base) if base else None,
                        fraction_of_copy_bandwidth=frac)
             rows.append(row)
             sp = f"{row['speedup_vs_numpy']:.1f}x" if base else "-"
             fr = f"{100 * frac:.0f}%" if frac is not None else ""
-            print(f"{kernel:<22}{size:<19}{backend:<9}{med * 1e6:>10.1f}us"
-                  f"{n / med / 1e6:>10.1f}{sp:>10}{fr:>7}", flush=True)
+            print(f"{kernel:<22}{size:<19}{label:<11}{med * 1e6:>10.1f}us"
+                  f"{rate / 1e6:>10.2f}{sp:>10}{fr:>7}", flush=True)
     e2e = None
     if not (args.kernels or args.sizes):
         e2e = W.reinforce_steps_per_second()
@@ -132,6 +149,9 @@ def bench(args):
               f"{W.E2E_EPISODES} episodes): fastpg {e2e['fastpg']:,.0f}, plain NumPy "
               f"{e2e['numpy']:,.0f} ({e2e['fastpg'] / e2e['numpy']:.1f}x); "
               f"env alone with random actions {e2e['env_only']:,.0f}")
+    print("elements: steps (returns), rows (policy), transitions (tabular; the numpy "
+          f"reference loop is timed on the first {W.N_REF:,}), solves (value_iteration); "
+          "* np.add.at: batch semantics, not sequential")
     cold = {b: cold_start(b) for b in backends}
     print("cold start (import fastpg + first gae call, fresh process): "
           + ", ".join(f"{b} {t:.2f}s" if t is not None else f"{b} failed" for b, t in cold.items()))
