@@ -30,7 +30,7 @@ REGISTRY = {
                "linear_policy_probs", "linear_policy_grad", "compatible_features",
                "action_feature_grad", "sample_categorical", "entropy", "policy_gradient_loss"),
     "tabular": ("q_learning", "sarsa", "expected_sarsa", "double_q_learning", "td0",
-                "epsilon_greedy", "value_iteration"),
+                "epsilon_greedy", "value_iteration", "q_learning_rollout"),
 }
 
 #: kernel -> backends in order of preference for ``auto``. From ``fastpg bench``

@@ -193,7 +193,10 @@ def _plot(rows, path):
     print(f"wrote {path}")
 
 
-AGENTS = ("reinforce", "actor-critic")
+AGENTS = ("reinforce", "actor-critic", "q-learning", "sarsa", "expected-sarsa",
+          "double-q-learning")
+TABULAR_AGENTS = {"q-learning": "QLearning", "sarsa": "Sarsa", "expected-sarsa": "ExpectedSarsa",
+                  "double-q-learning": "DoubleQLearning"}
 
 
 def train(args):
@@ -212,6 +215,8 @@ def train(args):
     kw = dict(seed=args.seed, backend=args.backend)
     if args.gamma is not None:
         kw["gamma"] = args.gamma
+    if args.agent in TABULAR_AGENTS:
+        return _train_tabular(args, env, kw)
     if args.agent == "reinforce":
         if args.lr is not None:
             kw["lr"] = args.lr
@@ -231,6 +236,66 @@ def train(args):
     if args.plot:
         _plot_curve(hist, args.plot, f"{args.agent} on {args.env}")
     return 0
+
+
+def _train_tabular(args, env, kw):
+    from . import agents
+
+    if args.lr is not None:
+        kw["alpha"] = args.lr
+    if args.epsilon is not None:
+        kw["epsilon"] = args.epsilon
+    agent = getattr(agents, TABULAR_AGENTS[args.agent])(env, **kw)
+    episodes = args.episodes if args.episodes or args.steps else 500
+    hist = agent.train(env, episodes=episodes, steps=args.steps, seed=args.seed,
+                       progress=not args.quiet)
+    print(f"{args.agent} on {args.env} (seed {args.seed}): {hist.summary()}")
+    if hist.episode_returns:
+        ret, n = agent.run_greedy(env, seed=args.seed, max_steps=1000)
+        print(f"greedy episode: return {ret:.1f} in {n} steps")
+    else:
+        print("greedy policy:", agent.greedy_policy().tolist())
+    if args.plot:
+        _plot_tabular(agent, env, args.plot, f"{args.agent} on {args.env}")
+    env.close()
+    return 0
+
+
+def _plot_tabular(agent, env, path, title):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("--plot needs matplotlib (pip install 'fastpg[bench]'); skipped", file=sys.stderr)
+        return
+    Q = np.where(np.isfinite(agent.Q), agent.Q, np.nan)
+    V = np.nanmax(np.where(np.isnan(Q), -np.inf, Q), axis=1)
+    pol = agent.greedy_policy()
+    u = env.unwrapped
+    fig, ax = plt.subplots(figsize=(7, 5))
+    if hasattr(u, "walls"):  # a grid: values as a heat map, the greedy action as arrows
+        grid = V.reshape(u.H, u.W).astype(float)
+        grid[u.walls] = np.nan
+        im = ax.imshow(grid, cmap="viridis")
+        arrows = {0: (0, -0.3), 1: (0, 0.3), 2: (-0.3, 0), 3: (0.3, 0)}
+        for r in range(u.H):
+            for c in range(u.W):
+                if not u.walls[r, c] and (r, c) != u.goal:
+                    dx, dy = arrows[int(pol[r * u.W + c])]
+                    ax.arrow(c - dx / 2, r - dy / 2, dx, dy, head_width=0.15, color="w")
+        ax.text(u.goal[1], u.goal[0], "G", ha="center", va="center", color="r", fontsize=14)
+    else:
+        im = ax.imshow(Q, aspect="auto", cmap="viridis")
+        ax.set_xlabel("action")
+        ax.set_ylabel("state")
+        for s_, a_ in enumerate(pol):
+            ax.text(a_, s_, "*", ha="center", va="center", color="r")
+    fig.colorbar(im, ax=ax, label="max_a Q" if hasattr(u, "walls") else "Q")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    print(f"wrote {path}")
 
 
 def _plot_curve(hist, path, title):
@@ -288,15 +353,18 @@ def main(argv=None):
     t.add_argument("agent", choices=AGENTS)
     t.add_argument("--env", required=True, help="gymnasium id, e.g. CartPole-v1, fastpg/ThreeStateMDP-v0")
     t.add_argument("--episodes", type=int, default=None,
-                   help="episodes to train (default 1000 for reinforce, 500 for actor-critic)")
+                   help="episodes to train (default 1000 for reinforce, 500 otherwise)")
+    t.add_argument("--steps", type=int, default=None, help="tabular agents: train for steps")
+    t.add_argument("--epsilon", type=float, default=None, help="tabular agents: exploration")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--lr", type=float, default=None, help="policy step size")
+    t.add_argument("--lr", type=float, default=None, help="step size (policy lr, or alpha)")
     t.add_argument("--gamma", type=float, default=None)
     t.add_argument("--baseline", choices=["mean", "value"], default=None, help="reinforce only")
     t.add_argument("--num-envs", type=int, default=1, help="a synchronous vector env of this size")
     t.add_argument("--backend", choices=["auto", *_backend.BACKENDS], default=None)
     t.add_argument("--quiet", action="store_true", help="no progress lines")
-    t.add_argument("--plot", metavar="PATH", help="write the learning curve as PNG (needs matplotlib)")
+    t.add_argument("--plot", metavar="PATH", help="write the learning curve (policy agents) or "
+                   "the greedy policy and values (tabular agents) as PNG (needs matplotlib)")
     t.set_defaults(func=train)
     i = sub.add_parser("info", help="version, backends available (and why not), threads")
     i.set_defaults(func=info)

@@ -31,7 +31,8 @@ from . import _backend
 from . import _checks as C
 
 __all__ = ["q_learning", "sarsa", "expected_sarsa", "double_q_learning", "td0",
-           "epsilon_greedy", "value_iteration", "ValueIterationResult"]
+           "epsilon_greedy", "value_iteration", "ValueIterationResult", "q_learning_rollout",
+           "RolloutResult"]
 
 
 def _kernel(name, backend):
@@ -364,3 +365,104 @@ def value_iteration(P, R, gamma=0.9, tol=1e-10, max_iter=100_000, action_mask=No
     pol = np.empty(S, np.int64)
     n = _kernel("value_iteration", backend)(Pf, Rf, float(gamma), float(tol), it, mask, V, Q, pol)
     return ValueIterationResult(V, Q, pol, int(n))
+
+
+class RolloutResult(NamedTuple):
+    Q: np.ndarray  # the table, updated in place
+    state: int  # the state the simulation ended in (pass it back to continue)
+    visits: np.ndarray  # (S, A) updates made per state-action pair
+    steps: int
+
+
+def q_learning_rollout(Q, P, R, n_steps, *, action_mask=None, terminal_states=(), start_state=0,
+                       epsilon=1.0, alpha=0.05, alpha_decay=0.0, gamma=0.9, rng=None,
+                       step_offset=0, state=None, backend=None):
+    r"""Simulate a finite MDP and run Q-learning on it, fused in one kernel.
+
+    Each step: an ε-greedy behaviour action over the possible actions (ε = 1,
+    the default, is the uniformly random exploration of the HOML experiment;
+    greedy ties broken at random), the next state drawn from ``P``, the
+    reward ``R``, and the Q-learning update with
+    :math:`\alpha_k = \alpha / (1 + k \cdot \mathrm{alpha\_decay})`,
+    k = ``step_offset`` + step index. Entering a terminal state restarts from
+    ``start_state`` (an index or a distribution).
+
+    ``Q`` float64 (S, A), updated in place (impossible actions are ignored by
+    the max, whatever their entry); ``P`` (S, A, S); ``R`` (S, A, S) or (S, A);
+    ``action_mask`` (S, A) bool (default: all possible). Randomness: 4 float64
+    uniforms per step drawn from ``rng`` up front (same trajectory on every
+    backend). Continue a run by passing ``state=`` and ``step_offset=``.
+    Returns ``RolloutResult(Q, state, visits, steps)``.
+    """
+    _table(Q, "Q")
+    if Q.dtype != np.float64 or not Q.flags.c_contiguous:
+        raise TypeError("Q must be a C-contiguous float64 array for q_learning_rollout")
+    S, A = Q.shape
+    Pa = np.ascontiguousarray(C.real_array(P, "P"), dtype=np.float64)
+    if Pa.shape != (S, A, S):
+        raise ValueError(f"P must have shape (S, A, S) = {(S, A, S)} (Q is {Q.shape}); "
+                         f"got {Pa.shape}")
+    Ra = np.asarray(C.real_array(R, "R"), dtype=np.float64)
+    if Ra.shape == (S, A):
+        Ra = np.broadcast_to(Ra[:, :, None], (S, A, S))
+    if Ra.shape != (S, A, S):
+        raise ValueError(f"R must have shape (S, A, S) or (S, A); got {Ra.shape}")
+    Ra = np.ascontiguousarray(Ra)
+    C.all_finite(Pa, "P")
+    C.all_finite(Ra, "R")
+    mask = np.ones((S, A), np.uint8) if action_mask is None else \
+        np.ascontiguousarray(np.asarray(action_mask) != 0, dtype=np.uint8)
+    if mask.shape != (S, A):
+        raise ValueError(f"action_mask must have shape {(S, A)}; got {mask.shape}")
+    terminal = np.zeros(S, np.uint8)
+    for t in terminal_states:
+        if not 0 <= int(t) < S:
+            raise ValueError(f"terminal_states holds {t}, not a state in [0, {S})")
+        terminal[int(t)] = 1
+    if (Pa < 0).any():
+        raise ValueError("P must be non-negative")
+    sums = Pa.sum(axis=2)
+    off = (mask != 0) & (np.abs(sums - 1) > 1e-6)
+    if off.any():
+        s, a = (int(i) for i in np.argwhere(off)[0])
+        raise ValueError(f"P[{s}, {a}, :] must sum to 1; it sums to {sums[s, a]!r}")
+    stuck = (terminal == 0) & ~(mask != 0).any(axis=1)
+    if stuck.any():
+        raise ValueError(f"state {int(np.flatnonzero(stuck)[0])} is not terminal and has no "
+                         "possible action")
+    st = np.asarray(start_state, dtype=np.float64)
+    start = np.eye(S)[int(start_state)] if st.ndim == 0 else st
+    if start.shape != (S,) or (start < 0).any() or abs(start.sum() - 1) > 1e-6:
+        raise ValueError(f"start_state must be a state in [0, {S}) or a distribution over them")
+    n = C.positive_int(n_steps, "n_steps", lo=0)
+    eps = float(epsilon)
+    if not 0 <= eps <= 1:
+        raise ValueError(f"epsilon must lie in [0, 1]; got {epsilon!r}")
+    if not 0 < float(alpha) <= 1:
+        raise ValueError(f"alpha must lie in (0, 1]; got {alpha!r}")
+    if float(alpha_decay) < 0:
+        raise ValueError(f"alpha_decay must be >= 0; got {alpha_decay!r}")
+    if not 0 <= float(gamma) <= 1:
+        raise ValueError(f"gamma must lie in [0, 1]; got {gamma!r}")
+    if np.isnan(Q.sum()) and np.isnan(Q).any():
+        raise ValueError("Q contains NaN")
+    gen = _generator(rng)
+    if state is None:
+        s0 = int(np.searchsorted(np.cumsum(start), gen.random() * start.sum(), side="right"))
+        s0 = min(s0, S - 1)
+    else:
+        s0 = int(state)
+        if not 0 <= s0 < S:
+            raise ValueError(f"state must be in [0, {S}); got {state}")
+    visits = np.zeros((S, A), np.int64)
+    fn = _kernel("q_learning_rollout", backend)
+    chunk = 1 << 20  # uniforms are drawn a chunk at a time (32 MB), not all up front
+    done = 0
+    while done < n:
+        m = min(chunk, n - done)
+        u = gen.random((m, 4))
+        s0 = int(fn(Q, np.cumsum(Pa, axis=2), Ra, mask, terminal, np.cumsum(start), eps,
+                    float(alpha), float(alpha_decay), float(gamma), int(step_offset) + done, s0,
+                    u, visits))
+        done += m
+    return RolloutResult(Q, s0, visits, n)

@@ -41,3 +41,10 @@ cdef Py_ssize_t value_iteration_c(const double[:, :, ::1] P, const double[:, ::1
                                   const unsigned char[:, ::1] mask, double[::1] V,
                                   double[::1] V_new, double[:, ::1] Q_out,
                                   int64_t[::1] policy_out) noexcept nogil
+cdef Py_ssize_t q_learning_rollout_c(double[:, ::1] Q, const double[:, :, ::1] cum_P,
+                                     const double[:, :, ::1] R, const unsigned char[:, ::1] mask,
+                                     const unsigned char[::1] terminal,
+                                     const double[::1] start_cum, double epsilon, double alpha0,
+                                     double alpha_decay, double gamma, Py_ssize_t k0,
+                                     Py_ssize_t s0, const double[:, ::1] u,
+                                     int64_t[:, ::1] visits) noexcept nogil

@@ -323,3 +323,81 @@ def value_iteration(const double[:, :, ::1] P, R, double gamma, double tol,
         it = value_iteration_c(P, r_sa, gamma, tol, max_iter, mask, V_out, V_new, Q_out,
                                policy_out)
     return it
+
+
+cdef inline Py_ssize_t _pick(const double[:, ::1] Q, const unsigned char[:, ::1] mask,
+                             Py_ssize_t s, bint explore, double u) noexcept nogil:
+    """The epsilon_greedy rule: the floor(u · n)-th candidate in action order."""
+    cdef Py_ssize_t A = Q.shape[1], b, n = 0, k
+    cdef double m = -INFINITY, q
+    for b in range(A):
+        q = Q[s, b]
+        if mask[s, b] != 0 and q > -INFINITY:
+            if explore:
+                n += 1
+            elif q > m:
+                m = q
+                n = 1
+            elif q == m:
+                n += 1
+    k = <Py_ssize_t>(u * n)
+    if k > n - 1:
+        k = n - 1
+    for b in range(A):
+        q = Q[s, b]
+        if mask[s, b] != 0 and q > -INFINITY and (explore or q == m):
+            if k == 0:
+                return b
+            k -= 1
+    return -1
+
+
+cdef Py_ssize_t q_learning_rollout_c(double[:, ::1] Q, const double[:, :, ::1] cum_P,
+                                     const double[:, :, ::1] R, const unsigned char[:, ::1] mask,
+                                     const unsigned char[::1] terminal,
+                                     const double[::1] start_cum, double epsilon, double alpha0,
+                                     double alpha_decay, double gamma, Py_ssize_t k0,
+                                     Py_ssize_t s0, const double[:, ::1] u,
+                                     int64_t[:, ::1] visits) noexcept nogil:
+    """Fused TabularMDP simulation + ε-greedy + Q-learning (float64 tables)."""
+    cdef Py_ssize_t S = Q.shape[0], A = Q.shape[1], i, a, s = s0, s2, t, b
+    cdef double x, target, m, alpha
+    for i in range(u.shape[0]):
+        a = _pick(Q, mask, s, u[i, 0] < epsilon, u[i, 1])
+        x = u[i, 2] * cum_P[s, a, S - 1]
+        s2 = S - 1
+        for t in range(S):
+            if x < cum_P[s, a, t]:
+                s2 = t
+                break
+        target = R[s, a, s2]
+        if terminal[s2] == 0:
+            m = -INFINITY
+            for b in range(A):
+                if mask[s2, b] != 0 and Q[s2, b] > m:
+                    m = Q[s2, b]
+            target = target + gamma * m
+        alpha = alpha0 / (1.0 + (k0 + i) * alpha_decay)
+        Q[s, a] = Q[s, a] + alpha * (target - Q[s, a])
+        visits[s, a] += 1
+        if terminal[s2] != 0:
+            x = u[i, 3] * start_cum[S - 1]
+            s2 = S - 1
+            for t in range(S):
+                if x < start_cum[t]:
+                    s2 = t
+                    break
+        s = s2
+    return s
+
+
+def q_learning_rollout(double[:, ::1] Q, const double[:, :, ::1] cum_P, const double[:, :, ::1] R,
+                       const unsigned char[:, ::1] mask, const unsigned char[::1] terminal,
+                       const double[::1] start_cum, double epsilon, double alpha0,
+                       double alpha_decay, double gamma, Py_ssize_t k0, Py_ssize_t s0,
+                       const double[:, ::1] u, int64_t[:, ::1] visits):
+    cdef Py_ssize_t s
+    with nogil:
+        s = q_learning_rollout_c(Q, cum_P, R, mask, terminal, start_cum, epsilon, alpha0,
+                                 alpha_decay, gamma, k0, s0, u, visits)
+    return s

@@ -12,7 +12,7 @@ import numpy as np
 from . import jit
 
 __all__ = ["q_learning", "sarsa", "expected_sarsa", "double_q_learning", "td0",
-           "epsilon_greedy", "value_iteration"]
+           "epsilon_greedy", "value_iteration", "q_learning_rollout"]
 
 
 @jit
@@ -231,3 +231,65 @@ def value_iteration(P, R, gamma, tol, max_iter, mask, V_out, Q_out, policy_out):
                 Q_out[s, a] = -np.inf
         policy_out[s] = pol
     return it
+
+
+@jit
+def _pick(Q, mask, s, explore, u):
+    """The epsilon_greedy rule: the floor(u · n)-th candidate in action order."""
+    A = Q.shape[1]
+    m = -np.inf
+    n = 0
+    for b in range(A):
+        q = Q[s, b]
+        if mask[s, b] != 0 and q > -np.inf:
+            if explore:
+                n += 1
+            elif q > m:
+                m = q
+                n = 1
+            elif q == m:
+                n += 1
+    k = int(u * n)
+    if k > n - 1:
+        k = n - 1
+    for b in range(A):
+        q = Q[s, b]
+        if mask[s, b] != 0 and q > -np.inf and (explore or q == m):
+            if k == 0:
+                return b
+            k -= 1
+    return -1
+
+
+@jit
+def q_learning_rollout(Q, cum_P, R, mask, terminal, start_cum, epsilon, alpha0, alpha_decay,
+                       gamma, k0, s0, u, visits):
+    S, A = Q.shape
+    s = s0
+    for i in range(u.shape[0]):
+        a = _pick(Q, mask, s, u[i, 0] < epsilon, u[i, 1])
+        x = u[i, 2] * cum_P[s, a, S - 1]
+        s2 = S - 1
+        for t in range(S):
+            if x < cum_P[s, a, t]:
+                s2 = t
+                break
+        target = R[s, a, s2]
+        if terminal[s2] == 0:
+            m = -np.inf
+            for b in range(A):
+                if mask[s2, b] != 0 and Q[s2, b] > m:
+                    m = Q[s2, b]
+            target += gamma * m
+        alpha = alpha0 / (1.0 + (k0 + i) * alpha_decay)
+        Q[s, a] += alpha * (target - Q[s, a])
+        visits[s, a] += 1
+        if terminal[s2] != 0:
+            x = u[i, 3] * start_cum[S - 1]
+            s2 = S - 1
+            for t in range(S):
+                if x < start_cum[t]:
+                    s2 = t
+                    break
+        s = s2
+    return s

@@ -6,10 +6,15 @@
 * :class:`CompatibleActorCritic`: the actor-critic with compatible features of
   Sutton et al. (2000).
 
+* :class:`QLearning`, :class:`Sarsa`, :class:`ExpectedSarsa`,
+  :class:`DoubleQLearning`: tabular control for Discrete envs.
+
 Each has ``train(env, episodes=..., seed=...) -> History``.
 """
 from ._common import History
 from .actor_critic import CompatibleActorCritic
 from .reinforce import CARTPOLE, Reinforce
+from .tabular import DoubleQLearning, ExpectedSarsa, QLearning, Sarsa
 
-__all__ = ["History", "Reinforce", "CompatibleActorCritic", "CARTPOLE"]
+__all__ = ["History", "Reinforce", "CompatibleActorCritic", "CARTPOLE", "QLearning", "Sarsa",
+           "ExpectedSarsa", "DoubleQLearning"]

@@ -35,8 +35,9 @@ class History:
     def summary(self) -> str:
         n = len(self.episode_returns)
         sps = self.steps / self.wall_time if self.wall_time > 0 else float("nan")
-        s = (f"{n} episodes, {self.steps} steps in {self.wall_time:.1f} s ({sps:,.0f} steps/s); "
-             f"mean return of the last {min(n, 100)}: {self.mean_return():.2f}")
+        s = f"{n} episodes, {self.steps} steps in {self.wall_time:.1f} s ({sps:,.0f} steps/s)"
+        if n:
+            s += f"; mean return of the last {min(n, 100)}: {self.mean_return():.2f}"
         if self.solved_at is not None:
             s += f"; solved after {self.solved_at} episodes"
         return s

@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["q_learning", "sarsa", "expected_sarsa", "double_q_learning", "td0",
-           "epsilon_greedy", "value_iteration"]
+           "epsilon_greedy", "value_iteration", "q_learning_rollout"]
 
 
 def _at(x, i):
@@ -180,3 +180,49 @@ def value_iteration(P, R, gamma, tol, max_iter, mask, V_out, Q_out, policy_out):
     Q_out[...] = Q
     policy_out[...] = np.where(has, np.argmax(Q, axis=1), -1)
     return it
+
+
+def _pick(row, possible_mask, explore, u):
+    """The epsilon_greedy rule for one row: the floor(u · n)-th candidate."""
+    possible = np.flatnonzero(possible_mask & (row > -np.inf)) if explore else None
+    if not explore:
+        ok = np.flatnonzero(possible_mask & (row > -np.inf))
+        m = row[ok].max()
+        possible = ok[row[ok] == m]
+    k = min(int(u * len(possible)), len(possible) - 1)
+    return possible[k]
+
+
+def q_learning_rollout(Q, cum_P, R, mask, terminal, start_cum, epsilon, alpha0, alpha_decay,
+                       gamma, k0, s0, u, visits):
+    """Simulate a finite MDP and learn from it with Q-learning, fused.
+
+    Q (S, A) in place; cum_P (S, A, S) cumulative transition probabilities;
+    R (S, A, S) rewards; mask uint8 (S, A) possible actions; terminal uint8 (S,);
+    start_cum (S,) cumulative start distribution; behaviour ε-greedy over the
+    possible actions (ε = 1: uniformly random, the HOML experiment); step size
+    α_k = alpha0 / (1 + k · alpha_decay) with k = k0 + step index; u (n, 4)
+    float64 uniforms per step: explore, pick, next state, restart. Starts in
+    state s0; entering a terminal state restarts from the start distribution.
+    visits (S, A) int64 += the updates made. Returns the final state.
+
+    Next state: the first s' with u · cum_P[s, a, -1] < cum_P[s, a, s']
+    (inverse CDF; the same integer-exact rule on every backend).
+    """
+    s = s0
+    S = Q.shape[0]
+    for i in range(u.shape[0]):
+        a = _pick(Q[s], mask[s] != 0, u[i, 0] < epsilon, u[i, 1])
+        cp = cum_P[s, a]
+        s2 = int(np.searchsorted(cp, u[i, 2] * cp[-1], side="right"))
+        s2 = min(s2, S - 1)
+        target = R[s, a, s2]
+        if not terminal[s2]:
+            target = target + gamma * Q[s2][mask[s2] != 0].max(initial=-np.inf)
+        alpha = alpha0 / (1.0 + (k0 + i) * alpha_decay)
+        Q[s, a] += alpha * (target - Q[s, a])
+        visits[s, a] += 1
+        if terminal[s2]:
+            s2 = min(int(np.searchsorted(start_cum, u[i, 3] * start_cum[-1], side="right")), S - 1)
+        s = s2
+    return s
