@@ -145,10 +145,15 @@ def bench(args):
     e2e = None
     if not (args.kernels or args.sizes):
         e2e = W.reinforce_steps_per_second()
-        print("REINFORCE on CartPole-v1, env steps/s end to end (same agent, seeds 0-1, "
+        print("REINFORCE on CartPole-v1, env steps/s end to end (same agent, seed 0, "
               f"{W.E2E_EPISODES} episodes): fastpg {e2e['fastpg']:,.0f}, plain NumPy "
               f"{e2e['numpy']:,.0f} ({e2e['fastpg'] / e2e['numpy']:.1f}x); "
               f"env alone with random actions {e2e['env_only']:,.0f}")
+    if not (args.kernels or args.sizes):
+        ro = W.rollout_steps_per_second()
+        print("fused TabularMDP + epsilon-greedy + Q-learning on the HOML MDP (2M steps): "
+              + ", ".join(f"{b} {v / 1e6:.1f} M steps/s" for b, v in ro.items()))
+        e2e = dict(e2e or {}, q_learning_rollout_steps_per_s=ro)
     print("elements: steps (returns), rows (policy), transitions (tabular; the numpy "
           f"reference loop is timed on the first {W.N_REF:,}), solves (value_iteration); "
           "* np.add.at: batch semantics, not sequential")
@@ -157,7 +162,7 @@ def bench(args):
           + ", ".join(f"{b} {t:.2f}s" if t is not None else f"{b} failed" for b, t in cold.items()))
     result = dict(version=__version__, machine=platform.machine(), python=platform.python_version(),
                   copy_bandwidth_bytes_per_s=bw, results=rows, cold_start_s=cold,
-                  reinforce_cartpole_steps_per_s=e2e)
+                  end_to_end=e2e)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(result, fh, indent=2)
