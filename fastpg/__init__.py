@@ -10,8 +10,8 @@ from ._backend import (BackendUnavailable, available, available_backends, get_ba
 from .policy import (action_feature_grad, compatible_features, entropy, linear_policy_grad,
                      linear_policy_probs, log_prob_grad, log_softmax, policy_gradient_loss,
                      sample_categorical, softmax, softmax_jacobian, softmax_jvp)
-from .tabular import (ValueIterationResult, double_q_learning, epsilon_greedy, expected_sarsa,
-                      q_learning, sarsa, td0, value_iteration)
+from .tabular import (RolloutResult, ValueIterationResult, double_q_learning, epsilon_greedy,
+                      expected_sarsa, q_learning, q_learning_rollout, sarsa, td0, value_iteration)
 from .returns import GAEResult, discounted_returns, gae, lambda_returns, nstep_returns
 
 __version__ = "0.1.0"
@@ -35,5 +35,5 @@ __all__ = [
     "linear_policy_probs", "linear_policy_grad", "compatible_features", "action_feature_grad",
     "sample_categorical", "entropy", "policy_gradient_loss",
     "q_learning", "sarsa", "expected_sarsa", "double_q_learning", "td0", "epsilon_greedy",
-    "value_iteration", "ValueIterationResult",
+    "value_iteration", "ValueIterationResult", "q_learning_rollout", "RolloutResult",
 ]
