@@ -226,7 +226,8 @@ TABULAR_QUICK = ("S500xA6-N1M-f64",)
 #: the reference's Python loop runs on this many transitions (rates are compared)
 N_REF = 50_000
 TABULAR_UPDATES = ("q_learning", "sarsa", "expected_sarsa", "double_q_learning", "td0")
-VI_SIZES = {"VI-S500xA6": (500, 6)}
+#: value iteration: (S, A, K); K = None is a dense P, else K next states per (s, a)
+VI_SIZES = {"VI-S500xA6": (500, 6, None), "VI-S5000xA8-K10": (5000, 8, 10)}
 
 
 def make_tabular(size, seed=0):
@@ -278,10 +279,15 @@ def add_at_q_learning(d):
 
 
 def make_vi(size, seed=0):
-    S, A = VI_SIZES[size]
+    S, A, K = VI_SIZES[size]
     rng = np.random.default_rng(seed)
-    P = rng.random((S, A, S)) ** 8  # mass concentrated on a few next states
-    P /= P.sum(axis=2, keepdims=True)
+    if K is None:
+        P = rng.random((S, A, S)) ** 8  # mass concentrated on a few next states
+        P /= P.sum(axis=2, keepdims=True)
+    else:  # sparse-ish: K next states per pair (a dense P would be S*A*S*8 = 1.6 GB)
+        probs = rng.random((S, A, K))
+        probs /= probs.sum(axis=2, keepdims=True)
+        P = (rng.integers(0, S, (S, A, K)), probs)
     return dict(P=P, R=rng.standard_normal((S, A)))
 
 

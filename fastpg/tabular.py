@@ -319,26 +319,50 @@ def value_iteration(P, R, gamma=0.9, tol=1e-10, max_iter=100_000, action_mask=No
         \quad V(s) = \max_{a\ \mathrm{possible}} Q(s, a)
 
     until :math:`\max_s |V_{k+1}(s) - V_k(s)| \le` ``tol`` or ``max_iter`` sweeps.
-    ``P`` (S, A, S') with rows summing to 1 for possible actions; ``R`` (S, A, S')
-    or (S, A) (expected reward). ``action_mask`` (S, A) bool, True = possible
-    (default: all); impossible actions get Q = -inf and are never chosen; a state
-    with no possible action is terminal (V = 0, policy = -1). Computed in float64.
-    Returns ``ValueIterationResult(V, Q, policy, iterations)``.
+
+    ``P``: dense (S, A, S), rows summing to 1 for possible actions; or sparse,
+    a pair ``(next_states, probs)`` of shape (S, A, K) each (K next states per
+    state-action pair; pad with probability 0), for MDPs whose dense P would
+    not fit in memory. ``R``: (S, A, S) (dense P), (S, A, K) aligned with the
+    sparse entries, or (S, A) (the expected reward). ``action_mask`` (S, A)
+    bool, True = possible (default: all); impossible actions get Q = -inf and
+    are never chosen; a state with no possible action is terminal (V = 0,
+    policy = -1). Computed in float64. Returns
+    ``ValueIterationResult(V, Q, policy, iterations)``.
     """
-    Pa = C.real_array(P, "P")
-    if Pa.ndim != 3 or Pa.shape[0] != Pa.shape[2]:
-        raise ValueError(f"P must have shape (S, A, S); got {Pa.shape}")
-    S, A, _ = Pa.shape
+    sparse = isinstance(P, tuple)
+    if sparse:
+        if len(P) != 2:
+            raise ValueError("a sparse P is a pair (next_states, probs) of shape (S, A, K)")
+        idx_a = np.asarray(P[0])
+        Pa = C.real_array(P[1], "P[1] (probs)")
+        if idx_a.shape != Pa.shape or Pa.ndim != 3:
+            raise ValueError(f"next_states and probs must have one shape (S, A, K); got "
+                             f"{idx_a.shape} and {Pa.shape}")
+        S, A, K = Pa.shape
+        if idx_a.dtype.kind not in "iu":
+            raise TypeError(f"next_states must hold integer states; got dtype {idx_a.dtype}")
+        idx = np.ascontiguousarray(idx_a, dtype=np.int64)
+        if idx.size and (idx.min() < 0 or idx.max() >= S):
+            raise ValueError(f"next_states must lie in [0, {S}); got values in "
+                             f"[{idx.min()}, {idx.max()}]")
+    else:
+        Pa = C.real_array(P, "P")
+        if Pa.ndim != 3 or Pa.shape[0] != Pa.shape[2]:
+            raise ValueError(f"P must have shape (S, A, S), or be a sparse pair (next_states, "
+                             f"probs); got {Pa.shape}")
+        S, A, K = Pa.shape
+        idx = np.zeros((0, 0, 0), np.int64)
     if S == 0 or A == 0:
         raise ValueError(f"P must have at least one state and action; got {Pa.shape}")
     Pf = np.ascontiguousarray(Pa, dtype=np.float64)
     C.all_finite(Pf, "P")
     Ra = C.real_array(R, "R")
-    if Ra.shape not in ((S, A, S), (S, A)):
-        raise ValueError(f"R must have shape (S, A, S) = {(S, A, S)} or (S, A) = {(S, A)}; "
-                         f"got {Ra.shape}")
-    Rf = np.ascontiguousarray(Ra, dtype=np.float64)
+    if Ra.shape not in ((S, A, K), (S, A)):
+        raise ValueError(f"R must have shape {(S, A, K)} or (S, A) = {(S, A)}; got {Ra.shape}")
+    Rf = np.asarray(Ra, dtype=np.float64)
     C.all_finite(Rf, "R")
+    r_sa = np.ascontiguousarray((Pf * Rf).sum(axis=2) if Rf.ndim == 3 else Rf)
     if action_mask is None:
         mask = np.ones((S, A), np.uint8)
     else:
@@ -347,8 +371,8 @@ def value_iteration(P, R, gamma=0.9, tol=1e-10, max_iter=100_000, action_mask=No
             raise ValueError(f"action_mask must have shape (S, A) = {(S, A)}; got {m.shape}")
         mask = np.ascontiguousarray(m != 0, dtype=np.uint8)
     if (Pf < 0).any():
-        raise ValueError(f"P must be non-negative; P{tuple(int(i) for i in np.argwhere(Pf < 0)[0])}"
-                         f" = {Pf[tuple(np.argwhere(Pf < 0)[0])]!r}")
+        bad = tuple(int(i) for i in np.argwhere(Pf < 0)[0])
+        raise ValueError(f"P must be non-negative; P{bad} = {Pf[bad]!r}")
     sums = Pf.sum(axis=2)
     off = (mask != 0) & (np.abs(sums - 1.0) > 1e-6)
     if off.any():
@@ -363,7 +387,8 @@ def value_iteration(P, R, gamma=0.9, tol=1e-10, max_iter=100_000, action_mask=No
     V = np.empty(S)
     Q = np.empty((S, A))
     pol = np.empty(S, np.int64)
-    n = _kernel("value_iteration", backend)(Pf, Rf, float(gamma), float(tol), it, mask, V, Q, pol)
+    n = _kernel("value_iteration", backend)(Pf, idx, r_sa, float(gamma), float(tol), it, mask,
+                                            V, Q, pol)
     return ValueIterationResult(V, Q, pol, int(n))
 
 

@@ -36,10 +36,10 @@ cdef Py_ssize_t td0_c(floating[::1] V, const int64_t[::1] states, const floating
 cdef Py_ssize_t epsilon_greedy_c(const floating[:, ::1] Q, const int64_t[::1] states,
                                  const floating[::1] epsilon, const double[::1] u_explore,
                                  const double[::1] u_pick, int64_t[::1] out) noexcept nogil
-cdef Py_ssize_t value_iteration_c(const double[:, :, ::1] P, const double[:, ::1] r_sa,
-                                  double gamma, double tol, Py_ssize_t max_iter,
-                                  const unsigned char[:, ::1] mask, double[::1] V,
-                                  double[::1] V_new, double[:, ::1] Q_out,
+cdef Py_ssize_t value_iteration_c(const double[:, :, ::1] P, const int64_t[:, :, ::1] idx,
+                                  const double[:, ::1] r_sa, double gamma, double tol,
+                                  Py_ssize_t max_iter, const unsigned char[:, ::1] mask,
+                                  double[::1] V, double[::1] V_new, double[:, ::1] Q_out,
                                   int64_t[::1] policy_out) noexcept nogil
 cdef Py_ssize_t q_learning_rollout_c(double[:, ::1] Q, const double[:, :, ::1] cum_P,
                                      const double[:, :, ::1] R, const unsigned char[:, ::1] mask,

@@ -8,6 +8,7 @@ The ``*_c`` functions declared in tabular.pxd are the cimport-able API.
 from cython cimport floating
 from libc.math cimport INFINITY, fabs
 from libc.stdint cimport int64_t
+from cython.view cimport array as cvarray
 
 
 cdef inline floating _row_max(floating[:, ::1] Q, int64_t s) noexcept nogil:
@@ -189,14 +190,30 @@ cdef Py_ssize_t epsilon_greedy_c(const floating[:, ::1] Q, const int64_t[::1] st
     return -1
 
 
-cdef Py_ssize_t value_iteration_c(const double[:, :, ::1] P, const double[:, ::1] r_sa,
-                                  double gamma, double tol, Py_ssize_t max_iter,
-                                  const unsigned char[:, ::1] mask, double[::1] V,
-                                  double[::1] V_new, double[:, ::1] Q_out,
+cdef inline double _expect(const double[:, :, ::1] P, const int64_t[:, :, ::1] idx,
+                           bint sparse, const double[::1] V, Py_ssize_t s,
+                           Py_ssize_t a) noexcept nogil:
+    cdef double acc = 0
+    cdef Py_ssize_t j
+    if sparse:
+        for j in range(P.shape[2]):
+            acc += P[s, a, j] * V[idx[s, a, j]]
+    else:
+        for j in range(P.shape[2]):
+            acc += P[s, a, j] * V[j]
+    return acc
+
+
+cdef Py_ssize_t value_iteration_c(const double[:, :, ::1] P, const int64_t[:, :, ::1] idx,
+                                  const double[:, ::1] r_sa, double gamma, double tol,
+                                  Py_ssize_t max_iter, const unsigned char[:, ::1] mask,
+                                  double[::1] V, double[::1] V_new, double[:, ::1] Q_out,
                                   int64_t[::1] policy_out) noexcept nogil:
-    """r_sa: the expected immediate reward (S, A); V and V_new: (S,) scratch/outputs."""
-    cdef Py_ssize_t S = mask.shape[0], A = mask.shape[1], S2 = P.shape[2], s, a, t, it = 0, pol
-    cdef double best, acc, q, d, diff
+    """Dense P (S, A, S) with idx (0, 0, 0), or sparse P/idx (S, A, K); r_sa (S, A);
+    V and V_new: (S,) output and scratch."""
+    cdef Py_ssize_t S = mask.shape[0], A = mask.shape[1], s, a, it = 0, pol
+    cdef bint sparse = idx.shape[0] == S and idx.shape[2] > 0
+    cdef double best, q, d, diff
     for s in range(S):
         V[s] = 0
     while True:
@@ -205,10 +222,7 @@ cdef Py_ssize_t value_iteration_c(const double[:, :, ::1] P, const double[:, ::1
             best = -INFINITY
             for a in range(A):
                 if mask[s, a] != 0:
-                    acc = 0
-                    for t in range(S2):
-                        acc += P[s, a, t] * V[t]
-                    q = r_sa[s, a] + gamma * acc
+                    q = r_sa[s, a] + gamma * _expect(P, idx, sparse, V, s, a)
                     if q > best:
                         best = q
             if best == -INFINITY:
@@ -227,10 +241,7 @@ cdef Py_ssize_t value_iteration_c(const double[:, :, ::1] P, const double[:, ::1
         best = -INFINITY
         for a in range(A):
             if mask[s, a] != 0:
-                acc = 0
-                for t in range(S2):
-                    acc += P[s, a, t] * V[t]
-                q = r_sa[s, a] + gamma * acc
+                q = r_sa[s, a] + gamma * _expect(P, idx, sparse, V, s, a)
                 Q_out[s, a] = q
                 if pol < 0 or q > best:
                     best = q
@@ -307,20 +318,15 @@ def epsilon_greedy(const floating[:, ::1] Q, const int64_t[::1] states,
     return rc
 
 
-def value_iteration(const double[:, :, ::1] P, R, double gamma, double tol,
-                    Py_ssize_t max_iter, const unsigned char[:, ::1] mask, double[::1] V_out,
-                    double[:, ::1] Q_out, int64_t[::1] policy_out):
-    import numpy as np
-    cdef double[:, ::1] r_sa
-    Rn = np.asarray(R)
-    if Rn.ndim == 3:
-        r_sa = np.ascontiguousarray(np.einsum("sat,sat->sa", np.asarray(P), Rn))
-    else:
-        r_sa = np.ascontiguousarray(Rn, dtype=np.float64)
-    cdef double[::1] V_new = np.empty(V_out.shape[0])
+def value_iteration(const double[:, :, ::1] P, const int64_t[:, :, ::1] idx,
+                    const double[:, ::1] r_sa, double gamma, double tol, Py_ssize_t max_iter,
+                    const unsigned char[:, ::1] mask, double[::1] V_out, double[:, ::1] Q_out,
+                    int64_t[::1] policy_out):
+    cdef double[::1] V_new = cvarray(shape=(V_out.shape[0] + 1,), itemsize=sizeof(double),
+                                     format="d")
     cdef Py_ssize_t it
     with nogil:
-        it = value_iteration_c(P, r_sa, gamma, tol, max_iter, mask, V_out, V_new, Q_out,
+        it = value_iteration_c(P, idx, r_sa, gamma, tol, max_iter, mask, V_out, V_new, Q_out,
                                policy_out)
     return it
 

@@ -300,3 +300,28 @@ def test_value_iteration_bad_input(backend):
 
 def test_exported_from_fastpg():
     assert fastpg.q_learning is T.q_learning and fastpg.value_iteration is T.value_iteration
+
+
+def test_value_iteration_sparse_transitions(backend):
+    """(next_states, probs) of shape (S, A, K) gives the dense answer."""
+    rng = np.random.default_rng(1)
+    S, A, K = 40, 3, 4
+    idx = rng.integers(0, S, (S, A, K))
+    probs = rng.random((S, A, K))
+    probs[..., -1] = 0.0  # padding entries
+    probs /= probs.sum(axis=2, keepdims=True)
+    R = rng.standard_normal((S, A, K))
+    dense_P = np.zeros((S, A, S))
+    for s in range(S):
+        for a in range(A):
+            for k in range(K):
+                dense_P[s, a, idx[s, a, k]] += probs[s, a, k]
+    r_sa = (probs * R).sum(axis=2)
+    sp = T.value_iteration((idx, probs), R, 0.9, backend=backend)
+    de = T.value_iteration(dense_P, r_sa, 0.9, backend="numpy")
+    np.testing.assert_allclose(sp.V, de.V, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(sp.Q, de.Q, rtol=1e-9, atol=1e-9)
+    with pytest.raises(ValueError, match="next_states must lie in"):
+        T.value_iteration((idx + S, probs), R, 0.9, backend=backend)
+    with pytest.raises(ValueError, match="one shape"):
+        T.value_iteration((idx[..., :2], probs), R, 0.9, backend=backend)

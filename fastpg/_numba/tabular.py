@@ -16,15 +16,6 @@ __all__ = ["q_learning", "sarsa", "expected_sarsa", "double_q_learning", "td0",
 
 
 @jit
-def _row_max(Q, s):
-    m = Q[s, 0]
-    for b in range(1, Q.shape[1]):
-        if Q[s, b] > m:
-            m = Q[s, b]
-    return m
-
-
-@jit
 def q_learning(Q, states, actions, rewards, next_states, terminated, gamma, alpha, td_out):
     gs = 1 if gamma.shape[0] > 1 else 0
     als = 1 if alpha.shape[0] > 1 else 0
@@ -33,7 +24,12 @@ def q_learning(Q, states, actions, rewards, next_states, terminated, gamma, alph
         a = actions[i]
         target = rewards[i]
         if terminated[i] == 0:
-            target += gamma[i * gs] * _row_max(Q, next_states[i])
+            s2 = next_states[i]  # the row max, inlined (array-taking helpers cost refcounts)
+            m = Q[s2, 0]
+            for b in range(1, Q.shape[1]):
+                if Q[s2, b] > m:
+                    m = Q[s2, b]
+            target += gamma[i * gs] * m
         delta = target - Q[s, a]
         Q[s, a] += alpha[i * als] * delta
         td_out[i] = delta
@@ -174,20 +170,10 @@ def epsilon_greedy(Q, states, epsilon, u_explore, u_pick, out):
 
 
 @jit
-def value_iteration(P, R, gamma, tol, max_iter, mask, V_out, Q_out, policy_out):
+def value_iteration(P, idx, r_sa, gamma, tol, max_iter, mask, V_out, Q_out, policy_out):
     S, A = mask.shape
-    S2 = P.shape[2]
-    full_r = R.ndim == 3
-    r_sa = np.empty((S, A))
-    for s in range(S):
-        for a in range(A):
-            if full_r:
-                acc = 0.0
-                for t in range(S2):
-                    acc += P[s, a, t] * R[s, a, t]
-                r_sa[s, a] = acc
-            else:
-                r_sa[s, a] = R[s, a]
+    K = P.shape[2]
+    sparse = idx.shape[0] == S and idx.size > 0
     V = np.zeros(S)
     V_new = np.zeros(S)
     it = 0
@@ -197,9 +183,15 @@ def value_iteration(P, R, gamma, tol, max_iter, mask, V_out, Q_out, policy_out):
             best = -np.inf
             for a in range(A):
                 if mask[s, a] != 0:
+                    # inlined on purpose: a helper taking arrays costs atomic
+                    # refcount updates per call in numba
                     acc = 0.0
-                    for t in range(S2):
-                        acc += P[s, a, t] * V[t]
+                    if sparse:
+                        for j in range(K):
+                            acc += P[s, a, j] * V[idx[s, a, j]]
+                    else:
+                        for j in range(K):
+                            acc += P[s, a, j] * V[j]
                     q = r_sa[s, a] + gamma * acc
                     if q > best:
                         best = q
@@ -220,8 +212,12 @@ def value_iteration(P, R, gamma, tol, max_iter, mask, V_out, Q_out, policy_out):
         for a in range(A):
             if mask[s, a] != 0:
                 acc = 0.0
-                for t in range(S2):
-                    acc += P[s, a, t] * V[t]
+                if sparse:
+                    for j in range(K):
+                        acc += P[s, a, j] * V[idx[s, a, j]]
+                else:
+                    for j in range(K):
+                        acc += P[s, a, j] * V[j]
                 q = r_sa[s, a] + gamma * acc
                 Q_out[s, a] = q
                 if pol < 0 or q > best:
@@ -234,40 +230,37 @@ def value_iteration(P, R, gamma, tol, max_iter, mask, V_out, Q_out, policy_out):
 
 
 @jit
-def _pick(Q, mask, s, explore, u):
-    """The epsilon_greedy rule: the floor(u · n)-th candidate in action order."""
-    A = Q.shape[1]
-    m = -np.inf
-    n = 0
-    for b in range(A):
-        q = Q[s, b]
-        if mask[s, b] != 0 and q > -np.inf:
-            if explore:
-                n += 1
-            elif q > m:
-                m = q
-                n = 1
-            elif q == m:
-                n += 1
-    k = int(u * n)
-    if k > n - 1:
-        k = n - 1
-    for b in range(A):
-        q = Q[s, b]
-        if mask[s, b] != 0 and q > -np.inf and (explore or q == m):
-            if k == 0:
-                return b
-            k -= 1
-    return -1
-
-
-@jit
 def q_learning_rollout(Q, cum_P, R, mask, terminal, start_cum, epsilon, alpha0, alpha_decay,
                        gamma, k0, s0, u, visits):
     S, A = Q.shape
     s = s0
     for i in range(u.shape[0]):
-        a = _pick(Q, mask, s, u[i, 0] < epsilon, u[i, 1])
+        # the epsilon_greedy rule (floor(u * n)-th candidate), inlined: an
+        # array-taking helper would cost atomic refcounts on every step
+        explore = u[i, 0] < epsilon
+        m = -np.inf
+        n = 0
+        for b in range(A):
+            q = Q[s, b]
+            if mask[s, b] != 0 and q > -np.inf:
+                if explore:
+                    n += 1
+                elif q > m:
+                    m = q
+                    n = 1
+                elif q == m:
+                    n += 1
+        k = int(u[i, 1] * n)
+        if k > n - 1:
+            k = n - 1
+        a = -1
+        for b in range(A):
+            q = Q[s, b]
+            if mask[s, b] != 0 and q > -np.inf and (explore or q == m):
+                if k == 0:
+                    a = b
+                    break
+                k -= 1
         x = u[i, 2] * cum_P[s, a, S - 1]
         s2 = S - 1
         for t in range(S):

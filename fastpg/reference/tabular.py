@@ -148,34 +148,37 @@ def epsilon_greedy(Q, states, epsilon, u_explore, u_pick, out):
     return -1
 
 
-def value_iteration(P, R, gamma, tol, max_iter, mask, V_out, Q_out, policy_out):
+def value_iteration(P, idx, r_sa, gamma, tol, max_iter, mask, V_out, Q_out, policy_out):
     """Bellman optimality iteration on a finite MDP; returns the iterations run.
 
-    P (S, A, S'), R (S, A, S') (expected reward r(s, a, s')) or (S, A) (float64,
-    R as (S, A, 1) is passed as (S, A)); mask uint8 (S, A), 1 = possible.
-    Q[s, a] = Σ_s' P[s, a, s'] (R[s, a, s'] + γ V[s']) for possible actions,
-    -inf otherwise; V[s] = max_a Q[s, a] (0 for a state with no possible
-    action: terminal); repeated (Jacobi sweeps from V = 0) until
-    max_s |V_new - V| <= tol or max_iter sweeps. policy = argmax (first), -1
-    where no action is possible. Q and policy are of the final V.
+    Transitions: dense ``P`` (S, A, S) with ``idx`` of shape (0, 0, 0), or
+    sparse: ``P`` (S, A, K) probabilities of the next states ``idx`` (S, A, K)
+    (int64; padding entries have probability 0). ``r_sa`` (S, A): the
+    expected immediate reward. ``mask`` uint8 (S, A), 1 = possible.
+    Q[s, a] = r_sa[s, a] + γ Σ P(s'|s, a) V[s'] for possible actions, -inf
+    otherwise; V[s] = max_a Q[s, a] (0 for a state with no possible action:
+    terminal); Jacobi sweeps from V = 0 until max_s |V_new - V| <= tol or
+    max_iter sweeps. policy = argmax (first), -1 where no action is possible.
+    Q and policy are of the final V. All float64.
     """
     S, A = mask.shape
+    sparse = idx.shape[0] == S and idx.size > 0
+
+    def expect(V):
+        return (P * V[idx]).sum(axis=2) if sparse else P @ V
+
     V = np.zeros(S)
-    if R.ndim == 3:
-        r_sa = np.einsum("sat,sat->sa", P, R)
-    else:
-        r_sa = R
     it = 0
     has = mask.any(axis=1)
     while True:
-        Q = np.where(mask != 0, r_sa + gamma * (P @ V), -np.inf)
+        Q = np.where(mask != 0, r_sa + gamma * expect(V), -np.inf)
         V_new = np.where(has, Q.max(axis=1, initial=-np.inf), 0.0)
         it += 1
         diff = np.abs(V_new - V).max(initial=0.0)
         V = V_new
         if diff <= tol or it >= max_iter:
             break
-    Q = np.where(mask != 0, r_sa + gamma * (P @ V), -np.inf)
+    Q = np.where(mask != 0, r_sa + gamma * expect(V), -np.inf)
     V_out[...] = V
     Q_out[...] = Q
     policy_out[...] = np.where(has, np.argmax(Q, axis=1), -1)
