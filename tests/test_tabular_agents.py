@@ -217,3 +217,10 @@ def test_cli_train_q_learning(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "q-learning on fastpg/GridWorld-v0" in out and "greedy episode: return 10.0 in 5 steps" in out
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_frozenlake_q_learning_reaches_the_goal():
+    env = gym.make("FrozenLake-v1", is_slippery=False)
+    agent = QLearning(env, alpha=0.5, gamma=0.95, epsilon=0.3, seed=0)
+    agent.train(env, episodes=600, seed=0, progress=False)
+    assert agent.run_greedy(env, seed=0) == (1.0, 6)  # the shortest path on the 4x4 map
