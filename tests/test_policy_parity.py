@@ -1,6 +1,5 @@
 """Every policy kernel x backend x dtype against the NumPy reference (hypothesis)."""
 import numpy as np
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
