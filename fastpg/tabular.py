@@ -134,6 +134,64 @@ def _common(Q, states, actions, rewards, next_states, terminated, gamma, alpha, 
     return scalar, N, s, a, s2, r, te, g, al
 
 
+_INDEX = (int, np.integer)
+_REAL = (int, float, np.integer, np.floating)
+
+
+def _scalar_index(x, name, upper, upper_name):
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, _INDEX):
+        return None
+    if not 0 <= x < upper:
+        raise ValueError(f"{name}[0] = {int(x)} is out of range: {name} must lie in [0, {upper}) "
+                         f"({upper_name} = {upper})")
+    return np.array([x], np.int64)
+
+
+def _scalar_real(x, name, dt, lo=None, hi=None, lo_open=False):
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, _REAL):
+        return None
+    v = float(x)
+    if lo is not None and not ((v > lo if lo_open else v >= lo) and v <= hi):
+        rng = f"({lo:g}, {hi:g}]" if lo_open else f"[{lo:g}, {hi:g}]"
+        raise ValueError(f"{name} must lie in {rng}; got {x!r}")
+    if lo is None and not np.isfinite(v):
+        raise ValueError(f"{name} must be finite; {name}[0] = {v!r}")
+    return np.array([v], dt)
+
+
+def _one_transition(Q, qname, states, actions, rewards, next_states, terminated, gamma, alpha):
+    """The per-step case (every argument a scalar), checked without array
+    machinery: an agent calls this once per environment step. Returns the
+    kernel arguments, or None to take the general path."""
+    S = Q.shape[0]
+    s = _scalar_index(states, "states", S, f"{qname}.shape[0]")
+    if s is None:
+        return None
+    a = None
+    if actions is not None:
+        a = _scalar_index(actions, "actions", Q.shape[1], f"{qname}.shape[1]")
+        if a is None:
+            return None
+    s2 = _scalar_index(next_states, "next_states", S, f"{qname}.shape[0]")
+    if s2 is None:
+        return None
+    if terminated is None:
+        te = 0
+    elif isinstance(terminated, (bool, np.bool_, int, np.integer)):
+        te = 1 if terminated else 0
+    else:
+        return None
+    dt = Q.dtype
+    r = _scalar_real(rewards, "rewards", dt)
+    g = _scalar_real(gamma, "gamma", dt, 0.0, 1.0)
+    al = _scalar_real(alpha, "alpha", dt, 0.0, 1.0, lo_open=True)
+    if r is None or g is None or al is None:
+        return None
+    if np.isnan(Q[int(s2[0])]).any():
+        raise ValueError(f"{qname} contains NaN in row {int(s2[0])}")
+    return s, a, r, s2, np.array([te], np.uint8), g, al
+
+
 def _td_out(out, N, dt):
     if out is None:
         return np.empty(N, dt)
@@ -160,6 +218,13 @@ def q_learning(Q, states, actions, rewards, next_states, terminated=None, gamma=
     \max_b Q[s'_i, b] - Q[s_i, a_i]`, :math:`Q[s_i, a_i] \mathrel{+}= \alpha_i \delta_i`,
     sequentially over i. Returns the TD errors δ (or δ_0 for scalar inputs)."""
     _table(Q, "Q")
+    one = None if out is not None else _one_transition(Q, "Q", states, actions, rewards,
+                                                       next_states, terminated, gamma, alpha)
+    if one is not None and Q.flags.c_contiguous:
+        s, a, r, s2, te, g, al = one
+        td = np.empty(1, Q.dtype)
+        _kernel("q_learning", backend)(Q, s, a, r, s2, te, g, al, td)
+        return td[0]
     scalar, N, s, a, s2, r, te, g, al = _common(Q, states, actions, rewards, next_states,
                                                  terminated, gamma, alpha)
     _no_nan_rows(Q, "Q", s2)
@@ -175,6 +240,15 @@ def sarsa(Q, states, actions, rewards, next_states, next_actions, terminated=Non
     Q[s'_i, a'_i] - Q[s_i, a_i]` (``next_actions`` a'_i is ignored where terminated,
     but must still be a valid index), :math:`Q[s_i, a_i] \mathrel{+}= \alpha_i \delta_i`."""
     _table(Q, "Q")
+    one = None if out is not None else _one_transition(Q, "Q", states, actions, rewards,
+                                                       next_states, terminated, gamma, alpha)
+    if one is not None and Q.flags.c_contiguous:
+        a2 = _scalar_index(next_actions, "next_actions", Q.shape[1], "Q.shape[1]")
+        if a2 is not None:
+            s, a, r, s2, te, g, al = one
+            td = np.empty(1, Q.dtype)
+            _kernel("sarsa", backend)(Q, s, a, r, s2, a2, te, g, al, td)
+            return td[0]
     scalar, N, s, a, s2, r, te, g, al = _common(Q, states, actions, rewards, next_states,
                                                  terminated, gamma, alpha)
     a2 = _indices(next_actions, "next_actions", N, Q.shape[1], "Q.shape[1]")
@@ -196,6 +270,15 @@ def expected_sarsa(Q, states, actions, rewards, next_states, terminated=None, ga
     evenly over tied maxima, which leaves its value at the max).
     """
     _table(Q, "Q")
+    one = None if out is not None else _one_transition(Q, "Q", states, actions, rewards,
+                                                       next_states, terminated, gamma, alpha)
+    if one is not None and Q.flags.c_contiguous:
+        eps = _scalar_real(epsilon, "epsilon", Q.dtype, 0.0, 1.0)
+        if eps is not None:
+            s, a, r, s2, te, g, al = one
+            td = np.empty(1, Q.dtype)
+            _kernel("expected_sarsa", backend)(Q, s, a, r, s2, te, g, al, eps, td)
+            return td[0]
     scalar, N, s, a, s2, r, te, g, al = _common(Q, states, actions, rewards, next_states,
                                                  terminated, gamma, alpha)
     eps = _per_transition(epsilon, "epsilon", N, Q.dtype, 0.0, 1.0)
@@ -274,6 +357,22 @@ def epsilon_greedy(Q, states, epsilon, rng=None, *, out=None, backend=None):
     and every backend takes the ``floor(u_pick · n)``-th candidate (in action
     order) of the n candidates. Returns int64 actions (an int for one state).
     """
+    if (type(Q) is np.ndarray and Q.ndim == 2 and Q.dtype in (np.float32, np.float64)
+            and Q.flags.c_contiguous and out is None and Q.shape[1] > 0):
+        s1 = _scalar_index(states, "states", Q.shape[0], "Q.shape[0]")
+        e1 = _scalar_real(epsilon, "epsilon", Q.dtype, 0.0, 1.0)
+        if s1 is not None and e1 is not None:  # one state: the per-step case of an agent
+            row = Q[int(s1[0])]
+            if np.isnan(row).any():
+                raise ValueError("Q contains NaN in a row it must choose from")
+            if not (row > -np.inf).any():
+                raise ValueError(f"state {int(s1[0])} has no possible action (every entry of "
+                                 f"Q[{int(s1[0])}] is -inf)")
+            gen = _generator(rng)
+            u = gen.random(2)  # the same draws as the general path (u_explore, then u_pick)
+            res = np.empty(1, np.int64)
+            _kernel("epsilon_greedy", backend)(Q, s1, e1, u[:1], u[1:], res)
+            return int(res[0])
     if not isinstance(Q, np.ndarray):
         Q = np.asarray(Q)
     Qc = np.ascontiguousarray(Q)

@@ -325,3 +325,41 @@ def test_value_iteration_sparse_transitions(backend):
         T.value_iteration((idx + S, probs), R, 0.9, backend=backend)
     with pytest.raises(ValueError, match="one shape"):
         T.value_iteration((idx[..., :2], probs), R, 0.9, backend=backend)
+
+
+def test_scalar_transition_path_matches_the_array_path(backend):
+    """One transition given as scalars (the agents' per-step call) takes a lean
+    path: same result, same checks."""
+    rng = np.random.default_rng(4)
+    Q0 = rng.standard_normal((5, 3))
+    for fn, extra in [(T.q_learning, ()), (T.sarsa, (2,)), (T.expected_sarsa, ())]:
+        Qa, Qb = Q0.copy(), Q0.copy()
+        if fn is T.sarsa:
+            td_s = fn(Qa, 1, 2, 0.5, 3, 2, False, 0.9, 0.3, backend=backend)
+            td_a = fn(Qb, [1], [2], [0.5], [3], [2], [False], 0.9, 0.3, backend=backend)
+        else:
+            td_s = fn(Qa, 1, 2, 0.5, 3, False, 0.9, 0.3, backend=backend)
+            td_a = fn(Qb, [1], [2], [0.5], [3], [False], 0.9, 0.3, backend=backend)
+        assert np.ndim(td_s) == 0
+        np.testing.assert_array_equal(Qa, Qb)
+        assert td_s == td_a[0]
+    Q = Q0.copy()
+    with pytest.raises(ValueError, match=r"next_states\[0\] = 7 is out of range"):
+        T.q_learning(Q, 1, 2, 0.5, 7, backend=backend)
+    with pytest.raises(ValueError, match=r"alpha must lie in \(0, 1\]"):
+        T.q_learning(Q, 1, 2, 0.5, 3, False, 0.9, 2.0, backend=backend)
+    with pytest.raises(ValueError, match="rewards must be finite"):
+        T.q_learning(Q, 1, 2, np.inf, 3, backend=backend)
+    with pytest.raises(TypeError, match="states must hold integers"):
+        T.q_learning(Q, True, 2, 0.5, 3, backend=backend)
+    np.testing.assert_array_equal(Q, Q0)
+    Q[3, 1] = np.nan
+    with pytest.raises(ValueError, match="Q contains NaN in row 3"):
+        T.q_learning(Q, 1, 2, 0.5, 3, backend=backend)
+    # epsilon_greedy: one state draws the same two uniforms as the array path
+    Qg = np.array([[1.0, 3.0, 3.0, -np.inf]])
+    one = [T.epsilon_greedy(Qg, 0, 0.5, np.random.default_rng(s), backend=backend)
+           for s in range(50)]
+    arr = [int(T.epsilon_greedy(Qg, [0], 0.5, np.random.default_rng(s), backend=backend)[0])
+           for s in range(50)]
+    assert one == arr and set(one) <= {0, 1, 2}
