@@ -224,3 +224,10 @@ def test_frozenlake_q_learning_reaches_the_goal():
     agent = QLearning(env, alpha=0.5, gamma=0.95, epsilon=0.3, seed=0)
     agent.train(env, episodes=600, seed=0, progress=False)
     assert agent.run_greedy(env, seed=0) == (1.0, 6)  # the shortest path on the 4x4 map
+
+
+def test_progress_on_long_step_runs(capsys):
+    env = gym.make("fastpg/GridWorld-v0")
+    QLearning(env, alpha=0.5, gamma=0.9, epsilon=0.2, seed=0).train(env, steps=100_000, seed=0)
+    err = capsys.readouterr().err
+    assert "episode 100 " in err and "mean return" in err

@@ -49,7 +49,7 @@ class Progress:
     def __init__(self, total, enabled=None, every=None, stream=None):
         self.total = total
         self.enabled = (total is not None and total >= 200) if enabled is None else bool(enabled)
-        self.every = every or max(1, (total or 1000) // 10)
+        self.every = every or (max(1, total // 10) if total else 100)
         self.stream = stream or sys.stderr
         self.t0 = time.perf_counter()
         self.next = self.every

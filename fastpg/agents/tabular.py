@@ -97,6 +97,8 @@ class _TabularAgent:
         if episodes is None and self._train_steps_fused(env, steps, seed, hist):
             hist.wall_time = time.perf_counter() - t0
             return hist
+        if progress is None and episodes is None:
+            progress = steps >= 100_000  # a long run by steps: report every 100 episodes
         prog = Progress(episodes, progress)
         s, _ = env.reset(seed=seed)
         a = self.act(s)
