@@ -211,3 +211,13 @@ def index_array(x, name, n, upper, upper_name, allow_float=True):
             raise ValueError(f"{name}[{i}] = {bad} is out of range: {name} must lie in "
                              f"[0, {upper}) ({upper_name} = {upper})")
     return arr
+
+
+def generator(rng, name="rng"):
+    """A numpy.random.Generator from a Generator, a seed (int / SeedSequence) or None."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, (int, np.integer, np.random.SeedSequence)):
+        return np.random.default_rng(rng)
+    raise TypeError(f"{name} must be a numpy.random.Generator, a seed (int) or None; "
+                    f"got {type(rng).__name__}")

@@ -346,15 +346,6 @@ def action_feature_grad(phi, actions, weights, theta, *, out=None, backend=None)
     return _done(res, dest, (d,))
 
 
-def _generator(rng):
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, (int, np.integer, np.random.SeedSequence)):
-        return np.random.default_rng(rng)
-    raise TypeError("rng must be a numpy.random.Generator, a seed (int) or None; "
-                    f"got {type(rng).__name__}")
-
-
 def sample_categorical(logits, rng=None, *, out=None, backend=None):
     r"""One action per row from :math:`\mathrm{softmax}(z)`, by inverse CDF.
 
@@ -366,7 +357,7 @@ def sample_categorical(logits, rng=None, *, out=None, backend=None):
     the batch shape.
     """
     z, batch, _ = _rows(logits, "logits")
-    gen = _generator(rng)
+    gen = C.generator(rng)
     u = gen.random(z.shape[0])
     res, dest = _out(out, "out", batch, np.dtype(np.int64), [z])
     bad = _kernel("sample_categorical", backend)(z, u, res.reshape(-1))

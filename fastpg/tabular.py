@@ -338,15 +338,6 @@ def td0(V, states, rewards, next_states, terminated=None, gamma=0.99, alpha=0.1,
     return _result(td, scalar)
 
 
-def _generator(rng):
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, (int, np.integer, np.random.SeedSequence)):
-        return np.random.default_rng(rng)
-    raise TypeError("rng must be a numpy.random.Generator, a seed (int) or None; "
-                    f"got {type(rng).__name__}")
-
-
 def epsilon_greedy(Q, states, epsilon, rng=None, *, out=None, backend=None):
     r"""ε-greedy actions for ``states``: with probability ε a uniformly random
     possible action (entries of ``-inf`` are impossible), else a greedy one,
@@ -368,7 +359,7 @@ def epsilon_greedy(Q, states, epsilon, rng=None, *, out=None, backend=None):
             if not (row > -np.inf).any():
                 raise ValueError(f"state {int(s1[0])} has no possible action (every entry of "
                                  f"Q[{int(s1[0])}] is -inf)")
-            gen = _generator(rng)
+            gen = C.generator(rng)
             u = gen.random(2)  # the same draws as the general path (u_explore, then u_pick)
             res = np.empty(1, np.int64)
             _kernel("epsilon_greedy", backend)(Q, s1, e1, u[:1], u[1:], res)
@@ -395,7 +386,7 @@ def epsilon_greedy(Q, states, epsilon, rng=None, *, out=None, backend=None):
             i = int(np.flatnonzero(impossible)[0])
             raise ValueError(f"state {int(s[i])} has no possible action (every entry of "
                              f"Q[{int(s[i])}] is -inf)")
-    gen = _generator(rng)
+    gen = C.generator(rng)
     u1 = gen.random(N)
     u2 = gen.random(N)
     res = np.empty(N, np.int64) if out is None else C.out_array(out, "out", (N,), np.int64)
@@ -570,7 +561,7 @@ def q_learning_rollout(Q, P, R, n_steps, *, action_mask=None, terminal_states=()
         raise ValueError(f"gamma must lie in [0, 1]; got {gamma!r}")
     if np.isnan(Q.sum()) and np.isnan(Q).any():
         raise ValueError("Q contains NaN")
-    gen = _generator(rng)
+    gen = C.generator(rng)
     if state is None:
         s0 = int(np.searchsorted(np.cumsum(start), gen.random() * start.sum(), side="right"))
         s0 = min(s0, S - 1)
