@@ -31,6 +31,7 @@ REGISTRY = {
                "action_feature_grad", "sample_categorical", "entropy", "policy_gradient_loss"),
     "tabular": ("q_learning", "sarsa", "expected_sarsa", "double_q_learning", "td0",
                 "epsilon_greedy", "value_iteration", "q_learning_rollout"),
+    "replay": ("tree_update", "tree_sample", "importance_weights"),
 }
 
 #: kernel -> backends in order of preference for ``auto``. From ``fastpg bench``
@@ -44,7 +45,7 @@ REGISTRY = {
 #:   reference's BLAS beats both for linear_policy_probs/grad (not picked per
 #:   size: see the README).
 AUTO_PREFERENCE = {name: ("cython", "numba", "numpy")
-                   for name in REGISTRY["returns"] + REGISTRY["policy"] + REGISTRY["tabular"]}
+                   for family in REGISTRY.values() for name in family}
 
 _DEFAULT_PREFERENCE = ("cython", "numba", "numpy")
 
