@@ -126,6 +126,15 @@ def td0(V, states, rewards, next_states, terminated, gamma, alpha, td_out):
     return -1
 
 
+def _pick(row, possible_mask, explore, u):
+    """The ε-greedy rule for one row: among the candidates (the possible actions
+    when exploring, else the tied maxima among them), the floor(u · n)-th."""
+    cand = np.flatnonzero(possible_mask & (row > -np.inf))
+    if not explore:
+        cand = cand[row[cand] == row[cand].max()]
+    return cand[min(int(u * len(cand)), len(cand) - 1)]
+
+
 def epsilon_greedy(Q, states, epsilon, u_explore, u_pick, out):
     """Action per state: with probability ε (u_explore < ε) a uniformly random
     possible action, else a uniformly random one of the tied maxima.
@@ -135,16 +144,9 @@ def epsilon_greedy(Q, states, epsilon, u_explore, u_pick, out):
     action order) with k = floor(u_pick · n_candidates) is taken, the same
     integer rule on every backend.
     """
+    every = np.ones(Q.shape[1], bool)
     for i in range(states.shape[0]):
-        row = Q[states[i]]
-        possible = np.flatnonzero(row > -np.inf)
-        if u_explore[i] < _at(epsilon, i):
-            cand = possible
-        else:
-            m = row[possible].max()
-            cand = possible[row[possible] == m]
-        k = min(int(u_pick[i] * len(cand)), len(cand) - 1)
-        out[i] = cand[k]
+        out[i] = _pick(Q[states[i]], every, u_explore[i] < _at(epsilon, i), u_pick[i])
     return -1
 
 
@@ -183,17 +185,6 @@ def value_iteration(P, idx, r_sa, gamma, tol, max_iter, mask, V_out, Q_out, poli
     Q_out[...] = Q
     policy_out[...] = np.where(has, np.argmax(Q, axis=1), -1)
     return it
-
-
-def _pick(row, possible_mask, explore, u):
-    """The epsilon_greedy rule for one row: the floor(u · n)-th candidate."""
-    possible = np.flatnonzero(possible_mask & (row > -np.inf)) if explore else None
-    if not explore:
-        ok = np.flatnonzero(possible_mask & (row > -np.inf))
-        m = row[ok].max()
-        possible = ok[row[ok] == m]
-    k = min(int(u * len(possible)), len(possible) - 1)
-    return possible[k]
 
 
 def q_learning_rollout(Q, cum_P, R, mask, terminal, start_cum, epsilon, alpha0, alpha_decay,
