@@ -12,7 +12,7 @@ from .policy import (action_feature_grad, compatible_features, entropy, linear_p
                      sample_categorical, softmax, softmax_jacobian, softmax_jvp)
 from .tabular import (RolloutResult, ValueIterationResult, double_q_learning, epsilon_greedy,
                       expected_sarsa, q_learning, q_learning_rollout, sarsa, td0, value_iteration)
-from .replay import SumTree
+from .replay import Batch, PrioritizedReplayBuffer, ReplayBuffer, SumTree
 from .returns import GAEResult, discounted_returns, gae, lambda_returns, nstep_returns
 
 __version__ = "0.1.0"
@@ -37,5 +37,5 @@ __all__ = [
     "sample_categorical", "entropy", "policy_gradient_loss",
     "q_learning", "sarsa", "expected_sarsa", "double_q_learning", "td0", "epsilon_greedy",
     "value_iteration", "ValueIterationResult", "q_learning_rollout", "RolloutResult",
-    "SumTree",
+    "SumTree", "ReplayBuffer", "PrioritizedReplayBuffer", "Batch",
 ]

@@ -126,6 +126,8 @@ def coef(x, name, shape, axis, dtype, lo=0.0, hi=1.0):
 
 
 def positive_int(x, name, lo=1):
+    if type(x) is int and x >= lo:  # the common case, without the ABC checks
+        return x
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Integral):
         raise TypeError(f"{name} must be an integer >= {lo}; got {x!r}")
     if x < lo:

@@ -1,23 +1,914 @@
-"""Replay storage (issue 5, in progress): the proportional-priority sum tree.
+"""Replay storage: ring buffers with uniform and prioritized sampling.
 
-:class:`SumTree` is the core of prioritized experience replay (Schaul et al.,
-2016): a float64 sum tree and min tree over ``capacity`` slots, built on the
-registry kernels ``tree_update``, ``tree_sample`` and ``importance_weights``
-(layout and exact semantics: :mod:`fastpg.reference.replay`). The buffers
-(``ReplayBuffer``, ``PrioritizedReplayBuffer``) will be built on it.
+* :class:`ReplayBuffer`: a ring of ``capacity`` transitions (obs, action,
+  reward, next_obs, terminated, truncated, plus extra named fields) written
+  by one or ``n_envs`` parallel environments; uniform sampling with
+  replacement; n-step returns computed at sample time.
+* :class:`PrioritizedReplayBuffer`: proportional prioritized replay (Schaul et
+  al., 2016) over a :class:`SumTree`.
+* :class:`SumTree`: the float64 sum tree and min tree underneath.
+
+The classes orchestrate the registry kernels of the ``replay`` family
+(``ring_write``, ``gather_rows``, ``uniform_sample``, ``nstep_gather``,
+``tree_update``, ``tree_sample``, ``importance_weights``; exact semantics in
+:mod:`fastpg.reference.replay`), so every backend returns the same samples
+for the same seed.
+
+Slots and indices. With ``n_envs`` = E the ring has ``capacity / E`` rows of E
+slots; a step of the vector env fills one row, env e in slot ``row * E + e``,
+so the next step of the same env is ``E`` slots later (mod capacity). Every
+transition gets an *index* when it is added: 0, 1, 2, ... in order of
+writing (row-major, env fastest); it lives in slot ``index % capacity``
+until ``capacity`` more transitions have been added. Sampled batches carry
+these indices, and ``update_priorities`` ignores an index whose transition
+has been overwritten since it was sampled.
+
+Episode flags follow gymnasium. ``terminated``: the MDP ended, ``next_obs``
+is terminal and is never bootstrapped from. ``truncated``: the episode was
+cut (time limit); ``next_obs`` is the final observation and *is*
+bootstrapped from. The transitions of each env must be added in order; the
+next transition's ``obs`` is normally the previous ``next_obs``. With
+gymnasium's vector envs in the default ``NEXT_STEP`` autoreset mode, the step
+after an episode end is a reset step whose action is ignored: do not add it.
 """
 from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
 
 import numpy as np
 
 from . import _backend
 from . import _checks as C
+from .reference.replay import tree_positions
 
-__all__ = ["SumTree"]
+__all__ = ["Batch", "ReplayBuffer", "PrioritizedReplayBuffer", "SumTree"]
+
+_FORMAT = "fastpg.replay/1"
+_FLAG_TYPES = (bool, np.bool_, int)
+
+
+class Batch(dict):
+    """A sampled batch: a dict of NumPy arrays, also readable as attributes.
+
+    Always: ``obs, action, reward, next_obs, terminated, truncated, indices``
+    and the buffer's extra fields. With ``gamma`` (n-step sampling): also
+    ``discount`` (γ^m, 0 after a termination) and ``steps`` (m). From a
+    prioritized buffer: also ``weights``.
+    """
+
+    __slots__ = ()
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __dir__(self):
+        return list(self.keys()) + dir(dict)
+
+
+def _shape(x, name):
+    if isinstance(x, (int, np.integer)):
+        x = (int(x),)
+    try:
+        shape = tuple(int(v) for v in x)
+    except TypeError:
+        raise TypeError(f"{name} must be a tuple of ints; got {x!r}") from None
+    if any(v < 0 for v in shape):
+        raise ValueError(f"{name} must not have negative sizes; got {shape}")
+    return shape
+
+
+def _dtype(x, name):
+    try:
+        dt = np.dtype(x)
+    except TypeError as exc:
+        raise TypeError(f"{name}: {exc}") from None
+    if dt.kind not in "biuf" or dt.fields is not None:
+        raise TypeError(f"{name} must be a bool, integer or float dtype; got {dt}")
+    return dt
+
+
+def _cast_error(name, src, dst, arr):
+    """None when ``arr`` (dtype src) can be stored as dst without changing a value."""
+    if src.kind == "c" or src.kind not in "biuf":
+        return f"{name} must hold real numbers of dtype {dst}; got dtype {src}"
+    if dst.kind == "b":
+        return None  # flags: nonzero means true
+    if dst.kind in "iu":
+        if src.kind == "f":
+            return (f"{name} must be stored as {dst}; got floating-point dtype {src} "
+                    f"(convert it explicitly if rounding is intended)")
+        if src.kind in "iu" and not np.can_cast(src, dst) and arr.size:
+            info = np.iinfo(dst)
+            if arr.min() < info.min or arr.max() > info.max:
+                return f"{name} has values outside the range of {dst} [{info.min}, {info.max}]"
+    return None
+
+
+class _Field:
+    """One field of the record array: a strided view of its bytes and of its values."""
+
+    __slots__ = ("name", "shape", "dtype", "offset", "width", "rows", "data")
+
+    def __init__(self, name, shape, dtype, rec, offset):
+        capacity = rec.shape[0]
+        self.name, self.shape, self.dtype, self.offset = name, shape, dtype, offset
+        self.width = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
+        self.rows = rec[:, offset:offset + self.width]  # (C, width) uint8, strided
+        if self.width:
+            data = self.rows.view(dtype)
+            data.shape = (capacity,) + shape  # a view (raises rather than copy)
+        else:
+            data = np.zeros((capacity,) + shape, dtype)
+        self.data = data
+
+    def take(self, rec):
+        """This field of gathered records ``rec`` (B, record bytes), contiguous."""
+        B = rec.shape[0]
+        if not self.width:
+            return np.zeros((B,) + self.shape, self.dtype)
+        # typed view first: numpy then copies items, not single bytes (3.6 -> ~1 us)
+        out = np.array(rec[:, self.offset:self.offset + self.width].view(self.dtype))
+        out.shape = (B,) + self.shape
+        return out
+
+
+class _hybridmethod:
+    """``Cls.load(path)`` builds a buffer; ``buf.load(path)`` loads into ``buf``."""
+
+    def __init__(self, func):
+        self.func = func
+
+    def __get__(self, obj, cls):
+        def bound(*args, **kwargs):
+            return self.func(cls, obj, *args, **kwargs)
+        bound.__doc__ = self.func.__doc__
+        return bound
+
+
+class ReplayBuffer:
+    """A ring buffer of transitions with uniform sampling and n-step returns.
+
+    Parameters
+    ----------
+    capacity : int
+        Number of transitions kept; the oldest are overwritten first. With
+        ``n_envs`` > 1 it must be a multiple of ``n_envs``.
+    obs_shape, obs_dtype : observation shape and dtype (default float32).
+    action_shape, action_dtype : action shape (default ``()``) and dtype
+        (default int64; a float dtype for continuous actions).
+    n_envs : int
+        Environments stepped together; ``add`` then takes arrays with a
+        leading axis of ``n_envs``.
+    reward_dtype : float dtype of stored rewards (default float32). n-step
+        sums are accumulated in float64 and returned in this dtype.
+    store_next_obs : bool
+        True (default): ``next_obs`` is stored per transition. False: it is
+        read from the slot of the env's next transition, halving observation
+        memory; the next observations that cannot be read there (after a
+        termination or truncation, at the write head, or where the next
+        added ``obs`` differs from this ``next_obs``) are kept in a side
+        store, so a sampled ``next_obs`` is always the one that was added.
+    fields : dict, optional
+        Extra per-transition fields, ``{name: (shape, dtype)}``, e.g.
+        ``{"log_prob": ((), np.float32)}``; ``add``/``extend`` then require
+        them as keywords and batches contain them.
+    backend : str, optional
+        Kernel backend ('auto', 'numpy', 'numba', 'cython'); default: the
+        backend in force at each call.
+
+    Input checks: arrays must have the declared shapes; values are stored in
+    the declared dtypes when that changes no value (float64 observations into
+    float32 storage are rounded as usual; floats into integer storage, or
+    integers out of the storage range, are errors). Rewards must be finite.
+
+    Thread safety: every public method holds the buffer's lock, so one
+    thread may add while others sample and update priorities; the kernels
+    release the GIL.
+    """
+
+    _CORE = ("obs", "action", "reward", "next_obs", "terminated", "truncated")
+
+    def __init__(self, capacity, obs_shape, obs_dtype=np.float32, action_shape=(),
+                 action_dtype=np.int64, n_envs=1, *, reward_dtype=np.float32,
+                 store_next_obs=True, fields=None, backend=None):
+        capacity = C.positive_int(capacity, "capacity")
+        n_envs = C.positive_int(n_envs, "n_envs")
+        if capacity % n_envs:
+            raise ValueError(f"capacity ({capacity}) must be a multiple of n_envs ({n_envs}): "
+                             "each step of the vector env fills one row of n_envs slots")
+        if backend is not None:
+            _backend._check_name(backend)
+        self._capacity = capacity
+        self._n_envs = n_envs
+        self._store_next_obs = bool(store_next_obs)
+        self.backend = backend
+        reward_dtype = _dtype(reward_dtype, "reward_dtype")
+        if reward_dtype.kind != "f":
+            raise TypeError(f"reward_dtype must be float32 or float64; got {reward_dtype}")
+        spec = {"obs": (_shape(obs_shape, "obs_shape"), _dtype(obs_dtype, "obs_dtype")),
+                "action": (_shape(action_shape, "action_shape"),
+                           _dtype(action_dtype, "action_dtype")),
+                "reward": ((), reward_dtype)}
+        if self._store_next_obs:
+            spec["next_obs"] = spec["obs"]
+        spec["terminated"] = ((), np.dtype(bool))
+        spec["truncated"] = ((), np.dtype(bool))
+        for name, value in (fields or {}).items():
+            if not isinstance(name, str) or not name.isidentifier():
+                raise ValueError(f"fields: a field name must be an identifier; got {name!r}")
+            if name in self._CORE or name in ("indices", "weights", "discount", "steps"):
+                raise ValueError(f"fields: {name!r} is a built-in field name")
+            try:
+                fshape, fdtype = value
+            except (TypeError, ValueError):
+                raise TypeError(f"fields[{name!r}] must be (shape, dtype); got {value!r}") from None
+            spec[name] = (_shape(fshape, f"fields[{name!r}] shape"),
+                          _dtype(fdtype, f"fields[{name!r}] dtype"))
+        self._spec = spec
+        self._extra = tuple(k for k in spec if k not in self._CORE)
+        self._lock = threading.RLock()
+        self._allocate()
+
+    # ------------------------------------------------------------------ state
+    def _allocate(self):
+        """One record (row of bytes) per slot holding every field.
+
+        Array-of-structs: a sampled transition is one or two cache lines,
+        not one miss per field (measured on 1M slots, obs 4 float32: one
+        gather of 256 records 4.5 us, six per-field gathers 17.5 us). Fields
+        are placed largest item size first, so each is aligned.
+        """
+        Cap = self._capacity
+        # _cut: 1 where the env's next slot does not continue this transition
+        # (truncated, or a break in the added stream): n-step stops there
+        spec = dict(self._spec, _cut=((), np.dtype(np.uint8)))
+        order = sorted(spec, key=lambda k: -spec[k][1].itemsize)
+        offsets, off = {}, 0
+        for k in order:
+            offsets[k] = off
+            off += spec[k][1].itemsize * int(np.prod(spec[k][0], dtype=np.int64))
+        self._rec = np.zeros((Cap, max(8, -(-off // 8) * 8)), np.uint8)
+        self._f = {k: _Field(k, spec[k][0], spec[k][1], self._rec, offsets[k]) for k in spec}
+        self._cut = self._f["_cut"].data
+        f = self._f
+        self._fast = None if not self._store_next_obs or self._extra else (
+            f["obs"].data, f["action"].data, f["reward"].data, f["next_obs"].data,
+            f["terminated"].data, f["truncated"].data, self._cut, self._spec["obs"][1],
+            self._spec["obs"][0], self._spec["action"][1])
+        self._added = 0  # transitions ever added (the next index)
+        if not self._store_next_obs:
+            shape, dtype = self._spec["obs"]
+            self._ref = np.full(Cap, -1, np.int64)  # side-store row of next_obs, or -1
+            self._side = np.zeros((max(16, 2 * self._n_envs),) + shape, dtype)
+            self._free = list(range(self._side.shape[0] - 1, -1, -1))
+
+    def __len__(self):
+        return min(self._added, self._capacity)
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    @property
+    def n_envs(self) -> int:
+        return self._n_envs
+
+    @property
+    def full(self) -> bool:
+        return self._added >= self._capacity
+
+    @property
+    def total_added(self) -> int:
+        """Transitions added since creation or ``clear()`` (the next index)."""
+        return self._added
+
+    @property
+    def fields(self) -> dict:
+        """``{name: (shape, dtype)}`` of every stored field (next_obs included)."""
+        spec = dict(self._spec)
+        spec.setdefault("next_obs", spec["obs"])
+        return spec
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(capacity={self._capacity}, size={len(self)}, "
+                f"n_envs={self._n_envs}, obs={self._spec['obs'][0]} {self._spec['obs'][1]}, "
+                f"store_next_obs={self._store_next_obs})")
+
+    def clear(self):
+        """Forget every transition (indices restart at 0); memory is kept."""
+        with self._lock:
+            self._added = 0
+            self._cut[:] = 0
+            if not self._store_next_obs:
+                self._ref[:] = -1
+                self._free = list(range(self._side.shape[0] - 1, -1, -1))
+
+    def _k(self, name):
+        return _backend.kernel("replay", name, self.backend)
+
+    # ------------------------------------------------------------------ input
+    def _column(self, name, value, lead, what):
+        shape, dtype = self._spec[name] if name != "next_obs" else self._spec["obs"]
+        try:
+            arr = np.asarray(value)
+        except Exception as exc:
+            raise TypeError(f"{name} must be array-like: {exc}") from None
+        want = lead + shape
+        if arr.shape != want:
+            raise ValueError(f"{name} must have shape {want} ({what}); got {arr.shape}")
+        if arr.dtype != dtype:
+            err = _cast_error(name, arr.dtype, dtype, arr)
+            if err:
+                raise TypeError(err)
+            arr = (arr != 0) if dtype.kind == "b" else arr.astype(dtype)
+        return arr
+
+    def _columns(self, obs, action, reward, next_obs, terminated, truncated, extra, lead, what):
+        unknown = set(extra) - set(self._extra)
+        if unknown:
+            raise TypeError(f"unknown field(s) {sorted(unknown)}; this buffer has extra fields "
+                            f"{list(self._extra)}")
+        missing = [k for k in self._extra if k not in extra]
+        if missing:
+            raise TypeError(f"missing field(s) {missing}: declared at construction")
+        cols = {"obs": self._column("obs", obs, lead, what),
+                "action": self._column("action", action, lead, what),
+                "reward": self._column("reward", reward, lead, what),
+                "next_obs": self._column("next_obs", next_obs, lead, what),
+                "terminated": self._column("terminated", terminated, lead, what),
+                "truncated": self._column("truncated", truncated, lead, what)}
+        for k in self._extra:
+            cols[k] = self._column(k, extra[k], lead, what)
+        r = cols["reward"]
+        if r.size and not np.isfinite(r).all():
+            i = np.unravel_index(int(np.flatnonzero(~np.isfinite(r).ravel())[0]), r.shape)
+            raise ValueError(f"reward must be finite; reward[{', '.join(map(str, i))}] = "
+                             f"{r[i]!r}")
+        return cols
+
+    # ------------------------------------------------------------------ write
+    def add(self, obs, action, reward, next_obs, terminated, truncated=False, **fields):
+        """Add one step: one transition, or one per env (leading axis n_envs).
+
+        ``terminated`` / ``truncated`` follow gymnasium (see the module doc);
+        extra fields declared at construction are passed as keywords.
+        Returns the index of the (first) transition added.
+        """
+        E = self._n_envs
+        if E == 1 and not fields and self._fast is not None and \
+                self._add_one(obs, action, reward, next_obs, terminated, truncated):
+            return self._added - 1
+        lead, what = ((), "one transition") if E == 1 else ((E,), f"one row per env, n_envs={E}")
+        cols = self._columns(obs, action, reward, next_obs, terminated, truncated, fields,
+                             lead, what)
+        if E == 1:
+            cols = {k: v.reshape((1,) + v.shape) for k, v in cols.items()}
+        with self._lock:
+            return self._write(cols, E)
+
+    def extend(self, obs, action, reward, next_obs, terminated, truncated=None, **fields):
+        """Add T steps at once: arrays of shape (T, *field shape), or (T, n_envs, ...).
+
+        Equivalent to T calls of ``add`` in order (T may exceed the capacity:
+        the last ``capacity`` transitions are kept). ``truncated`` defaults to
+        all False. Returns the index of the first transition added.
+        """
+        E = self._n_envs
+        try:
+            T = int(np.shape(reward)[0])
+        except (IndexError, TypeError):
+            raise ValueError("extend: reward must have a leading time axis (T,) or (T, n_envs); "
+                             f"got shape {np.shape(reward)} (use add() for one step)") from None
+        lead = (T,) if E == 1 else (T, E)
+        what = "(T, ...)" if E == 1 else f"(T, n_envs={E}, ...)"
+        if truncated is None:
+            truncated = np.zeros(lead, bool)
+        cols = self._columns(obs, action, reward, next_obs, terminated, truncated, fields,
+                             lead, what)
+        if E > 1:
+            cols = {k: v.reshape((T * E,) + v.shape[2:]) for k, v in cols.items()}
+        with self._lock:
+            return self._write(cols, T * E)
+
+    def _add_one(self, obs, action, reward, next_obs, terminated, truncated):
+        """One transition with cheap exact checks; False: take the general path.
+
+        Accepts what needs no conversion that could change a value: obs and
+        next_obs arrays of the exact dtype and shape, a Python float/int
+        reward (checked finite), a Python int or exact-dtype action, and
+        Python/NumPy bool or int flags.
+        """
+        od, ad, rd, nd, td, trd, cut, odt, oshape, adt = self._fast
+        if not (type(obs) is np.ndarray and obs.dtype == odt and obs.shape == oshape
+                and type(next_obs) is np.ndarray and next_obs.dtype == odt
+                and next_obs.shape == oshape):
+            return False
+        ta = type(action)
+        if not ((ta is int and adt.kind in "iu" and ad.ndim == 1)
+                or (ta is np.ndarray and action.dtype == adt and action.shape == ad.shape[1:])):
+            return False
+        if not (type(reward) in (float, int) and reward - reward == 0):  # finite
+            return False
+        if type(terminated) not in _FLAG_TYPES or type(truncated) not in _FLAG_TYPES:
+            return False
+        with self._lock:
+            x = self._added % self._capacity
+            ad[x] = action  # first: an out-of-range int raises before any write
+            od[x] = obs
+            rd[x] = reward
+            nd[x] = next_obs
+            td[x] = terminated
+            trd[x] = truncated
+            cut[x] = truncated != 0
+            self._after_write(x, 1, 0)
+            self._added += 1
+        return True
+
+    def _write(self, cols, m):
+        """Write m validated rows (time-major, env fastest) at the write head."""
+        first_index = self._added
+        if m == 0:
+            return first_index
+        Cap = self._capacity
+        start = self._added % Cap
+        keep = max(0, m - Cap)  # rows before this are overwritten within the call
+        ring_write = self._k("ring_write") if start + m > Cap else None
+        cut = cols["truncated"].view(np.uint8).copy()
+        if not self._store_next_obs:
+            self._elide(cols, m, keep, cut)
+        cols["_cut"] = cut
+        if start + m <= Cap:  # no wrap: plain slice assignment is cheaper than a call
+            for name, fld in self._f.items():
+                fld.data[start:start + m] = cols[name]
+        else:
+            for name, fld in self._f.items():
+                if fld.width:
+                    src = np.ascontiguousarray(cols[name]).reshape(m, -1).view(np.uint8)
+                    ring_write(fld.rows, src, start)
+        self._after_write(start, m, keep)
+        self._added += m
+        return first_index
+
+    def _after_write(self, start, m, keep):
+        pass
+
+    def _elide(self, cols, m, keep, cut):
+        """next_obs not stored: keep in the side store those the next slot cannot give."""
+        Cap, E = self._capacity, self._n_envs
+        W = self._added
+        obs = np.ascontiguousarray(cols["obs"]).reshape(m, -1).view(np.uint8)
+        nxt = np.ascontiguousarray(cols["next_obs"]).reshape(m, -1).view(np.uint8)
+        done = cols["terminated"] | cols["truncated"]
+        slots = (W + np.arange(keep, m)) % Cap
+        # slots about to be overwritten give their side-store rows back
+        old = self._ref[slots]
+        self._free.extend(old[old >= 0].tolist())
+        self._ref[slots] = -1
+        # the previous head of each env: does this step continue it?
+        if W:
+            for e in range(E):
+                p = (W - E + e) % Cap
+                if m + E - e > Cap:  # that slot is overwritten by this write
+                    continue
+                ref = self._ref[p]
+                if ref < 0:
+                    continue
+                if self._f["terminated"].data[p] or self._f["truncated"].data[p]:
+                    continue
+                if self._side[ref].reshape(-1).view(np.uint8).tobytes() == obs[e].tobytes():
+                    self._free.append(int(ref))
+                    self._ref[p] = -1
+                else:
+                    self._cut[p] = 1
+        # within the call: row r continues into row r + E when its next_obs
+        # is the obs added there and it did not end the episode
+        need = np.ones(m, bool)
+        if m > E:
+            same = (obs[E:] == nxt[:-E]).all(axis=1)
+            cont = same & ~done[:-E]
+            need[:-E] = ~cont
+            cut[:-E] |= (~same & ~done[:-E]).astype(np.uint8)
+        rows = np.flatnonzero(need[keep:]) + keep
+        if rows.size:
+            refs = self._alloc(rows.size)
+            self._side[refs] = cols["next_obs"][rows]
+            self._ref[(W + rows) % Cap] = refs
+
+    def _alloc(self, k):
+        while len(self._free) < k:
+            K = self._side.shape[0]
+            grown = np.zeros((2 * K,) + self._side.shape[1:], self._side.dtype)
+            grown[:K] = self._side
+            self._side = grown
+            self._free.extend(range(2 * K - 1, K - 1, -1))
+        out = np.array(self._free[-k:][::-1], np.int64)
+        del self._free[-k:]
+        return out
+
+    # ----------------------------------------------------------------- sample
+    def _draw(self, B, rng):
+        slots = np.empty(B, np.int64)
+        self._k("uniform_sample")(rng.random(B), len(self), slots)
+        return slots
+
+    def sample(self, batch_size, rng=None, *, n_step=1, gamma=None):
+        """Sample ``batch_size`` transitions uniformly, with replacement.
+
+        Sampling is always with replacement, so ``batch_size`` may exceed
+        ``len(self)``; an empty buffer is an error. ``rng``: a
+        numpy.random.Generator or a seed (the same seed gives the same batch
+        on every backend).
+
+        n-step (``n_step`` = n > 1, ``gamma`` required): for the sampled step
+        t, ``reward`` is G = Σ_{k<m} γ^k r_{t+k}, ``next_obs`` the bootstrap
+        observation (the next_obs of step t+m-1), ``discount`` = γ^m, or 0 if
+        step t+m-1 terminated, and ``steps`` = m, where m <= n stops at the
+        first terminated or truncated step and at the write head (the newest
+        step of that env); ``terminated``/``truncated`` are those of step
+        t+m-1. The TD target is ``reward + discount * V(next_obs)``. With
+        ``gamma`` and n_step = 1 the same fields are returned for one step.
+        """
+        return self._sample(batch_size, rng, n_step, gamma, None)
+
+    def _sample(self, batch_size, rng, n_step, gamma, beta):
+        B = C.positive_int(batch_size, "batch_size")
+        n_step = C.positive_int(n_step, "n_step")
+        if gamma is None and n_step > 1:
+            raise ValueError("n_step > 1 needs gamma (the discount of the n-step return)")
+        if gamma is not None:
+            gamma = float(gamma)
+            if not 0.0 <= gamma <= 1.0:
+                raise ValueError(f"gamma must lie in [0, 1]; got {gamma!r}")
+        rng = C.generator(rng)
+        with self._lock:
+            if not self._added:
+                raise ValueError("cannot sample from an empty buffer: add transitions first")
+            slots = self._draw(B, rng)
+            batch = self._gather(slots, n_step, gamma)
+            if beta is not None:
+                w = np.empty(B, np.float32)
+                self._k("importance_weights")(self._tree.tree, self._tree.depth, slots, beta, w)
+                batch["weights"] = w
+            return batch
+
+    def _gather(self, slots, n_step, gamma):
+        B = slots.shape[0]
+        Cap, E = self._capacity, self._n_envs
+        f = self._f
+        gather = self._k("gather_rows")
+        rec = np.empty((B, self._rec.shape[1]), np.uint8)
+        gather(self._rec, slots, rec)
+        batch = Batch()
+        if gamma is None:
+            for name, fld in f.items():
+                if name != "_cut":
+                    batch[name] = fld.take(rec)
+            boot = slots
+        else:
+            rew = f["reward"].data
+            ret = np.empty(B, rew.dtype)
+            disc = np.empty(B, rew.dtype)
+            boot = np.empty(B, np.int64)
+            newest_row = ((self._added - 1) // E) % (Cap // E)
+            self._k("nstep_gather")(rew, f["terminated"].data.view(np.uint8), self._cut,
+                                    slots, E, newest_row, n_step, gamma, ret, disc, boot)
+            for name, fld in f.items():
+                if name not in ("_cut", "reward", "next_obs", "terminated", "truncated"):
+                    batch[name] = fld.take(rec)
+            batch["reward"] = ret
+            for name in ("terminated", "truncated"):
+                out = np.empty(B, bool)
+                gather(f[name].rows, boot, out.reshape(B, 1).view(np.uint8))
+                batch[name] = out
+            batch["discount"] = disc
+            # m = steps taken: rows from the sampled step to the last one, + 1
+            batch["steps"] = (boot // E - slots // E) % (Cap // E) + 1
+            if self._store_next_obs:
+                batch["next_obs"] = self._gather_field("next_obs", boot)
+        if not self._store_next_obs:
+            batch["next_obs"] = self._next_obs(boot)
+        W = self._added
+        batch["indices"] = slots + Cap * ((W - 1 - slots) // Cap)
+        return batch
+
+    def _gather_field(self, name, slots):
+        fld = self._f[name]
+        B = slots.shape[0]
+        out = np.empty((B,) + fld.shape, fld.dtype)
+        if fld.width:
+            self._k("gather_rows")(fld.rows, slots, out.reshape(B, -1).view(np.uint8))
+        return out
+
+    def _next_obs(self, boot):
+        """next_obs not stored: the obs of the env's next slot, or the side store."""
+        out = self._gather_field("obs", (boot + self._n_envs) % self._capacity)
+        ref = self._ref[boot]
+        side = ref >= 0
+        if side.any():
+            out[side] = self._side[ref[side]]
+        return out
+
+    # ------------------------------------------------------------- save/load
+    def _config(self):
+        spec = {k: [list(shape), dtype.str] for k, (shape, dtype) in self._spec.items()}
+        return {"format": _FORMAT, "class": type(self).__name__, "capacity": self._capacity,
+                "n_envs": self._n_envs, "store_next_obs": self._store_next_obs, "spec": spec}
+
+    def _state(self):
+        n = len(self)
+        st = {f"field_{k}": fld.data[:n] for k, fld in self._f.items()}
+        st["added"] = np.int64(self._added)
+        if not self._store_next_obs:
+            st["ref"] = self._ref[:n]
+            st["side"] = self._side
+            st["free"] = np.array(self._free, np.int64)
+        return st
+
+    def save(self, path):
+        """Write the whole buffer to ``path`` (an ``.npz`` archive, no pickle).
+
+        Everything needed to continue round-trips exactly: configuration,
+        data, write position, indices, next-obs side store and, for a
+        prioritized buffer, the priorities and the maximum priority. The
+        write is atomic: the archive is written to a temporary file in the
+        same directory, flushed to disk and renamed over ``path``, so a crash
+        leaves either the old file or the new one.
+        """
+        path = os.fspath(path)
+        with self._lock:
+            arrays = self._state()
+            arrays["config"] = np.array(json.dumps(self._config()))
+            folder = os.path.dirname(os.path.abspath(path))
+            fd, tmp = tempfile.mkstemp(prefix=".fastpg-replay-", suffix=".tmp", dir=folder)
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    np.savez(f, **arrays)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, path)
+            except BaseException:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+                raise
+
+    @_hybridmethod
+    def load(cls, self, path, backend=None):
+        """Read a buffer written by ``save``.
+
+        ``ReplayBuffer.load(path)`` (on the class) returns a new buffer of
+        the saved class; ``buf.load(path)`` (on an instance) replaces the
+        instance's contents and needs the same configuration (capacity,
+        fields, dtypes, n_envs, ...).
+        """
+        with np.load(os.fspath(path), allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        try:
+            config = json.loads(str(arrays.pop("config")))
+        except KeyError:
+            raise ValueError(f"{path}: not a fastpg replay buffer archive") from None
+        if config.get("format") != _FORMAT:
+            raise ValueError(f"{path}: unknown format {config.get('format')!r}")
+        if self is None:
+            kinds = {"ReplayBuffer": ReplayBuffer,
+                     "PrioritizedReplayBuffer": PrioritizedReplayBuffer}
+            saved = kinds.get(config["class"])
+            if saved is None or not issubclass(saved, cls):
+                raise TypeError(f"{path} holds a {config['class']}, not a {cls.__name__}")
+            self = saved._from_config(config, backend)
+        else:
+            mine = self._config()
+            if {k: v for k, v in mine.items() if k != "extra"} != \
+                    {k: v for k, v in config.items() if k != "extra"}:
+                raise ValueError(f"{path} holds a buffer of another configuration "
+                                 f"({config}); this one is {mine}. Use "
+                                 f"{type(self).__name__}.load(path) to build it.")
+        with self._lock:
+            self._set_state(arrays, config)
+        return self
+
+    @classmethod
+    def _from_config(cls, config, backend):
+        spec = {k: (tuple(shape), np.dtype(dt)) for k, (shape, dt) in config["spec"].items()}
+        fields = {k: v for k, v in spec.items() if k not in cls._CORE}
+        kw = dict(config.get("extra", {}))
+        return cls(config["capacity"], spec["obs"][0], spec["obs"][1], spec["action"][0],
+                   spec["action"][1], config["n_envs"], reward_dtype=spec["reward"][1],
+                   store_next_obs=config["store_next_obs"], fields=fields, backend=backend, **kw)
+
+    def _set_state(self, arrays, config):
+        self._allocate()
+        added = int(arrays["added"])
+        n = min(added, self._capacity)
+        for k, fld in self._f.items():
+            fld.data[:n] = arrays[f"field_{k}"]
+        self._added = added
+        if not self._store_next_obs:
+            self._ref[:n] = arrays["ref"]
+            self._side = np.array(arrays["side"])
+            self._free = arrays["free"].tolist()
+
+
+class PrioritizedReplayBuffer(ReplayBuffer):
+    """Proportional prioritized replay (Schaul et al., 2016) on a ring buffer.
+
+    P(i) = p_i^α / Σ_k p_k^α with p_i = priority_i + eps. New transitions
+    get the largest p seen so far (1.0 at first), so each is likely to be
+    replayed at least once. ``sample`` is stratified: sample j draws its mass
+    from the j-th of ``batch_size`` equal segments of the total, and returns
+    ``weights`` = (N·P(i))^−β / max_k (N·P(k))^−β with N = len(self): the
+    maximum is the global one (from the min tree), so weights lie in (0, 1].
+
+    ``update_priorities(indices, priorities)`` sets p = priority + eps for
+    the transitions of a sampled batch (typically |TD error|): applied in
+    order (a duplicate index: the last wins); an index whose transition has
+    been overwritten since it was sampled is skipped. Priorities must be
+    finite and >= 0. With ``eps`` = 0, a priority of 0 means never sampled.
+
+    ``alpha`` in [0, ∞) (0: uniform), ``beta`` in [0, 1] (1: full
+    correction; anneal it by assigning ``buf.beta`` or passing ``beta=`` to
+    ``sample``), ``eps`` >= 0. Everything else as :class:`ReplayBuffer`.
+    """
+
+    def __init__(self, capacity, obs_shape, obs_dtype=np.float32, action_shape=(),
+                 action_dtype=np.int64, n_envs=1, *, alpha=0.6, beta=0.4, eps=1e-6,
+                 **kwargs):
+        self.alpha = alpha
+        self.beta = beta
+        self.eps = eps
+        super().__init__(capacity, obs_shape, obs_dtype, action_shape, action_dtype, n_envs,
+                         **kwargs)
+
+    @staticmethod
+    def _real(x, name, lo, hi=np.inf):
+        if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer,
+                                                                np.floating)):
+            raise TypeError(f"{name} must be a real number; got {x!r}")
+        x = float(x)
+        if not lo <= x <= hi:
+            raise ValueError(f"{name} must lie in [{lo}, {hi}]; got {x!r}")
+        return x
+
+    @property
+    def alpha(self):
+        return self._alpha
+
+    @alpha.setter
+    def alpha(self, value):
+        value = self._real(value, "alpha", 0.0)
+        if getattr(self, "_tree", None) is not None and self._tree.total > 0 \
+                and value != self._alpha:
+            raise ValueError("alpha cannot change once priorities are stored "
+                             "(they are kept as p**alpha)")
+        self._alpha = value
+
+    @property
+    def beta(self):
+        return self._beta
+
+    @beta.setter
+    def beta(self, value):
+        self._beta = self._real(value, "beta", 0.0, 1.0)
+
+    @property
+    def eps(self):
+        return self._eps
+
+    @eps.setter
+    def eps(self, value):
+        self._eps = self._real(value, "eps", 0.0)
+
+    @property
+    def max_priority(self) -> float:
+        """The largest p = priority + eps seen so far (new items get it)."""
+        return self._max_p
+
+    def _allocate(self):
+        super()._allocate()
+        self._tree = SumTree(self._capacity, backend=self.backend)
+        self._max_p = 1.0
+
+    def clear(self):
+        with self._lock:
+            super().clear()
+            self._tree = SumTree(self._capacity, backend=self.backend)
+            self._max_p = 1.0
+
+    def _after_write(self, start, m, keep):
+        slots = (start + np.arange(keep, m, dtype=np.int64)) % self._capacity
+        p = np.full(slots.shape[0], self._max_p ** self._alpha)
+        self._k("tree_update")(self._tree.tree, self._tree.depth, slots, p)
+
+    def sample(self, batch_size, rng=None, *, n_step=1, gamma=None, beta=None):
+        """Prioritized sample; as :meth:`ReplayBuffer.sample`, plus ``weights``.
+
+        ``beta``: overrides ``self.beta`` for this call. If every stored
+        priority is 0 (possible only with eps = 0) sampling is an error.
+        """
+        beta = self._beta if beta is None else self._real(beta, "beta", 0.0, 1.0)
+        return self._sample(batch_size, rng, n_step, gamma, beta)
+
+    def _draw(self, B, rng):
+        if not self._tree.total > 0:
+            raise ValueError("cannot sample: every stored priority is 0")
+        slots = np.empty(B, np.int64)
+        self._k("tree_sample")(self._tree.tree, self._tree.depth, rng.random(B), slots)
+        return slots
+
+    def update_priorities(self, indices, priorities):
+        """Set p = priority + eps for sampled ``indices`` (from ``batch.indices``).
+
+        Applied in order (duplicates: the last wins). Indices of transitions
+        overwritten since they were sampled are skipped; the number applied
+        is returned. Errors: an index never added (negative or >=
+        ``total_added``), a priority that is NaN, infinite or negative, or
+        shapes that differ.
+        """
+        idx = np.asarray(indices)
+        idx = idx.reshape(1) if idx.ndim == 0 else idx
+        if idx.ndim != 1:
+            raise ValueError(f"indices must be 1-D (batch.indices); got shape {idx.shape}")
+        pr = priorities if type(priorities) is np.ndarray else \
+            C.real_array(priorities, "priorities")
+        if pr.dtype.kind not in "biuf":
+            pr = C.real_array(pr, "priorities")  # raises, naming the dtype
+        pr = pr.reshape(1) if pr.ndim == 0 and idx.shape == (1,) else pr
+        if pr.shape != idx.shape:
+            raise ValueError(f"priorities must have the shape of indices {idx.shape}; "
+                             f"got {pr.shape}")
+        pr = np.ascontiguousarray(pr, np.float64)
+        if not pr.size:
+            return 0
+        lo, hi = pr.min(), pr.max()
+        if not (lo >= 0 and hi < np.inf):  # NaN fails both
+            i = int(np.flatnonzero(~(np.isfinite(pr) & (pr >= 0)))[0])
+            raise ValueError(f"priorities must be finite and >= 0; priorities[{i}] = {pr[i]!r}")
+        with self._lock:
+            W, Cap = self._added, self._capacity
+            if idx.dtype == np.int64 and idx.min() >= W - Cap and idx.max() < W \
+                    and idx.min() >= 0:
+                slots = idx % Cap if W > Cap else idx
+            else:  # a diagnosis, or stale indices to drop
+                idx = C.index_array(idx, "indices", idx.shape[0], W, "total_added",
+                                    allow_float=False)
+                live = idx >= W - Cap
+                idx, pr = idx[live], pr[live]
+                if not idx.size:
+                    return 0
+                hi = pr.max()
+                slots = idx % Cap
+            p = pr + self._eps
+            self._max_p = max(self._max_p, float(hi) + self._eps)
+            if self._alpha != 1.0:
+                p **= self._alpha
+            self._k("tree_update")(self._tree.tree, self._tree.depth, slots, p)
+            return int(idx.size)
+
+    @property
+    def priorities(self) -> np.ndarray:
+        """p^α of the stored transitions, by slot (a read-only view)."""
+        return self._tree.priorities[:len(self)]
+
+    def _config(self):
+        c = super()._config()
+        c["extra"] = {"alpha": self._alpha, "beta": self._beta, "eps": self._eps}
+        return c
+
+    def _state(self):
+        st = super()._state()
+        st["tree_leaves"] = self._tree.priorities[:len(self)]
+        st["max_p"] = np.float64(self._max_p)
+        return st
+
+    def _set_state(self, arrays, config):
+        super()._set_state(arrays, config)
+        extra = config["extra"]
+        self._alpha, self._beta, self._eps = (float(extra[k]) for k in ("alpha", "beta", "eps"))
+        leaves = np.ascontiguousarray(arrays["tree_leaves"], np.float64)
+        self._k("tree_update")(self._tree.tree, self._tree.depth,
+                               np.arange(leaves.shape[0], dtype=np.int64), leaves)
+        self._max_p = float(arrays["max_p"])
+
+
+def _aligned_rows(rows, M):
+    """Zeroed float64 (rows, M), M a multiple of 8, each row 64-byte aligned."""
+    raw = np.zeros(rows * M + 8)
+    skip = (-raw.ctypes.data % 64) // 8
+    return raw[skip:skip + rows * M].reshape(rows, M)
 
 
 class SumTree:
     """Priorities of ``capacity`` slots; sample slots in proportion to them.
+
+    A fan-out-8 float64 sum tree and min tree (layout:
+    :mod:`fastpg.reference.replay`).
 
     * ``update(indices, priorities)``: sequential, so with duplicate indices
       the last priority wins; parents are recomputed from their children (no
@@ -34,28 +925,45 @@ class SumTree:
 
     def __init__(self, capacity, backend=None):
         self.capacity = C.positive_int(capacity, "capacity")
-        self.leaves = 1 << (self.capacity - 1).bit_length()
-        self.sum_tree = np.zeros(2 * self.leaves)
-        self.min_tree = np.full(2 * self.leaves, np.inf)
+        depth = 0
+        while 8 ** depth < self.capacity:
+            depth += 1
+        self.depth = depth
+        self.first_leaf, M = tree_positions(depth)
+        self.tree = _aligned_rows(2, M)  # [sums; mins] (layout: fastpg.reference.replay)
+        self.tree[1] = np.inf
         self.backend = backend
 
     def _k(self, name):
         return _backend.kernel("replay", name, self.backend)
 
     @property
+    def sum_tree(self) -> np.ndarray:
+        """Node sums (root at 0, leaf j at ``first_leaf + j``; a read-only view)."""
+        v = self.tree[0].view()
+        v.flags.writeable = False
+        return v
+
+    @property
+    def min_tree(self) -> np.ndarray:
+        """Node minima of the positive priorities (+inf: none; a read-only view)."""
+        v = self.tree[1].view()
+        v.flags.writeable = False
+        return v
+
+    @property
     def total(self) -> float:
-        return float(self.sum_tree[1])
+        return float(self.tree[0, 0])
 
     @property
     def min_priority(self) -> float:
         """Smallest positive priority (inf when none is positive)."""
-        return float(self.min_tree[1])
+        return float(self.tree[1, 0])
 
     @property
     def priorities(self) -> np.ndarray:
         """The slots' priorities (a read-only view)."""
-        v = self.sum_tree[self.leaves:self.leaves + self.capacity]
-        v = v.view()
+        v = self.tree[0, self.first_leaf:self.first_leaf + self.capacity]
         v.flags.writeable = False
         return v
 
@@ -78,7 +986,7 @@ class SumTree:
         if p.size and not (np.isfinite(p).all() and (p >= 0).all()):
             bad = p[~(np.isfinite(p) & (p >= 0))][0]
             raise ValueError(f"priorities must be finite and >= 0; got {bad!r}")
-        self._k("tree_update")(self.sum_tree, self.min_tree, idx, p)
+        self._k("tree_update")(self.tree, self.depth, idx, p)
 
     def sample(self, batch_size, rng=None):
         B = C.positive_int(batch_size, "batch_size")
@@ -86,19 +994,19 @@ class SumTree:
             raise ValueError("cannot sample: every priority is 0 (an empty buffer?)")
         u = C.generator(rng).random(B)
         out = np.empty(B, np.int64)
-        self._k("tree_sample")(self.sum_tree, u, out)
+        self._k("tree_sample")(self.tree, self.depth, u, out)
         return out
 
     def weights(self, indices, beta, dtype=np.float32):
         idx = self._indices(indices)
         if not 0.0 <= float(beta) <= 1.0:
             raise ValueError(f"beta must lie in [0, 1]; got {beta!r}")
-        if idx.size and (self.sum_tree[self.leaves + idx] <= 0).any():
-            i = int(np.flatnonzero(self.sum_tree[self.leaves + idx] <= 0)[0])
+        if idx.size and (self.tree[0, self.first_leaf + idx] <= 0).any():
+            i = int(np.flatnonzero(self.tree[0, self.first_leaf + idx] <= 0)[0])
             raise ValueError(f"indices[{i}] = {int(idx[i])} has priority 0 (never sampled): "
                              "it has no importance weight")
         out = np.empty(idx.shape[0], np.dtype(dtype))
         if out.dtype not in (np.float32, np.float64):
             raise TypeError(f"dtype must be float32 or float64; got {out.dtype}")
-        self._k("importance_weights")(self.sum_tree, self.min_tree, idx, float(beta), out)
+        self._k("importance_weights")(self.tree, self.depth, idx, float(beta), out)
         return out

@@ -6,79 +6,250 @@ The ``*_c`` functions declared in replay.pxd are the cimport-able API
 """
 from cython cimport floating
 from libc.math cimport INFINITY, pow
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint8_t
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
 
 
-cdef Py_ssize_t tree_update_c(double[::1] sum_tree, double[::1] min_tree,
+cdef extern from *:
+    """
+    #if defined(__GNUC__)
+    #define FASTPG_PREFETCH(p) __builtin_prefetch(p)
+    #else
+    #define FASTPG_PREFETCH(p) ((void)0)
+    #endif
+    """
+    void FASTPG_PREFETCH(const void *p) nogil
+
+
+cdef inline Py_ssize_t _first_leaf(Py_ssize_t depth) noexcept nogil:
+    cdef Py_ssize_t n = 1, k
+    for k in range(depth):
+        n *= 8
+    return 8 * (n - 1) // 7
+
+
+cdef Py_ssize_t tree_update_c(double[:, ::1] tree, Py_ssize_t depth,
                               const int64_t[::1] indices,
                               const double[::1] priorities) noexcept nogil:
-    cdef Py_ssize_t L = sum_tree.shape[0] // 2, i, node
-    cdef double p, l, r
-    for i in range(indices.shape[0]):
-        p = priorities[i]
-        sum_tree[L + indices[i]] = p
-        min_tree[L + indices[i]] = p if p > 0 else INFINITY
-    # ancestors after every leaf is written (a duplicate's last write wins),
-    # recomputed from the children, never incremented: no drift
-    for i in range(indices.shape[0]):
-        node = (L + indices[i]) >> 1
-        while node >= 1:
-            sum_tree[node] = sum_tree[2 * node] + sum_tree[2 * node + 1]
-            l = min_tree[2 * node]
-            r = min_tree[2 * node + 1]
-            min_tree[node] = l if l < r else r
-            node >>= 1
-    return -1
-
-
-cdef Py_ssize_t tree_sample_c(const double[::1] sum_tree, const double[::1] u,
-                              int64_t[::1] out) noexcept nogil:
-    cdef Py_ssize_t L = sum_tree.shape[0] // 2, B = u.shape[0], i, node, left
-    cdef double total = sum_tree[1], mass
+    cdef Py_ssize_t first = _first_leaf(depth), B = indices.shape[0], i, j, k, n, level
+    cdef double p, a, m, v
+    cdef double *sums = &tree[0, 0]
+    cdef double *mins = &tree[1, 0]
     for i in range(B):
-        mass = (i + u[i]) / B * total
-        node = 1
-        while node < L:
-            left = 2 * node
-            # never enter a zero-mass child: a mass at (or a hair above) the
-            # total still ends on a positive-priority leaf
-            if (mass < sum_tree[left] or sum_tree[left + 1] <= 0) and sum_tree[left] > 0:
-                node = left
-            else:
-                mass -= sum_tree[left]
-                node = left + 1
-        out[i] = node - L
+        p = priorities[i]
+        sums[first + indices[i]] = p
+        mins[first + indices[i]] = p if p > 0 else INFINITY
+    if B == 0:
+        return -1
+    # ancestors after every leaf is written (a duplicate's last write wins),
+    # a level at a time for the whole batch so that the misses of different
+    # paths overlap; recomputed from the children, never incremented: no drift
+    cdef int64_t *nodes = <int64_t *> malloc(B * sizeof(int64_t))
+    if nodes == NULL:
+        return -2
+    for i in range(B):
+        nodes[i] = first + indices[i]
+    for level in range(depth):
+        for i in range(B):
+            n = nodes[i] // 8 - 1
+            k = 8 * n + 8
+            a = 0.0
+            m = INFINITY
+            for j in range(8):
+                a = a + sums[k + j]
+                v = mins[k + j]
+                m = v if v < m else m
+            sums[n] = a
+            mins[n] = m
+            nodes[i] = n
+    free(nodes)
     return -1
 
 
-cdef Py_ssize_t importance_weights_c(const double[::1] sum_tree, const double[::1] min_tree,
+cdef Py_ssize_t tree_sample_c(const double[:, ::1] tree, Py_ssize_t depth,
+                              const double[::1] u, int64_t[::1] out) noexcept nogil:
+    cdef Py_ssize_t first = _first_leaf(depth), B = u.shape[0], i, j, k, level, pick, last
+    cdef const double *sums = &tree[0, 0]
+    cdef double total = sums[0], s, m
+    if B == 0:
+        return -1
+    cdef double *mass = <double *> malloc(B * sizeof(double))
+    if mass == NULL:
+        return -2
+    for i in range(B):
+        mass[i] = (i + u[i]) / B * total
+        out[i] = 0
+    for level in range(depth):  # one tree level for the whole batch
+        for i in range(B):
+            k = 8 * out[i] + 8
+            m = mass[i]
+            last = -1
+            pick = -1
+            for j in range(8):
+                s = sums[k + j]
+                if s > 0:
+                    last = j
+                    if m < s:
+                        pick = j
+                        break
+                    m = m - s
+            if pick < 0:  # mass at or a hair above the sum: last positive child
+                pick = last
+                m = m + sums[k + last]
+            mass[i] = m
+            out[i] = k + pick
+            if level + 1 < depth:
+                FASTPG_PREFETCH(&sums[8 * out[i] + 8])
+    for i in range(B):
+        out[i] -= first
+    free(mass)
+    return -1
+
+
+cdef Py_ssize_t importance_weights_c(const double[:, ::1] tree, Py_ssize_t depth,
                                      const int64_t[::1] indices, double beta,
                                      floating[::1] out) noexcept nogil:
-    cdef Py_ssize_t L = sum_tree.shape[0] // 2, i
-    cdef double pmin = min_tree[1]
+    cdef Py_ssize_t first = _first_leaf(depth), i
+    cdef double pmin = tree[1, 0]
     for i in range(indices.shape[0]):
-        out[i] = pow(pmin / sum_tree[L + indices[i]], beta)
+        out[i] = pow(pmin / tree[0, first + indices[i]], beta)
     return -1
 
 
-def tree_update(double[::1] sum_tree, double[::1] min_tree, const int64_t[::1] indices,
+cdef Py_ssize_t ring_write_c(uint8_t[:, :] dst, const uint8_t[:, :] src,
+                             Py_ssize_t start) noexcept nogil:
+    cdef Py_ssize_t C = dst.shape[0], n = src.shape[0], R = dst.shape[1], i, j, slot
+    if C == 0 or R == 0:
+        return -1
+    cdef Py_ssize_t first = n - C if n > C else 0
+    cdef bint flat = dst.strides[1] == 1 and src.strides[1] == 1
+    slot = (start + first) % C
+    for i in range(first, n):
+        if flat:
+            memcpy(&dst[slot, 0], &src[i, 0], R)
+        else:
+            for j in range(R):
+                dst[slot, j] = src[i, j]
+        slot += 1
+        if slot == C:
+            slot = 0
+    return -1
+
+
+cdef Py_ssize_t gather_rows_c(const uint8_t[:, :] src, const int64_t[::1] indices,
+                              uint8_t[:, :] out) noexcept nogil:
+    cdef Py_ssize_t R = src.shape[1], i, j
+    if R == 0:
+        return -1
+    cdef bint flat = src.strides[1] == 1 and out.strides[1] == 1
+    for i in range(indices.shape[0]):
+        if flat:
+            memcpy(&out[i, 0], &src[indices[i], 0], R)
+        else:
+            for j in range(R):
+                out[i, j] = src[indices[i], j]
+    return -1
+
+
+cdef Py_ssize_t uniform_sample_c(const double[::1] u, int64_t size,
+                                 int64_t[::1] out) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef int64_t k
+    for i in range(u.shape[0]):
+        k = <int64_t>(u[i] * size)
+        out[i] = k if k < size else size - 1
+    return -1
+
+
+cdef Py_ssize_t nstep_gather_c(const floating[:] rewards, const uint8_t[:] terminated,
+                               const uint8_t[:] cut, const int64_t[::1] indices,
+                               Py_ssize_t stride, Py_ssize_t newest_row, Py_ssize_t n,
+                               double gamma, floating[::1] out_return,
+                               floating[::1] out_discount, int64_t[::1] out_boot) noexcept nogil:
+    cdef Py_ssize_t C = rewards.shape[0], rows = C // stride, i, s, left, k
+    cdef double G, g
+    for i in range(indices.shape[0]):
+        s = indices[i]
+        left = (newest_row - s // stride) % rows
+        if left < 0:  # C remainder (cdivision)
+            left += rows
+        G = 0.0
+        g = 1.0
+        k = 0
+        while True:
+            G += g * rewards[s]
+            g *= gamma
+            k += 1
+            if terminated[s]:
+                g = 0.0
+                break
+            if cut[s] or k == n or k > left:
+                break
+            s += stride
+            if s >= C:
+                s -= C
+        out_return[i] = G
+        out_discount[i] = g
+        out_boot[i] = s
+    return -1
+
+
+def tree_update(double[:, ::1] tree, Py_ssize_t depth, const int64_t[::1] indices,
                 const double[::1] priorities):
     cdef Py_ssize_t rc
     with nogil:
-        rc = tree_update_c(sum_tree, min_tree, indices, priorities)
+        rc = tree_update_c(tree, depth, indices, priorities)
+    if rc == -2:
+        raise MemoryError()
     return rc
 
 
-def tree_sample(const double[::1] sum_tree, const double[::1] u, int64_t[::1] out):
+def tree_sample(const double[:, ::1] tree, Py_ssize_t depth, const double[::1] u,
+                int64_t[::1] out):
     cdef Py_ssize_t rc
     with nogil:
-        rc = tree_sample_c(sum_tree, u, out)
+        rc = tree_sample_c(tree, depth, u, out)
+    if rc == -2:
+        raise MemoryError()
     return rc
 
 
-def importance_weights(const double[::1] sum_tree, const double[::1] min_tree,
+def importance_weights(const double[:, ::1] tree, Py_ssize_t depth,
                        const int64_t[::1] indices, double beta, floating[::1] out):
     cdef Py_ssize_t rc
     with nogil:
-        rc = importance_weights_c(sum_tree, min_tree, indices, beta, out)
+        rc = importance_weights_c(tree, depth, indices, beta, out)
+    return rc
+
+
+def ring_write(uint8_t[:, :] dst, const uint8_t[:, :] src, Py_ssize_t start):
+    cdef Py_ssize_t rc
+    with nogil:
+        rc = ring_write_c(dst, src, start)
+    return rc
+
+
+def gather_rows(const uint8_t[:, :] src, const int64_t[::1] indices, uint8_t[:, :] out):
+    cdef Py_ssize_t rc
+    with nogil:
+        rc = gather_rows_c(src, indices, out)
+    return rc
+
+
+def uniform_sample(const double[::1] u, int64_t size, int64_t[::1] out):
+    cdef Py_ssize_t rc
+    with nogil:
+        rc = uniform_sample_c(u, size, out)
+    return rc
+
+
+def nstep_gather(const floating[:] rewards, const uint8_t[:] terminated,
+                 const uint8_t[:] cut, const int64_t[::1] indices, Py_ssize_t stride,
+                 Py_ssize_t newest_row, Py_ssize_t n, double gamma,
+                 floating[::1] out_return, floating[::1] out_discount, int64_t[::1] out_boot):
+    cdef Py_ssize_t rc
+    with nogil:
+        rc = nstep_gather_c(rewards, terminated, cut, indices, stride, newest_row, n, gamma,
+                            out_return, out_discount, out_boot)
     return rc

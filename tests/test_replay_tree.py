@@ -57,9 +57,9 @@ def test_mass_at_or_above_the_total_lands_on_a_positive_leaf(backend):
     k = _backend.kernel("replay", "tree_sample", backend)
     out = np.empty(3, np.int64)
     for u in ([1.0], [np.nextafter(1.0, 2.0)], [1.0 + 1e-9]):
-        k(t.sum_tree, np.array(u), out[:1])
+        k(t.tree, t.depth, np.array(u), out[:1])
         assert out[0] == 2, u  # the last positive leaf, never an empty one
-    k(t.sum_tree, np.array([0.0, 0.999999999999, 1.0]), out)
+    k(t.tree, t.depth, np.array([0.0, 0.999999999999, 1.0]), out)
     assert set(out) <= {0, 1, 2}
 
 
