@@ -315,3 +315,83 @@ def rollout_steps_per_second(n_steps=2_000_000, backend=None):
                              alpha_decay=0.005, gamma=0.9, rng=0, backend=be)
         res[be] = n_steps / (time.perf_counter() - t0)
     return res
+
+
+# ------------------------------------------------------------------ replay
+#: name -> (capacity, obs_shape, obs_dtype, store_next_obs). (b) is the Atari
+#: shape: frames are large, so next_obs is read from the next slot.
+REPLAY_SIZES = {
+    "C1M-obs4f32": (1_000_000, (4,), np.float32, True),
+    "C100k-obs84x84u8": (100_000, (84, 84), np.uint8, False),
+}
+#: workload -> the sizes it runs on
+REPLAY_WORKLOADS = {
+    "per_sample_update": ("C1M-obs4f32", "C100k-obs84x84u8"),  # (a), (b)
+    "uniform_sample": ("C1M-obs4f32",),                         # (c)
+    "add_one": ("C1M-obs4f32",),                                # (d) one at a time
+    "add_chunk64": ("C1M-obs4f32",),                            # (d) chunks of 64
+}
+REPLAY_BATCH = 256
+
+
+def make_replay(size, seed=0, capacity=None):
+    """A filled PrioritizedReplayBuffer of the given size (capacity may be cut for CI)."""
+    from .replay import PrioritizedReplayBuffer
+
+    cap, shape, dt, store = REPLAY_SIZES[size]
+    cap = capacity or cap
+    rng = np.random.default_rng(seed)
+    buf = PrioritizedReplayBuffer(cap, shape, dt, store_next_obs=store)
+    chunk = min(cap, 1000 if np.prod(shape) > 100 else 100_000)
+    if dt == np.uint8:
+        pool = rng.integers(0, 256, (chunk + 1,) + shape, dtype=np.uint8)
+    else:
+        pool = rng.normal(size=(chunk + 1,) + shape).astype(dt)
+    for start in range(0, cap, chunk):
+        m = min(chunk, cap - start)
+        buf.extend(pool[:m], rng.integers(0, 4, m), rng.normal(size=m), pool[1:m + 1],
+                   rng.random(m) < 0.01, rng.random(m) < 0.01)
+    buf.update_priorities(np.arange(cap), rng.random(cap))
+    return dict(buf=buf, rng=rng, shape=shape, dtype=dt, size=size)
+
+
+def call_replay(workload, d, backend, n_add=20_000):
+    """(fn, transitions per call) for a replay workload on one backend."""
+    from .replay import ReplayBuffer
+
+    buf, rng, B = d["buf"], d["rng"], REPLAY_BATCH
+    buf.backend = backend
+    if workload == "per_sample_update":
+        pr = rng.random(B)
+
+        def fn():
+            b = buf.sample(B, rng)
+            buf.update_priorities(b.indices, pr)
+        return fn, B
+    if workload == "uniform_sample":
+        uni = d.get("uniform")
+        if uni is None:  # the same data in a uniform buffer (shares no memory)
+            uni = d["uniform"] = ReplayBuffer(buf.capacity, d["shape"], d["dtype"])
+            f = buf._f
+            uni.extend(f["obs"].data, f["action"].data, f["reward"].data, f["next_obs"].data,
+                       f["terminated"].data, f["truncated"].data)
+        uni.backend = backend
+        return (lambda: uni.sample(B, rng)), B
+    # adds into a fresh buffer of the same capacity (writes wrap after it fills)
+    new = ReplayBuffer(buf.capacity, d["shape"], d["dtype"], backend=backend)
+    o = np.zeros(d["shape"], d["dtype"])
+    if workload == "add_one":
+        def fn():
+            add = new.add
+            for i in range(n_add):
+                add(o, 1, 0.5, o, False, False)
+        return fn, n_add
+    O = np.zeros((64,) + d["shape"], d["dtype"])
+    A, R, D = np.ones(64, np.int64), np.full(64, 0.5, np.float32), np.zeros(64, bool)
+    reps = n_add // 64 * 4
+
+    def fn():
+        ext = new.extend
+        for _ in range(reps):
+            ext(O, A, R, O, D, D)
+    return fn, reps * 64

@@ -48,6 +48,10 @@ __all__ = ["Batch", "ReplayBuffer", "PrioritizedReplayBuffer", "SumTree"]
 
 _FORMAT = "fastpg.replay/1"
 _FLAG_TYPES = (bool, np.bool_, int)
+#: records up to this many bytes are gathered whole, then split per field (one
+#: cache miss per transition); wider ones (image observations) are gathered
+#: field by field so that each byte is copied once
+_RECORD_GATHER_MAX = 512
 
 
 class Batch(dict):
@@ -562,13 +566,17 @@ class ReplayBuffer:
         Cap, E = self._capacity, self._n_envs
         f = self._f
         gather = self._k("gather_rows")
-        rec = np.empty((B, self._rec.shape[1]), np.uint8)
-        gather(self._rec, slots, rec)
+        if self._rec.shape[1] <= _RECORD_GATHER_MAX:
+            rec = np.empty((B, self._rec.shape[1]), np.uint8)
+            gather(self._rec, slots, rec)
+            take = lambda fld: fld.take(rec)  # noqa: E731
+        else:  # big records (frames): copy each field once, straight from storage
+            take = lambda fld: self._gather_field(fld.name, slots)  # noqa: E731
         batch = Batch()
         if gamma is None:
             for name, fld in f.items():
                 if name != "_cut":
-                    batch[name] = fld.take(rec)
+                    batch[name] = take(fld)
             boot = slots
         else:
             rew = f["reward"].data
@@ -580,7 +588,7 @@ class ReplayBuffer:
                                     slots, E, newest_row, n_step, gamma, ret, disc, boot)
             for name, fld in f.items():
                 if name not in ("_cut", "reward", "next_obs", "terminated", "truncated"):
-                    batch[name] = fld.take(rec)
+                    batch[name] = take(fld)
             batch["reward"] = ret
             for name in ("terminated", "truncated"):
                 out = np.empty(B, bool)

@@ -168,6 +168,20 @@ def test_samples_match_a_brute_force_model(backend, store_next_obs, E, cap, T):
         _check_batch(b, trans, W, cap, E, n, gamma)
 
 
+@pytest.mark.parametrize("store_next_obs", [True, False], ids=["stored", "elided"])
+def test_wide_records_are_gathered_field_by_field(backend, store_next_obs):
+    from fastpg.replay import _RECORD_GATHER_MAX
+
+    steps = _stream(2, 12, seed=5, obs_dim=140)
+    buf = ReplayBuffer(16, (140,), n_envs=2, store_next_obs=store_next_obs, backend=backend)
+    assert buf._rec.shape[1] > _RECORD_GATHER_MAX
+    for s in steps:
+        buf.add(**s)
+    for seed, (n, gamma) in enumerate([(1, None), (3, 0.9)]):
+        _check_batch(buf.sample(40, seed, n_step=n, gamma=gamma), _flat(steps), 24, 16, 2, n,
+                     gamma)
+
+
 def test_extend_equals_repeated_add(backend):
     steps = _stream(2, 15, seed=3)
     a = ReplayBuffer(8, (3,), n_envs=2, backend=backend)
