@@ -87,6 +87,10 @@ def _cases(args):
     for size in W.VI_SIZES:
         cases.append(("value_iteration", size, 1, np.float64, W.make_vi,
                       lambda k, d, b: W.call_vi(d, b), False))
+    for workload, sizes in W.REPLAY_WORKLOADS.items():
+        for size in sizes:
+            cases.append((workload, size, W.REPLAY_BATCH, W.REPLAY_SIZES[size][2],
+                          W.make_replay, W.call_replay, False))
     if args.kernels:
         keep = _pick(args.kernels, sorted({c[0] for c in cases}), "--kernels")
         cases = [c for c in cases if c[0] in keep]
@@ -112,7 +116,8 @@ def bench(args):
     data = {}
     for kernel, size, n, dt, make, call, skip_ref in cases:
         if size not in data:
-            data = {size: make(size)}  # one workload in memory at a time
+            data = {}  # one workload in memory at a time (drop it before building the next)
+            data = {size: make(size)}
         d = data[size]
         base = None  # the reference's rate (elements per second)
         variants = [(b, b) for b in backends]
@@ -155,8 +160,10 @@ def bench(args):
               + ", ".join(f"{b} {v / 1e6:.1f} M steps/s" for b, v in ro.items()))
         e2e = dict(e2e or {}, q_learning_rollout_steps_per_s=ro)
     print("elements: steps (returns), rows (policy), transitions (tabular; the numpy "
-          f"reference loop is timed on the first {W.N_REF:,}), solves (value_iteration); "
-          "* np.add.at: batch semantics, not sequential")
+          f"reference loop is timed on the first {W.N_REF:,}), solves (value_iteration), "
+          "transitions sampled or added (replay: per_sample_update = prioritized sample 256 + "
+          "update 256 priorities; add_one does not call kernels, so its backends only differ "
+          "by noise); * np.add.at: batch semantics, not sequential")
     cold = {b: cold_start(b) for b in backends}
     print("cold start (import fastpg + first gae call, fresh process): "
           + ", ".join(f"{b} {t:.2f}s" if t is not None else f"{b} failed" for b, t in cold.items()))
