@@ -357,14 +357,17 @@ class ReplayBuffer:
         return cols
 
     # ------------------------------------------------------------------ write
-    def add(self, obs, action, reward, next_obs, terminated, truncated=False, **fields):
+    def add(self, obs, action, reward, next_obs, terminated, truncated=None, **fields):
         """Add one step: one transition, or one per env (leading axis n_envs).
 
-        ``terminated`` / ``truncated`` follow gymnasium (see the module doc);
+        ``terminated`` / ``truncated`` follow gymnasium (see the module doc;
+        ``truncated`` defaults to False for every env);
         extra fields declared at construction are passed as keywords.
         Returns the index of the (first) transition added.
         """
         E = self._n_envs
+        if truncated is None:
+            truncated = False if E == 1 else np.zeros(E, bool)
         if E == 1 and not fields and self._fast is not None and \
                 self._add_one(obs, action, reward, next_obs, terminated, truncated):
             return self._added - 1

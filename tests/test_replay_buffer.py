@@ -484,6 +484,17 @@ def test_bad_input():
         per.sample(2, 0, beta=2.0)
 
 
+def test_vector_add_defaults_truncated_to_false(backend):
+    buf = ReplayBuffer(6, (2,), n_envs=3, backend=backend)
+    o = np.zeros((3, 2), np.float32)
+    buf.add(o, [0, 1, 2], [1.0, 2.0, 3.0], o, [False, True, False])
+    b = buf._gather(np.arange(3), 1, None)
+    np.testing.assert_array_equal(b.truncated, False)
+    np.testing.assert_array_equal(b.terminated, [False, True, False])
+    with pytest.raises(ValueError, match=r"terminated must have shape \(3,\)"):
+        buf.add(o, [0, 1, 2], [1.0, 2.0, 3.0], o, False)
+
+
 def test_clear_and_repr():
     buf = PrioritizedReplayBuffer(4, (2,))
     for _ in range(5):

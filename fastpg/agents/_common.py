@@ -43,6 +43,19 @@ class History:
         return s
 
 
+def greedy_episode(act, env, seed=None, max_steps=10_000):
+    """One episode with ``act(obs, greedy=True)``; returns (return, length)."""
+    s, _ = env.reset(seed=seed)
+    ret, n = 0.0, 0
+    while n < max_steps:
+        s, r, term, trunc, _ = env.step(act(s, greedy=True))
+        ret += r
+        n += 1
+        if term or trunc:
+            break
+    return ret, n
+
+
 class Progress:
     """A line on stderr about every `every` episodes (auto: on for long runs)."""
 

@@ -36,7 +36,7 @@ import time
 import numpy as np
 
 from ..replay import PrioritizedReplayBuffer
-from ._common import History, Progress
+from ._common import History, Progress, greedy_episode
 
 
 class ReplayQ:
@@ -151,12 +151,4 @@ class ReplayQ:
 
     def run_greedy(self, env, seed=None, max_steps=10_000):
         """One greedy episode (ε = 0); returns (return, length)."""
-        s, _ = env.reset(seed=seed)
-        ret, n = 0.0, 0
-        while n < max_steps:
-            s, r, term, trunc, _ = env.step(self.act(s, greedy=True))
-            ret += r
-            n += 1
-            if term or trunc:
-                break
-        return ret, n
+        return greedy_episode(self.act, env, seed, max_steps)
