@@ -426,7 +426,10 @@ class ReplayBuffer:
             return False
         with self._lock:
             x = self._added % self._capacity
-            ad[x] = action  # first: an out-of-range int raises before any write
+            try:
+                ad[x] = action  # first: an out-of-range int fails before any write
+            except OverflowError:
+                return False  # the general path says which argument and why
             od[x] = obs
             rd[x] = reward
             nd[x] = next_obs

@@ -452,7 +452,12 @@ def test_bad_input():
         buf.add(o, 0, np.nan, o, False)
     with pytest.raises(TypeError, match="unknown field"):
         buf.add(o, 0, 0.0, o, False, logp=1.0)
-    assert len(buf) == 0  # nothing half-written
+    with pytest.raises(TypeError, match="action"):
+        buf.add(o, 2**70, 0.0, o, False)
+    small = ReplayBuffer(4, (2,), action_dtype=np.int8)
+    with pytest.raises(TypeError, match="action has values outside the range of int8"):
+        small.add(np.zeros(2, np.float32), 300, 0.0, np.zeros(2, np.float32), False)
+    assert len(buf) == 0 and len(small) == 0  # nothing half-written
     buf.add([1, 2], 0, 0.0, o, False)  # lists of in-range ints are fine
     b = buf.sample(10, 0)  # more than stored: with replacement
     assert len(b.indices) == 10 and set(b.indices) == {0}
