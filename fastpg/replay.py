@@ -319,6 +319,8 @@ class ReplayBuffer:
     # ------------------------------------------------------------------ input
     def _column(self, name, value, lead, what):
         shape, dtype = self._spec[name] if name != "next_obs" else self._spec["obs"]
+        if type(value) is np.ndarray and value.dtype == dtype and value.shape == lead + shape:
+            return value
         try:
             arr = np.asarray(value)
         except Exception as exc:
@@ -334,11 +336,11 @@ class ReplayBuffer:
         return arr
 
     def _columns(self, obs, action, reward, next_obs, terminated, truncated, extra, lead, what):
-        unknown = set(extra) - set(self._extra)
+        unknown = set(extra) - set(self._extra) if (extra or self._extra) else ()
         if unknown:
             raise TypeError(f"unknown field(s) {sorted(unknown)}; this buffer has extra fields "
                             f"{list(self._extra)}")
-        missing = [k for k in self._extra if k not in extra]
+        missing = [k for k in self._extra if k not in extra] if self._extra else ()
         if missing:
             raise TypeError(f"missing field(s) {missing}: declared at construction")
         cols = {"obs": self._column("obs", obs, lead, what),
@@ -350,7 +352,9 @@ class ReplayBuffer:
         for k in self._extra:
             cols[k] = self._column(k, extra[k], lead, what)
         r = cols["reward"]
-        if r.size and not np.isfinite(r).all():
+        # one reduction: a NaN or inf makes the sum non-finite (an overflowing
+        # sum of finite rewards only costs the exact check)
+        if r.size and not np.isfinite(np.add.reduce(r, axis=None)) and not np.isfinite(r).all():
             i = np.unravel_index(int(np.flatnonzero(~np.isfinite(r).ravel())[0]), r.shape)
             raise ValueError(f"reward must be finite; reward[{', '.join(map(str, i))}] = "
                              f"{r[i]!r}")

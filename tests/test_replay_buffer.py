@@ -489,6 +489,17 @@ def test_bad_input():
         per.sample(2, 0, beta=2.0)
 
 
+def test_reward_check_in_batches():
+    buf = ReplayBuffer(4, (1,))
+    o = np.zeros((2, 1), np.float32)
+    big = np.array([3e38, 3e38], np.float32)  # finite, but their float32 sum overflows
+    buf.extend(o, [0, 0], big, o, [False, False])
+    assert len(buf) == 2
+    with pytest.raises(ValueError, match=r"reward must be finite; reward\[1\] = "):
+        buf.extend(o, [0, 0], np.array([1.0, np.nan], np.float32), o, [False, False])
+    assert len(buf) == 2
+
+
 def test_vector_add_defaults_truncated_to_false(backend):
     buf = ReplayBuffer(6, (2,), n_envs=3, backend=backend)
     o = np.zeros((3, 2), np.float32)
