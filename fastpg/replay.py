@@ -352,9 +352,11 @@ class ReplayBuffer:
         for k in self._extra:
             cols[k] = self._column(k, extra[k], lead, what)
         r = cols["reward"]
-        # one reduction: a NaN or inf makes the sum non-finite (an overflowing
-        # sum of finite rewards only costs the exact check)
-        if r.size and not np.isfinite(np.add.reduce(r, axis=None)) and not np.isfinite(r).all():
+        # one reduction: a NaN or inf makes the sum non-finite. Summed in float64,
+        # so float32 rewards cannot overflow it; float64 ones near 1e308 only
+        # cost the exact check
+        if r.size and not np.isfinite(np.add.reduce(r, axis=None, dtype=np.float64)) \
+                and not np.isfinite(r).all():
             i = np.unravel_index(int(np.flatnonzero(~np.isfinite(r).ravel())[0]), r.shape)
             raise ValueError(f"reward must be finite; reward[{', '.join(map(str, i))}] = "
                              f"{r[i]!r}")
