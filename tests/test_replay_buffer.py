@@ -182,10 +182,11 @@ def test_wide_records_are_gathered_field_by_field(backend, store_next_obs):
                      gamma)
 
 
-def test_extend_equals_repeated_add(backend):
+@pytest.mark.parametrize("store_next_obs", [True, False], ids=["stored", "elided"])
+def test_extend_equals_repeated_add(backend, store_next_obs):
     steps = _stream(2, 15, seed=3)
-    a = ReplayBuffer(8, (3,), n_envs=2, backend=backend)
-    b = ReplayBuffer(8, (3,), n_envs=2, backend=backend)
+    a = ReplayBuffer(8, (3,), n_envs=2, store_next_obs=store_next_obs, backend=backend)
+    b = ReplayBuffer(8, (3,), n_envs=2, store_next_obs=store_next_obs, backend=backend)
     for s in steps:
         a.add(**s)
     stacked = {k: np.stack([s[k] for s in steps]) for k in steps[0]}
