@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import fastpg
 from fastpg import PrioritizedReplayBuffer, ReplayBuffer, _backend
 from fastpg.reference import replay as ref
 
