@@ -99,7 +99,7 @@ def _dtype(x, name):
 
 def _cast_error(name, src, dst, arr):
     """None when ``arr`` (dtype src) can be stored as dst without changing a value."""
-    if src.kind == "c" or src.kind not in "biuf":
+    if src.kind not in "biuf":
         return f"{name} must hold real numbers of dtype {dst}; got dtype {src}"
     if dst.kind == "b":
         return None  # flags: nonzero means true
@@ -454,7 +454,6 @@ class ReplayBuffer:
         Cap = self._capacity
         start = self._added % Cap
         keep = max(0, m - Cap)  # rows before this are overwritten within the call
-        ring_write = self._k("ring_write") if start + m > Cap else None
         cut = cols["truncated"].view(np.uint8).copy()
         if not self._store_next_obs:
             self._elide(cols, m, keep, cut)
@@ -463,6 +462,7 @@ class ReplayBuffer:
             for name, fld in self._f.items():
                 fld.data[start:start + m] = cols[name]
         else:
+            ring_write = self._k("ring_write")
             for name, fld in self._f.items():
                 if fld.width:
                     src = np.ascontiguousarray(cols[name]).reshape(m, -1).view(np.uint8)
@@ -550,9 +550,10 @@ class ReplayBuffer:
         t+m-1. The TD target is ``reward + discount * V(next_obs)``. With
         ``gamma`` and n_step = 1 the same fields are returned for one step.
         """
-        return self._sample(batch_size, rng, n_step, gamma, None)
+        return self._sample(batch_size, rng, n_step, gamma)
 
-    def _sample(self, batch_size, rng, n_step, gamma, beta):
+    def _sample(self, batch_size, rng, n_step, gamma, finish=None):
+        """Validate, draw, gather; ``finish(batch, slots)`` runs under the same lock."""
         B = C.positive_int(batch_size, "batch_size")
         n_step = C.positive_int(n_step, "n_step")
         if gamma is None and n_step > 1:
@@ -567,10 +568,8 @@ class ReplayBuffer:
                 raise ValueError("cannot sample from an empty buffer: add transitions first")
             slots = self._draw(B, rng)
             batch = self._gather(slots, n_step, gamma)
-            if beta is not None:
-                w = np.empty(B, np.float32)
-                self._k("importance_weights")(self._tree.tree, self._tree.depth, slots, beta, w)
-                batch["weights"] = w
+            if finish is not None:
+                finish(batch, slots)
             return batch
 
     def _gather(self, slots, n_step, gamma):
@@ -833,7 +832,13 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         priority is 0 (possible only with eps = 0) sampling is an error.
         """
         beta = self._beta if beta is None else self._real(beta, "beta", 0.0, 1.0)
-        return self._sample(batch_size, rng, n_step, gamma, beta)
+
+        def weights(batch, slots):
+            w = np.empty(slots.shape[0], np.float32)
+            self._k("importance_weights")(self._tree.tree, self._tree.depth, slots, beta, w)
+            batch["weights"] = w
+
+        return self._sample(batch_size, rng, n_step, gamma, weights)
 
     def _draw(self, B, rng):
         if not self._tree.total > 0:
@@ -847,33 +852,20 @@ class PrioritizedReplayBuffer(ReplayBuffer):
 
         Applied in order (duplicates: the last wins). Indices of transitions
         overwritten since they were sampled are skipped; the number applied
-        is returned. Errors: an index never added (negative or >=
-        ``total_added``), a priority that is NaN, infinite or negative, or
-        shapes that differ.
+        is returned. A scalar priority applies to every index. Errors: an
+        index never added (negative or >= ``total_added``), a priority that is
+        NaN, infinite or negative, or shapes that differ.
         """
         idx = np.asarray(indices)
         idx = idx.reshape(1) if idx.ndim == 0 else idx
         if idx.ndim != 1:
             raise ValueError(f"indices must be 1-D (batch.indices); got shape {idx.shape}")
-        pr = priorities if type(priorities) is np.ndarray else \
-            C.real_array(priorities, "priorities")
-        if pr.dtype.kind not in "biuf":
-            pr = C.real_array(pr, "priorities")  # raises, naming the dtype
-        pr = pr.reshape(1) if pr.ndim == 0 and idx.shape == (1,) else pr
-        if pr.shape != idx.shape:
-            raise ValueError(f"priorities must have the shape of indices {idx.shape}; "
-                             f"got {pr.shape}")
-        pr = np.ascontiguousarray(pr, np.float64)
+        pr, hi = _priorities(priorities, idx.shape)
         if not pr.size:
             return 0
-        lo, hi = pr.min(), pr.max()
-        if not (lo >= 0 and hi < np.inf):  # NaN fails both
-            i = int(np.flatnonzero(~(np.isfinite(pr) & (pr >= 0)))[0])
-            raise ValueError(f"priorities must be finite and >= 0; priorities[{i}] = {pr[i]!r}")
         with self._lock:
             W, Cap = self._added, self._capacity
-            if idx.dtype == np.int64 and idx.min() >= W - Cap and idx.max() < W \
-                    and idx.min() >= 0:
+            if idx.dtype == np.int64 and idx.min() >= max(W - Cap, 0) and idx.max() < W:
                 slots = idx % Cap if W > Cap else idx
             else:  # a diagnosis, or stale indices to drop
                 idx = C.index_array(idx, "indices", idx.shape[0], W, "total_added",
@@ -915,6 +907,23 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         self._k("tree_update")(self._tree.tree, self._tree.depth,
                                np.arange(leaves.shape[0], dtype=np.int64), leaves)
         self._max_p = float(arrays["max_p"])
+
+
+def _priorities(priorities, shape):
+    """(priorities as contiguous float64 of ``shape``, their max); a scalar is
+    broadcast; each must be finite and >= 0 (checked before anything is written)."""
+    pr = priorities if type(priorities) is np.ndarray and priorities.dtype.kind in "biuf" \
+        else C.real_array(priorities, "priorities")
+    if pr.ndim == 0:
+        pr = np.broadcast_to(pr, shape)
+    if pr.shape != shape:
+        raise ValueError(f"priorities must have the shape of indices {shape}; got {pr.shape}")
+    pr = np.ascontiguousarray(pr, np.float64)
+    hi = pr.max() if pr.size else 0.0
+    if pr.size and not (pr.min() >= 0 and hi < np.inf):  # NaN fails both
+        i = int(np.flatnonzero(~(np.isfinite(pr) & (pr >= 0)))[0])
+        raise ValueError(f"priorities must be finite and >= 0; priorities[{i}] = {pr[i]!r}")
+    return pr, hi
 
 
 def _aligned_rows(rows, M):
@@ -997,16 +1006,7 @@ class SumTree:
 
     def update(self, indices, priorities):
         idx = self._indices(indices)
-        p = C.real_array(priorities, "priorities")
-        p = np.broadcast_to(p, idx.shape) if p.ndim == 0 else p
-        if p.shape != idx.shape:
-            raise ValueError(f"priorities must have the shape of indices {idx.shape}; "
-                             f"got {p.shape}")
-        p = np.ascontiguousarray(p, dtype=np.float64)
-        if p.size and not (np.isfinite(p).all() and (p >= 0).all()):
-            bad = p[~(np.isfinite(p) & (p >= 0))][0]
-            raise ValueError(f"priorities must be finite and >= 0; got {bad!r}")
-        self._k("tree_update")(self.tree, self.depth, idx, p)
+        self._k("tree_update")(self.tree, self.depth, idx, _priorities(priorities, idx.shape)[0])
 
     def sample(self, batch_size, rng=None):
         B = C.positive_int(batch_size, "batch_size")

@@ -217,8 +217,8 @@ def test_same_seed_same_batch_on_every_backend():
 
 
 # ------------------------------------------------------------ hand-computed n-step
-def test_nstep_hand_computed_termination_truncation_and_write_head(backend):
-    buf = ReplayBuffer(10, (1,), backend=backend)
+def test_nstep_hand_computed_termination_truncation_and_write_head(backend, dtype):
+    buf = ReplayBuffer(10, (1,), reward_dtype=dtype, backend=backend)
     # rewards 1, 2, 4, 8, 16, 32; step 1 terminates, step 3 is truncated
     flags = [(False, False), (True, False), (False, False), (False, True), (False, False),
              (False, False)]
@@ -232,6 +232,7 @@ def test_nstep_hand_computed_termination_truncation_and_write_head(backend):
     # 3: 8, truncated
     # 4: 16 + .5*32, then the write head -> .25, next_obs of 5
     # 5: 32 at the head -> .5
+    assert b.reward.dtype == dtype and b.discount.dtype == dtype
     np.testing.assert_allclose(b.reward, [2, 2, 8, 8, 32, 32])
     np.testing.assert_allclose(b.discount, [0, 0, 0.25, 0.5, 0.25, 0.5])
     np.testing.assert_array_equal(b.steps, [2, 1, 2, 1, 2, 1])
