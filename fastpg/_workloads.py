@@ -8,7 +8,8 @@ SIZES = {
     "flat16M-f32": (16_000_000, 1, np.float32),
     "T2048xB64-f64": (2048, 64, np.float64),
 }
-QUICK = ("T2048xB64-f32", "flat1M-f32", "T2048xB64-f64")
+#: the default `fastpg bench` runs one size per family (it must finish in ~30 s)
+QUICK = ("T2048xB64-f32",)
 
 
 def make(size, seed=0):
@@ -58,7 +59,7 @@ POLICY_SIZES = {
     "N100k-d4-A2-f32": (100_000, 4, 2, np.float32),
     "N100k-d64-A18-f32": (100_000, 64, 18, np.float32),
 }
-POLICY_QUICK = tuple(POLICY_SIZES)
+POLICY_QUICK = ("N100k-d4-A2-f32",)
 N_PHI = 10_000
 
 
@@ -223,11 +224,14 @@ TABULAR_SIZES = {
     "S10000xA4-N1M-f32": (10_000, 4, 1_000_000, np.float32),
 }
 TABULAR_QUICK = ("S500xA6-N1M-f64",)
-#: the reference's Python loop runs on this many transitions (rates are compared)
+#: the reference's Python loop runs on this many transitions (rates are compared);
+#: N_REF_QUICK in the default `fastpg bench`
 N_REF = 50_000
+N_REF_QUICK = 10_000
 TABULAR_UPDATES = ("q_learning", "sarsa", "expected_sarsa", "double_q_learning", "td0")
 #: value iteration: (S, A, K); K = None is a dense P, else K next states per (s, a)
 VI_SIZES = {"VI-S500xA6": (500, 6, None), "VI-S5000xA8-K10": (5000, 8, 10)}
+VI_QUICK = ("VI-S5000xA8-K10",)
 
 
 def make_tabular(size, seed=0):
@@ -244,12 +248,12 @@ def _head(d, n):
     return {k: (v[:n] if k not in ("Q", "V") else v) for k, v in d.items()}
 
 
-def call_tabular(kernel, d, backend):
+def call_tabular(kernel, d, backend, n_ref=N_REF):
     """A callable for one timing, and the transitions it processes (the
-    reference runs on the first N_REF transitions only: it is a Python loop)."""
+    reference runs on the first n_ref transitions only: it is a Python loop)."""
     import fastpg.tabular as T
     if backend == "numpy":
-        d = _head(d, N_REF)
+        d = _head(d, n_ref)
     n = len(d["states"])
     Q, Q2, V = d["Q"].copy(), d["Q"].copy(), d["V"].copy()
     c = (d["states"], d["actions"], d["rewards"], d["next_states"])
@@ -296,7 +300,7 @@ def call_vi(d, backend):
     return lambda: T.value_iteration(d["P"], d["R"], 0.95, tol=1e-8, backend=backend)
 
 
-def rollout_steps_per_second(n_steps=2_000_000, backend=None):
+def rollout_steps_per_second(n_steps=2_000_000, backends=("numba", "cython")):
     """The fused TabularMDP + ε-greedy + Q-learning kernel on the HOML MDP (the
     chapter's settings: uniform exploration, α_k = 0.05 / (1 + 0.005 k), γ 0.9)."""
     import time
@@ -307,7 +311,7 @@ def rollout_steps_per_second(n_steps=2_000_000, backend=None):
     for s, acts in enumerate(HOML_POSSIBLE_ACTIONS):
         mask[s, acts] = True
     res = {}
-    for be in ("numba", "cython"):
+    for be in backends:
         Q = np.where(mask, 0.0, -np.inf)
         T.q_learning_rollout(Q, HOML_P, HOML_R, 1000, action_mask=mask, rng=0, backend=be)
         t0 = time.perf_counter()
@@ -331,6 +335,8 @@ REPLAY_WORKLOADS = {
     "add_one": ("C1M-obs4f32",),                                # (d) one at a time
     "add_chunk64": ("C1M-obs4f32",),                            # (d) chunks of 64
 }
+#: the default `fastpg bench` leaves out (b): filling 100k frames takes seconds
+REPLAY_QUICK = ("C1M-obs4f32",)
 REPLAY_BATCH = 256
 
 

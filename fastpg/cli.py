@@ -13,15 +13,18 @@ import numpy as np
 from . import __version__, _backend
 
 
-def _median_time(fn, min_time=0.2, max_rounds=50):
-    fn()  # warm-up (JIT compile excluded)
+def _median_time(fn, min_time=0.2, max_rounds=50, warmup=True, slow=2.0):
+    """Median wall time of fn() over rounds that run until min_time has passed
+    (at least 3 rounds, unless one round takes more than ``slow`` seconds)."""
+    if warmup:
+        fn()  # JIT compilation and first-touch page faults are not timed
     times = []
     start = time.perf_counter()
     while len(times) < max_rounds and (time.perf_counter() - start < min_time or len(times) < 3):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-        if times[-1] > 2.0:
+        if times[-1] > slow:
             break
     return float(np.median(times))
 
@@ -63,34 +66,39 @@ def _pick(csv, known, flag):
 
 
 def _cases(args):
-    """(kernel, size, elements per call, dtype, make, call, skip the numpy reference)."""
+    """(kernel, size, elements per call, dtype, make, call, skip the numpy reference).
+
+    The default run takes one size per family (QUICK); --full or --sizes
+    choose among all of them.
+    """
     from . import _workloads as W
 
+    every = args.full or args.sizes
     cases = []
-    rsizes = list(W.SIZES) if (args.full or args.sizes) else list(W.QUICK)
     for kernel in _backend.REGISTRY["returns"]:
-        for size in rsizes:
+        for size in W.SIZES if every else W.QUICK:
             T, B, dt = W.SIZES[size]
             slow = B == 1 and T > (2_000_000 if args.full else 100_000)
             cases.append((kernel, size, T * B, dt, W.make, W.call, slow))
     for kernel in _backend.REGISTRY["policy"]:
-        for size in W.POLICY_QUICK:
+        for size in W.POLICY_SIZES if every else W.POLICY_QUICK:
             dt = W.POLICY_SIZES[size][3]
             cases.append((kernel, size, W.policy_rows(kernel, size), dt, W.make_policy,
                           W.call_policy, False))
-    tsizes = list(W.TABULAR_SIZES) if (args.full or args.sizes) else list(W.TABULAR_QUICK)
+    n_ref = W.N_REF if every else W.N_REF_QUICK
     for kernel in list(W.TABULAR_UPDATES) + ["epsilon_greedy"]:
-        for size in tsizes:
+        for size in W.TABULAR_SIZES if every else W.TABULAR_QUICK:
             dt = W.TABULAR_SIZES[size][3]
             cases.append((kernel, size, W.TABULAR_SIZES[size][2], dt, W.make_tabular,
-                          W.call_tabular, False))
-    for size in W.VI_SIZES:
+                          lambda k, d, b: W.call_tabular(k, d, b, n_ref), False))
+    for size in W.VI_SIZES if every else W.VI_QUICK:
         cases.append(("value_iteration", size, 1, np.float64, W.make_vi,
                       lambda k, d, b: W.call_vi(d, b), False))
     for workload, sizes in W.REPLAY_WORKLOADS.items():
         for size in sizes:
-            cases.append((workload, size, W.REPLAY_BATCH, W.REPLAY_SIZES[size][2],
-                          W.make_replay, W.call_replay, False))
+            if every or size in W.REPLAY_QUICK:
+                cases.append((workload, size, W.REPLAY_BATCH, W.REPLAY_SIZES[size][2],
+                              W.make_replay, W.call_replay, False))
     if args.kernels:
         keep = _pick(args.kernels, sorted({c[0] for c in cases}), "--kernels")
         cases = [c for c in cases if c[0] in keep]
@@ -100,14 +108,62 @@ def _cases(args):
     return cases
 
 
+_WARM = {}
+
+
+def _warm_case(opts, kernel, size):
+    """Worker of _warm_numba: one numba call of a case (compiles, or loads from the cache)."""
+    from . import _workloads as W
+
+    if kernel == "q_learning_rollout":
+        W.rollout_steps_per_second(1000, backends=("numba",))
+        return
+    for k, s, _, _, make, call, _ in _cases(argparse.Namespace(**opts)):
+        if (k, s) == (kernel, size):
+            if _WARM.get("key") != (make.__name__, s):
+                _WARM.clear()
+                _WARM.update(key=(make.__name__, s), data=make(s))
+            fn = call(k, _WARM["data"], "numba")
+            (fn[0] if isinstance(fn, tuple) else fn)()
+            return
+
+
+def _warm_numba(args, cases):
+    """Compile the cases' numba kernels in two processes at once, into numba's
+    disk cache (seconds per kernel on the first run on a machine, then loaded
+    from the cache); the timed runs then find them compiled. None: no cache."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from . import _numba
+
+    if _numba.cache_dir() is None or _backend.threads() < 2:
+        return None
+    jobs = [(c[0], c[1]) for c in cases]
+    if not (args.kernels or args.sizes):
+        jobs.append(("q_learning_rollout", ""))
+    opts = dict(full=args.full, kernels=args.kernels, sizes=args.sizes)
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as ex:
+        list(ex.map(_warm_case, [opts] * len(jobs), *zip(*jobs)))
+    return time.perf_counter() - t0
+
+
 def bench(args):
     from . import _workloads as W
 
     cases = _cases(args)
     backends = [b for b in _backend.BACKENDS if _backend.available(b)[0]]
-    bw = copy_bandwidth()
-    print(f"fastpg {__version__} bench | backends: {', '.join(backends)} | "
-          f"copy bandwidth {bw / 1e9:.1f} GB/s (read+write)")
+    warm = _warm_numba(args, cases) if "numba" in backends else None
+    # the roofline of the memory-bound scans (the "% bw" column of the flat streams)
+    streams = any(c[0] in _backend.REGISTRY["returns"] and c[2] >= 1_000_000 for c in cases)
+    bw = copy_bandwidth() if streams else None
+    print(f"fastpg {__version__} bench | backends: {', '.join(backends)}"
+          + (f" | copy bandwidth {bw / 1e9:.1f} GB/s (read+write)" if bw else ""))
+    if warm is not None:
+        from . import _numba
+        print(f"numba kernels compiled or loaded from the cache in {warm:.1f} s (two processes; "
+              f"compiled once per machine, cached in {_numba.cache_dir()})")
     rows = []
     header = (f"{'kernel':<22}{'size':<19}{'backend':<11}{'median':>12}{'M elem/s':>10}"
               f"{'vs numpy':>10}{'% bw':>7}")
@@ -131,8 +187,11 @@ def bench(args):
             else:
                 fn = call(kernel, d, backend)
                 fn, n_run = fn if isinstance(fn, tuple) else (fn, n)
-            med = _median_time(fn, min_time=0.05 if backend in ("numpy", "add.at") else 0.2,
-                               max_rounds=3 if backend in ("numpy", "add.at") else 50)
+            if backend in ("numpy", "add.at"):  # no JIT: no warm-up; slow loops once
+                med = _median_time(fn, min_time=0.05, max_rounds=3, warmup=False, slow=0.25)
+            else:
+                med = _median_time(fn, min_time=0.2 if args.full else 0.05,
+                                   slow=2.0 if args.full else 0.1)
             rate = n_run / med
             if backend == "numpy":
                 base = rate
@@ -147,20 +206,22 @@ def bench(args):
             fr = f"{100 * frac:.0f}%" if frac is not None else ""
             print(f"{kernel:<22}{size:<19}{label:<11}{med * 1e6:>10.1f}us"
                   f"{rate / 1e6:>10.2f}{sp:>10}{fr:>7}", flush=True)
+    n_ref = W.N_REF if (args.full or args.sizes) else W.N_REF_QUICK
     e2e = None
-    if not (args.kernels or args.sizes):
+    if args.full and not args.kernels:
         e2e = W.reinforce_steps_per_second()
         print("REINFORCE on CartPole-v1, env steps/s end to end (same agent, seed 0, "
               f"{W.E2E_EPISODES} episodes): fastpg {e2e['fastpg']:,.0f}, plain NumPy "
               f"{e2e['numpy']:,.0f} ({e2e['fastpg'] / e2e['numpy']:.1f}x); "
               f"env alone with random actions {e2e['env_only']:,.0f}")
     if not (args.kernels or args.sizes):
-        ro = W.rollout_steps_per_second()
-        print("fused TabularMDP + epsilon-greedy + Q-learning on the HOML MDP (2M steps): "
+        n_steps = 2_000_000 if args.full else 500_000
+        ro = W.rollout_steps_per_second(n_steps, [b for b in backends if b != "numpy"])
+        print(f"fused TabularMDP + epsilon-greedy + Q-learning on the HOML MDP ({n_steps:,} steps): "
               + ", ".join(f"{b} {v / 1e6:.1f} M steps/s" for b, v in ro.items()))
         e2e = dict(e2e or {}, q_learning_rollout_steps_per_s=ro)
     print("elements: steps (returns), rows (policy), transitions (tabular; the numpy "
-          f"reference loop is timed on the first {W.N_REF:,}), solves (value_iteration), "
+          f"reference loop is timed on the first {n_ref:,}), solves (value_iteration), "
           "transitions sampled or added (replay: per_sample_update = prioritized sample 256 + "
           "update 256 priorities; add_one does not call kernels, so its backends only differ "
           "by noise); * np.add.at: batch semantics, not sequential")
@@ -169,6 +230,7 @@ def bench(args):
           + ", ".join(f"{b} {t:.2f}s" if t is not None else f"{b} failed" for b, t in cold.items()))
     result = dict(version=__version__, machine=platform.machine(), python=platform.python_version(),
                   copy_bandwidth_bytes_per_s=bw, results=rows, cold_start_s=cold,
+                  numba_warmup_s=warm,
                   end_to_end=e2e)
     if args.json:
         with open(args.json, "w") as fh:
@@ -355,7 +417,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="fastpg", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("bench", help="benchmark every kernel x backend against the NumPy reference")
-    b.add_argument("--full", action="store_true", help="all sizes (incl. flat 16M); slower")
+    b.add_argument("--full", action="store_true",
+                   help="every size (incl. flat 16M, Atari-size replay) and the REINFORCE "
+                        "end-to-end run; several minutes")
     b.add_argument("--kernels", metavar="K1,K2", help="only these kernels")
     b.add_argument("--sizes", metavar="S1,S2", help="only these sizes (see --full)")
     b.add_argument("--json", metavar="PATH", help="write results as JSON")

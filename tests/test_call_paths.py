@@ -142,3 +142,39 @@ def test_numba_from_read_only_install(tmp_path):
                          timeout=300, cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
     assert res.stdout.strip().splitlines()[-1] == "[-22.0, -40.0, -50.0]"
+
+
+@pytest.mark.skipif(not _backend.available("numba")[0], reason="numba unavailable")
+@pytest.mark.parametrize("where", ["user-cache", "NUMBA_CACHE_DIR"])
+def test_numba_cache_never_inside_the_package(tmp_path, where):
+    """Cache files in the package outlive `pip uninstall` and make the leftover
+    folder a namespace package that shadows the next install: the cache goes
+    to NUMBA_CACHE_DIR when set, else to the user's cache directory."""
+    site = tmp_path / "site"
+    shutil.copytree(os.path.dirname(fastpg.__file__), site / "fastpg",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env.update(PYTHONPATH=str(site), XDG_CACHE_HOME=str(tmp_path / "xdg"),
+               PYTHONDONTWRITEBYTECODE="1")
+    expected_root = tmp_path / "xdg" / "fastpg" / "numba"
+    if where == "NUMBA_CACHE_DIR":
+        env["NUMBA_CACHE_DIR"] = str(tmp_path / "numba-cache")
+        expected_root = tmp_path / "numba-cache"
+    code = textwrap.dedent("""
+        import numpy as np, fastpg
+        from fastpg import _numba
+        from fastpg._numba import replay
+        out = np.empty(3, np.int64)
+        replay.uniform_sample(np.array([0.0, 0.5, 0.99]), 10, out)
+        print(out.tolist())
+        print(_numba.cache_dir())
+    """)
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=300, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    lines = res.stdout.strip().splitlines()
+    assert lines[-2] == "[0, 5, 9]"
+    assert lines[-1].startswith(str(expected_root)), lines[-1]
+    assert list(expected_root.rglob("replay.uniform_sample-*.nbi"))
+    in_package = [p for p in (site / "fastpg").rglob("*") if p.suffix in (".nbi", ".nbc")]
+    assert not in_package, in_package

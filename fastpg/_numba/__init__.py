@@ -5,33 +5,68 @@ jitted code can call it directly. Kernels that have a multi-threaded variant
 expose it as ``<name>_parallel`` (``parallel=True``); the public API picks it
 for large inputs only, because a parallel region costs microseconds.
 
-Compiled code is cached on disk (``cache=True``). Numba writes the cache next
-to the sources when it can and otherwise in its user-wide cache directory
-(``NUMBA_CACHE_DIR``); if neither is writable the kernels are compiled
-without a cache, so a read-only install still works.
+Compiled code is cached on disk, never inside the installed package (files
+there outlive ``pip uninstall`` and turn the leftover folder into a namespace
+package that shadows a later install): in ``NUMBA_CACHE_DIR`` when set, else
+in the user's cache directory (``~/.cache/fastpg/numba`` on Linux). Where
+neither is writable the kernels compile without a cache, so a read-only
+install still works. :func:`cache_dir` tells where the cache goes.
 """
 from __future__ import annotations
 
+import os
+
 import numba
+from numba.core import caching, config
+from numba.misc.appdirs import AppDirs
 
 
-def _cacheable(func) -> bool:
-    from numba.core.caching import FunctionCache
+def _cache_root() -> str:
+    if config.CACHE_DIR:  # NUMBA_CACHE_DIR
+        return config.CACHE_DIR
+    return os.path.join(AppDirs("fastpg", appauthor=False).user_cache_dir, "numba")
 
-    try:
-        FunctionCache(func)
-    except RuntimeError:  # "no locator available": read-only everywhere
-        return False
-    return True
+
+class _UserCacheLocator(caching._SourceFileBackedLocatorMixin, caching._CacheLocator):
+    """numba's user-provided locator, with fastpg's default root."""
+
+    def __init__(self, py_func, py_file):
+        self._py_file = py_file
+        self._lineno = py_func.__code__.co_firstlineno
+        self._cache_path = os.path.join(_cache_root(), self.get_suitable_cache_subpath(py_file))
+
+    def get_cache_path(self):
+        return self._cache_path
+
+
+class _CacheImpl(caching.CompileResultCacheImpl):
+    _locator_classes = [_UserCacheLocator]
+
+
+class _FunctionCache(caching.FunctionCache):
+    _impl_class = _CacheImpl
+
+
+def cache_dir() -> str | None:
+    """Where the numba kernels are cached (None: not writable, no cache)."""
+    from . import returns
+
+    cache = returns.discounted_returns._cache
+    return None if isinstance(cache, caching.NullCache) else cache._cache_path
 
 
 def jit(func=None, *, parallel=False, inline="never"):
-    """``njit(nogil=True, cache=True)``; the cache only where it can be written."""
+    """``njit(nogil=True)`` with fastpg's disk cache where it can be written."""
 
     def wrap(f):
-        opts = dict(nogil=True, cache=_cacheable(f), inline=inline)
+        opts = dict(nogil=True, inline=inline)
         if parallel:
             opts["parallel"] = True
-        return numba.njit(**opts)(f)
+        disp = numba.njit(**opts)(f)
+        try:
+            disp._cache = _FunctionCache(f)
+        except RuntimeError:  # "no locator available": nowhere writable
+            pass
+        return disp
 
     return wrap if func is None else wrap(func)
