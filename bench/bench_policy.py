@@ -23,8 +23,8 @@ def _data(size):
 @pytest.mark.parametrize("backend", list(_backend.BACKENDS))
 @pytest.mark.parametrize("kernel", list(_backend.REGISTRY["policy"]))
 def test_policy(benchmark, kernel, backend, size):
-    ok, why = _backend.available(backend)
-    if not ok:
+    why = _backend.why_unavailable(backend)
+    if why is not None:
         pytest.skip(why)
     benchmark.group = f"{kernel}|{size}"
     fn = call_policy(kernel, _data(size), backend)

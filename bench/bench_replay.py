@@ -32,8 +32,8 @@ _CASES = [(w, s) for w, sizes in REPLAY_WORKLOADS.items() for s in sizes]
 @pytest.mark.parametrize("backend", list(_backend.BACKENDS))
 @pytest.mark.parametrize("workload,size", _CASES)
 def test_replay(benchmark, workload, size, backend):
-    ok, why = _backend.available(backend)
-    if not ok:
+    why = _backend.why_unavailable(backend)
+    if why is not None:
         pytest.skip(why)
     benchmark.group = f"{workload}|{size}"
     d = _data(size, benchmark.disabled)

@@ -26,8 +26,8 @@ def _data(size):
 @pytest.mark.parametrize("backend", list(_backend.BACKENDS))
 @pytest.mark.parametrize("kernel", list(_backend.REGISTRY["returns"]))
 def test_returns(benchmark, kernel, backend, size):
-    ok, why = _backend.available(backend)
-    if not ok:
+    why = _backend.why_unavailable(backend)
+    if why is not None:
         pytest.skip(why)
     benchmark.group = f"{kernel}|{size}"
     T, B, _ = SIZES[size]

@@ -30,8 +30,8 @@ def _data(size, make=make_tabular):
 @pytest.mark.parametrize("backend", list(_backend.BACKENDS))
 @pytest.mark.parametrize("kernel", list(TABULAR_UPDATES) + ["epsilon_greedy"])
 def test_tabular(benchmark, kernel, backend, size):
-    ok, why = _backend.available(backend)
-    if not ok:
+    why = _backend.why_unavailable(backend)
+    if why is not None:
         pytest.skip(why)
     benchmark.group = f"{kernel}|{size}"
     d = _data(size)
@@ -53,8 +53,8 @@ def test_add_at_variant(benchmark, size):
 @pytest.mark.parametrize("size", list(VI_SIZES))
 @pytest.mark.parametrize("backend", list(_backend.BACKENDS))
 def test_value_iteration(benchmark, backend, size):
-    ok, why = _backend.available(backend)
-    if not ok:
+    why = _backend.why_unavailable(backend)
+    if why is not None:
         pytest.skip(why)
     benchmark.group = f"value_iteration|{size}"
     fn = call_vi(_data(size, make_vi), backend)

@@ -6,7 +6,7 @@ validated API. Importing fastpg is cheap: numba is imported only when a numba
 kernel is first used.
 """
 from ._backend import (BackendUnavailable, available, available_backends, get_backend,
-                       set_backend, use_backend)
+                       set_backend, use_backend, why_unavailable)
 from .policy import (action_feature_grad, compatible_features, entropy, linear_policy_grad,
                      linear_policy_probs, log_prob_grad, log_softmax, policy_gradient_loss,
                      sample_categorical, softmax, softmax_jacobian, softmax_jvp)
@@ -30,7 +30,7 @@ def get_include() -> str:
 
 __all__ = [
     "__version__", "get_include", "get_backend", "set_backend", "use_backend", "available",
-    "available_backends", "BackendUnavailable",
+    "available_backends", "why_unavailable", "BackendUnavailable",
     "discounted_returns", "gae", "lambda_returns", "nstep_returns", "GAEResult",
     "softmax", "log_softmax", "softmax_jacobian", "softmax_jvp", "log_prob_grad",
     "linear_policy_probs", "linear_policy_grad", "compatible_features", "action_feature_grad",

@@ -142,24 +142,31 @@ class BackendUnavailable(RuntimeError):
         self.why = why
 
 
-def available(backend: str) -> tuple[bool, str]:
-    """(is it usable, why not) for one backend; imports it to find out."""
+def why_unavailable(backend: str) -> str | None:
+    """Why ``backend`` cannot be used (the import error, with what to do), or
+    None when it can; imports it to find out."""
     _check_name(backend)
     try:
         for family in REGISTRY:
             _load(backend, family)
     except BackendUnavailable as exc:
-        return False, exc.why
-    return True, ""
+        return exc.why
+    return None
+
+
+def available(backend: str) -> bool:
+    """Whether ``backend`` can be used ('numpy' always can); the reason when
+    it cannot: :func:`why_unavailable`."""
+    return why_unavailable(backend) is None
 
 
 def available_backends() -> list[str]:
-    return [b for b in BACKENDS if available(b)[0]]
+    return [b for b in BACKENDS if available(b)]
 
 
 def require(backend: str) -> None:
-    ok, why = available(backend)
-    if not ok:
+    why = why_unavailable(backend)
+    if why is not None:
         raise BackendUnavailable(backend, why)
 
 
@@ -169,7 +176,7 @@ def resolve(name: str, backend: str | None = None) -> str:
     if chosen != "auto":
         return chosen
     for cand in AUTO_PREFERENCE.get(name, _DEFAULT_PREFERENCE):
-        if cand == "numpy" or available(cand)[0]:
+        if cand == "numpy" or available(cand):
             return cand
     return "numpy"
 

@@ -153,7 +153,7 @@ def bench(args):
     from . import _workloads as W
 
     cases = _cases(args)
-    backends = [b for b in _backend.BACKENDS if _backend.available(b)[0]]
+    backends = [b for b in _backend.BACKENDS if _backend.available(b)]
     warm = _warm_numba(args, cases) if "numba" in backends else None
     # the roofline of the memory-bound scans (the "% bw" column of the flat streams)
     streams = any(c[0] in _backend.REGISTRY["returns"] and c[2] >= 1_000_000 for c in cases)
@@ -396,11 +396,15 @@ def info(args):
     print(f"fastpg {__version__}  python {platform.python_version()}  numpy {np.__version__}")
     print(f"selected backend: {_backend.get_backend()}  threads: {_backend.threads()}")
     for b in _backend.BACKENDS:
-        ok, why = _backend.available(b)
+        why = _backend.why_unavailable(b)
+        ok = why is None
         ver = ""
         if ok and b == "numba":
             import numba
-            ver = f" (numba {numba.__version__}, threading layer on first parallel call)"
+
+            from . import _numba
+            ver = (f" (numba {numba.__version__}, threading layer on first parallel call; "
+                   f"compiled kernels cached in {_numba.cache_dir() or 'nowhere: not writable'})")
         if ok and b == "cython":
             from ._cy import returns
             ver = f" (OpenMP threads: {returns.openmp_threads()})"

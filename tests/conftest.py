@@ -15,7 +15,7 @@ _pinned = os.environ.get("FASTPG_BACKEND", "").strip().lower()
 if _pinned and _pinned != "auto":
     BACKENDS = [_pinned]
 else:
-    BACKENDS = [b for b in _backend.BACKENDS if _backend.available(b)[0]]
+    BACKENDS = [b for b in _backend.BACKENDS if _backend.available(b)]
 
 
 def pytest_generate_tests(metafunc):

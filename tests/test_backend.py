@@ -13,8 +13,8 @@ from fastpg import _backend
 @pytest.mark.parametrize("family", list(_backend.REGISTRY))
 @pytest.mark.parametrize("name_backend", ["numpy", "numba", "cython"])
 def test_every_registered_kernel_exists_in_every_backend(family, name_backend):
-    ok, why = _backend.available(name_backend)
-    if not ok:
+    why = _backend.why_unavailable(name_backend)
+    if why is not None:
         if os.environ.get("CI"):
             pytest.fail(f"backend {name_backend} unavailable in CI: {why}")
         pytest.skip(why)
@@ -56,6 +56,20 @@ def test_unavailable_backend_raises_with_reason(monkeypatch):
         fastpg.set_backend("cython")
     # auto falls back silently only because nobody asked for cython by name
     assert _backend.resolve("gae", "auto") in ("numba", "numpy")
+    # a plain bool, so `if fastpg.available(...)` means what it says
+    assert fastpg.available("cython") is False
+    assert fastpg.why_unavailable("cython") == "not built (test)"
+    assert "cython" not in fastpg.available_backends()
+
+
+def test_available_is_a_bool():
+    assert fastpg.available("numpy") is True
+    assert fastpg.why_unavailable("numpy") is None
+    for b in _backend.BACKENDS:
+        assert isinstance(fastpg.available(b), bool)
+        assert fastpg.available(b) == (fastpg.why_unavailable(b) is None)
+    with pytest.raises(ValueError, match="backend must be one of"):
+        fastpg.available("gpu")
 
 
 def test_env_var_selects_backend_and_bad_value_is_named():

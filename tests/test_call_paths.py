@@ -35,7 +35,7 @@ def _expected(args, dtype):
     return ref.gae(r, v, nv, g, lm, te, tr, a, b)
 
 
-@pytest.mark.skipif(not _backend.available("numba")[0], reason="numba unavailable")
+@pytest.mark.skipif(not _backend.available("numba"), reason="numba unavailable")
 def test_user_njit_function_calls_numba_kernel(dtype):
     import numba
 
@@ -91,7 +91,7 @@ setup(ext_modules=cythonize("user_{t}.pyx", include_path=[fastpg.get_include()])
 """
 
 
-@pytest.mark.skipif(not _backend.available("cython")[0], reason="cython backend unavailable")
+@pytest.mark.skipif(not _backend.available("cython"), reason="cython backend unavailable")
 @pytest.mark.parametrize("ctype", ["float", "double"])
 def test_cimport_from_user_cython(tmp_path, ctype):
     pytest.importorskip("Cython")
@@ -115,7 +115,7 @@ def test_cimport_from_user_cython(tmp_path, ctype):
     np.testing.assert_allclose(ret, er, **tol(dtype))
 
 
-@pytest.mark.skipif(not _backend.available("numba")[0], reason="numba unavailable")
+@pytest.mark.skipif(not _backend.available("numba"), reason="numba unavailable")
 def test_numba_from_read_only_install(tmp_path):
     """No writable cache location anywhere: the numba kernels still compile
     (uncached) and give the right answer. (We may run as root, where file
@@ -144,7 +144,7 @@ def test_numba_from_read_only_install(tmp_path):
     assert res.stdout.strip().splitlines()[-1] == "[-22.0, -40.0, -50.0]"
 
 
-@pytest.mark.skipif(not _backend.available("numba")[0], reason="numba unavailable")
+@pytest.mark.skipif(not _backend.available("numba"), reason="numba unavailable")
 @pytest.mark.parametrize("where", ["user-cache", "NUMBA_CACHE_DIR"])
 def test_numba_cache_never_inside_the_package(tmp_path, where):
     """Cache files in the package outlive `pip uninstall` and make the leftover

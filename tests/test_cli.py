@@ -25,7 +25,7 @@ def test_bench_json_and_table(tmp_path, capsys):
     assert "cold start" in text
     data = json.loads(path.read_text())
     rows = data["results"]
-    backends = [b for b in _backend.BACKENDS if _backend.available(b)[0]]
+    backends = [b for b in _backend.BACKENDS if _backend.available(b)]
     assert [r["backend"] for r in rows] == backends
     for r in rows:
         assert r["kernel"] == "gae" and r["size"] == "T2048xB64-f32"

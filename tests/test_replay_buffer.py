@@ -201,7 +201,7 @@ def test_extend_equals_repeated_add(backend, store_next_obs):
 def test_same_seed_same_batch_on_every_backend():
     steps = _flat(_stream(1, 300, seed=9))
     batches = []
-    for be in [b for b in _backend.BACKENDS if _backend.available(b)[0]]:
+    for be in [b for b in _backend.BACKENDS if _backend.available(b)]:
         for cls in (ReplayBuffer, PrioritizedReplayBuffer):
             buf = cls(100, (3,), backend=be)
             for t in steps:
