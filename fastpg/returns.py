@@ -52,15 +52,20 @@ class _Prepared(NamedTuple):
     truncated: np.ndarray
 
 
-def _prepare(rewards, terminated, truncated, axis, extra=(), dtype_also=()):
-    """Validate rewards, flags and the same-shape arrays in extra; convert to (T, B).
-
-    dtype_also: further arrays that take part in the result dtype only.
-    """
+def _rewards(rewards, axis):
+    """rewards as a real array with at least one dimension, and the time axis."""
     r = C.real_array(rewards, "rewards")
     if r.ndim == 0:
         raise ValueError("rewards must have at least 1 dimension (time); got a scalar")
-    ax = C.axis_index(axis, r.ndim)
+    return r, C.axis_index(axis, r.ndim)
+
+
+def _prepare(r, ax, terminated, truncated, extra=(), dtype_also=()):
+    """Validate flags and the same-shape arrays in extra; convert to (T, B).
+
+    r, ax: from _rewards. dtype_also: further arrays that take part in the
+    result dtype only.
+    """
     named = [C.real_array(x, n) for n, x in extra]
     for (n, _), arr in zip(extra, named):
         C.same_shape(arr, n, r.shape)
@@ -71,6 +76,30 @@ def _prepare(rewards, terminated, truncated, axis, extra=(), dtype_also=()):
                      C.flags(terminated, "terminated", r.shape, ax),
                      C.flags(truncated, "truncated", r.shape, ax))
     return prep, [C.to_tb(a, ax, dtype) for a in named]
+
+
+def _is_last_value(nv, r, ax):
+    """Whether next_values is the shorthand (the batch-shaped value after the
+    last step) rather than the full array; any other shape is an error."""
+    if nv.shape == r.shape:
+        return False
+    batch_shape = tuple(s for i, s in enumerate(r.shape) if i != ax)
+    if nv.shape != batch_shape:
+        raise ValueError(f"next_values must have the shape of rewards {r.shape} or, for the "
+                         f"value after the last step, the batch shape {batch_shape}; "
+                         f"got {nv.shape}")
+    return True
+
+
+def _last_value_row(nv, p):
+    """The shorthand as the kernels' (1, B) row. It stands for the value after
+    the last step only, so a truncation before the last step (which needs the
+    value of that episode's final observation) is an error."""
+    if p.truncated.shape[0] and p.T > 1 and p.truncated[:-1].any():
+        raise ValueError("truncated has a truncation before the last step, which needs the "
+                         "value of that episode's final observation: pass next_values "
+                         "with the full shape of rewards")
+    return np.ascontiguousarray(nv, dtype=p.dtype).reshape(1, p.B)
 
 
 def _work(p):
@@ -123,12 +152,18 @@ def discounted_returns(rewards, gamma, terminated=None, truncated=None, next_val
     with ``next_values`` taken as 0 when not given (then truncation and the
     end of the array simply stop the sum).
 
+    ``next_values`` is the full array (rewards' shape) or, as in :func:`gae`,
+    the ``(*batch)`` value of the observation after the last step (a rollout's
+    ``last_values``: a scalar for a flat stream); the shorthand cannot give
+    the value of a final observation at a truncation before the last step,
+    so that case raises.
+
     Parameters
     ----------
     rewards : array_like, shape (T, *batch)
     gamma : float in [0, 1] or array broadcastable to rewards
     terminated, truncated : array_like of rewards' shape, optional
-    next_values : array_like of rewards' shape, optional
+    next_values : array_like of rewards' shape or of the batch shape, optional
     axis : int, the time axis (default 0)
     out : ndarray, optional, rewards' shape and the result dtype
     backend : 'auto', 'numpy', 'numba' or 'cython', optional
@@ -144,9 +179,15 @@ def discounted_returns(rewards, gamma, terminated=None, truncated=None, next_val
     >>> discounted_returns([1.0, 1.0, 1.0, 1.0], 0.5, terminated=[0, 1, 0, 0])
     array([1.5 , 1.  , 1.75, 1.  ])
     """
-    extra = [] if next_values is None else [("next_values", next_values)]
-    p, named = _prepare(rewards, terminated, truncated, axis, extra)
-    nv = named[0] if named else np.zeros((0, p.B), p.dtype)
+    r, ax = _rewards(rewards, axis)
+    nv_arr = None if next_values is None else C.real_array(next_values, "next_values")
+    if nv_arr is not None and _is_last_value(nv_arr, r, ax):
+        p, _ = _prepare(r, ax, terminated, truncated, dtype_also=[nv_arr])
+        nv = _last_value_row(nv_arr, p)
+    else:
+        p, named = _prepare(r, ax, terminated, truncated,
+                            [] if nv_arr is None else [("next_values", nv_arr)])
+        nv = named[0] if named else np.zeros((0, p.B), p.dtype)
     g = _coef(gamma, "gamma", p)
     res, copy_back = _out(out, "out", p, [p.rewards, nv, g])
     fn = _backend.kernel("returns", "discounted_returns", backend, _work(p))
@@ -174,27 +215,12 @@ def gae(rewards, values, next_values, gamma, lam, terminated=None, truncated=Non
 
     Returns a ``GAEResult(advantages, returns)``; ``out=`` takes a pair.
     """
-    r = C.real_array(rewards, "rewards")
+    r, ax = _rewards(rewards, axis)
     v_arr = C.real_array(values, "values")
     nv_arr = C.real_array(next_values, "next_values")
-    if r.ndim == 0:
-        raise ValueError("rewards must have at least 1 dimension (time); got a scalar")
-    ax = C.axis_index(axis, r.ndim)
-    batch_shape = tuple(s for i, s in enumerate(r.shape) if i != ax)
-    shorthand = nv_arr.shape != r.shape
-    if shorthand and nv_arr.shape != batch_shape:
-        raise ValueError(f"next_values must have the shape of rewards {r.shape} or, for the "
-                         f"value after the last step, the batch shape {batch_shape}; "
-                         f"got {nv_arr.shape}")
-    p, (v,) = _prepare(r, terminated, truncated, ax, [("values", v_arr)], dtype_also=[nv_arr])
-    if shorthand:
-        nv = np.ascontiguousarray(nv_arr, dtype=p.dtype).reshape(1, p.B)
-        if p.truncated.shape[0] and p.T > 1 and p.truncated[:-1].any():
-            raise ValueError("truncated has a truncation before the last step, which needs the "
-                             "value of that episode's final observation: pass next_values "
-                             "with the full shape of rewards")
-    else:
-        nv = C.to_tb(nv_arr, ax, p.dtype)
+    shorthand = _is_last_value(nv_arr, r, ax)
+    p, (v,) = _prepare(r, ax, terminated, truncated, [("values", v_arr)], dtype_also=[nv_arr])
+    nv = _last_value_row(nv_arr, p) if shorthand else C.to_tb(nv_arr, ax, p.dtype)
     g = _coef(gamma, "gamma", p)
     lm = _coef(lam, "lam", p)
     if out is None:
@@ -225,7 +251,8 @@ def lambda_returns(rewards, next_values, gamma, lam, terminated=None, truncated=
     episodes. lam = 0 gives one-step TD targets, lam = 1 Monte-Carlo returns
     that bootstrap at truncations.
     """
-    p, (nv,) = _prepare(rewards, terminated, truncated, axis, [("next_values", next_values)])
+    p, (nv,) = _prepare(*_rewards(rewards, axis), terminated, truncated,
+                        [("next_values", next_values)])
     g = _coef(gamma, "gamma", p)
     lm = _coef(lam, "lam", p)
     res, copy_back = _out(out, "out", p, [p.rewards, nv, g, lm])
@@ -248,7 +275,8 @@ def nstep_returns(rewards, next_values, gamma, n, terminated=None, truncated=Non
     a scalar gamma the products are gamma**k. Cost O(T * batch * n).
     """
     n = C.positive_int(n, "n")
-    p, (nv,) = _prepare(rewards, terminated, truncated, axis, [("next_values", next_values)])
+    p, (nv,) = _prepare(*_rewards(rewards, axis), terminated, truncated,
+                        [("next_values", next_values)])
     g = _coef(gamma, "gamma", p)
     res, copy_back = _out(out, "out", p, [p.rewards, nv, g])
     fn = _backend.kernel("returns", "nstep_returns", backend, p.T * p.B * min(n, max(p.T, 1)))

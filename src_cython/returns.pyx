@@ -362,7 +362,7 @@ cdef int _run(int m, const floating[:, ::1] rewards, const floating[:, ::1] valu
         S.nvs = 0
     else:
         S.nv = &next_values[0, 0]
-        S.nvs = B
+        S.nvs = B if next_values.shape[0] == T else 0  # (1, B): one row for every step
         if m == GAE and next_values.shape[0] != T:
             S.nvmode = 1
     cdef DiscTag disc_tag

@@ -81,6 +81,33 @@ def test_gae_shorthand_equals_full_next_values(backend):
         fastpg.gae(r, v, last, 0.99, 0.95, term, truncated=np.eye(20, 4, dtype=bool), backend=backend)
 
 
+@pytest.mark.parametrize("shape", [(40,), (40, 3), (40, 2, 3)], ids=["flat", "TB", "TxBxC"])
+def test_discounted_shorthand_equals_full_next_values(backend, dtype, shape):
+    """next_values of the batch shape is the value after the last step: only
+    the last step (and no truncation before it) bootstraps."""
+    rng = np.random.default_rng(3)
+    r = rng.standard_normal(shape).astype(dtype)
+    term = rng.random(shape) < 0.1
+    trunc = np.zeros(shape, bool)
+    trunc[-1] = rng.random(shape[1:]) < 0.5  # a truncation at the last step is allowed
+    last = rng.standard_normal(shape[1:]).astype(dtype)
+    full = np.zeros(shape, dtype)
+    full[-1] = last
+    a = fastpg.discounted_returns(r, 0.9, term, trunc, next_values=last, backend=backend)
+    b = fastpg.discounted_returns(r, 0.9, term, trunc, next_values=full, backend=backend)
+    assert a.dtype == dtype and a.shape == shape
+    np.testing.assert_allclose(a, b, **tol(dtype))
+    # hand-computed on a flat stream: G = [1 + .5 * (1 + .5 * 8), 1 + .5 * 8] = [3.5, 5]
+    np.testing.assert_allclose(fastpg.discounted_returns(np.ones(2, dtype), 0.5, next_values=8.0,
+                                                         backend=backend), [3.5, 5.0])
+    bad = np.zeros(shape, bool)
+    bad[0] = True
+    with pytest.raises(ValueError, match="pass next_values"):
+        fastpg.discounted_returns(r, 0.9, truncated=bad, next_values=last, backend=backend)
+    with pytest.raises(ValueError, match="batch shape"):
+        fastpg.discounted_returns(r, 0.9, next_values=np.zeros(shape[:-1] + (7,)), backend=backend)
+
+
 def test_sb3_rollout_buffer_loop(backend):
     """Stable-Baselines3 RolloutBuffer.compute_returns_and_advantage."""
     rng = np.random.default_rng(4)

@@ -41,6 +41,7 @@ def _coefs_disc(r, nv, g, term, trunc, t0, t1, b0, b1, A, C):
     has_te = term.shape[0] > 0
     has_tr = trunc.shape[0] > 0
     has_nv = nv.shape[0] > 0
+    ns = 1 if nv.shape[0] == T else 0  # (1, B): one row for every step
     for t in range(t0, t1):
         for b in range(b0, b1):
             k = (t - t0) * (b1 - b0) + (b - b0)
@@ -49,7 +50,7 @@ def _coefs_disc(r, nv, g, term, trunc, t0, t1, b0, b1, A, C):
             cut = t == T - 1 or (has_tr and trunc[t, b] != 0)
             a = r[t, b]
             if cut and not te and has_nv:
-                a += gt * nv[t, b]
+                a += gt * nv[t * ns, b]
             A[k] = a
             C[k] = 0 if te or cut else gt
 

@@ -11,9 +11,10 @@ arguments and hand the kernels:
 * ``terminated``, ``truncated``: uint8 ``(T, B)``, nonzero meaning true, or
   shape ``(0, B)`` when the caller passed none;
 * ``next_values``: ``(T, B)``; ``(0, B)`` for "not given" (discounted
-  returns only); ``(1, B)`` with ``T > 1`` is the GAE shorthand
-  ``next_values[t] = values[t + 1]``, the row being the value after the
-  last step.
+  returns only); ``(1, B)`` with ``T > 1``, the value after the last step:
+  for GAE the shorthand ``next_values[t] = values[t + 1]``, for discounted
+  returns one row read at every step that bootstraps (the public API allows
+  it only when that is the last step alone).
 
 The reference favours clarity over speed: it loops over time and is
 vectorised over the batch, accumulating in float64 whatever the input
@@ -63,7 +64,8 @@ def discounted_returns(rewards, gamma, terminated, truncated, next_values, out):
     """G_t = r_t + gamma_t (1 - term_t) B_t.
 
     B_t = G_{t+1} inside an episode; at a truncated step or the last step of
-    the array B_t = next_values[t] (0 when next_values has no rows).
+    the array B_t = next_values[t] (0 when next_values has no rows; a single
+    row is broadcast along time).
     A step both terminated and truncated is terminal.
     """
     T, B = rewards.shape
