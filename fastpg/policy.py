@@ -366,25 +366,32 @@ def sample_categorical(logits, rng=None, *, out=None, backend=None):
     return _done(res, dest, batch)
 
 
-def policy_gradient_loss(logits, actions, advantages, *, out=None, backend=None):
+def policy_gradient_loss(logits, actions, advantages, weights=None, *, out=None, backend=None):
     r"""The policy-gradient surrogate loss and its gradient, in one pass:
 
     .. math::
-        L = \frac{1}{N} \sum_i -\log \pi(a_i \mid z_i)\, A_i, \qquad
-        \frac{\partial L}{\partial z_i} = -\frac{A_i}{N}\,(\mathrm{onehot}(a_i) - \mathrm{softmax}(z_i))
+        L = \frac{1}{N} \sum_i -w_i \log \pi(a_i \mid z_i)\, A_i, \qquad
+        \frac{\partial L}{\partial z_i} = -\frac{w_i A_i}{N}\,(\mathrm{onehot}(a_i) - \mathrm{softmax}(z_i))
 
     ``logits`` ``(N, A)`` (or ``(..., A)``), ``actions`` and ``advantages`` of
-    the batch shape. Returns ``(loss, dlogits)`` with ``loss`` a Python float;
-    ``out=`` takes the dlogits array. An empty batch gives ``(0.0, empty)``.
+    the batch shape; ``weights`` (optional, a scalar or of the batch shape,
+    default 1) are per-sample weights such as the importance weights of a
+    prioritized replay batch. Returns ``(loss, dlogits)`` with ``loss`` a
+    Python float; ``out=`` takes the dlogits array. An empty batch gives
+    ``(0.0, empty)``.
     """
     la = C.real_array(logits, "logits")
     adv_a = C.real_array(advantages, "advantages")
-    z, batch, _ = _rows(la, "logits", -1, C.float_dtype(la, adv_a))
+    w_a = None if weights is None else C.real_array(weights, "weights")
+    z, batch, _ = _rows(la, "logits", -1,
+                        C.float_dtype(la, adv_a, *(() if w_a is None else (w_a,))))
     N = z.shape[0]
     a = C.index_array(np.reshape(actions, -1) if np.shape(actions) == batch else actions,
                       "actions", N, z.shape[1], "the number of actions A")
     adv = _weights(np.reshape(adv_a, -1) if adv_a.shape == batch else adv_a, N, z.dtype,
                    "advantages")
+    if w_a is not None:  # w * A: an (N,) product, never written into the caller's arrays
+        adv = adv * _weights(np.reshape(w_a, -1) if w_a.shape == batch else w_a, N, z.dtype)
     res, dest = _out(out, "out", batch + (z.shape[1],), z.dtype, [z, adv])
     loss = np.zeros(1, dtype=z.dtype)
     bad = _kernel("policy_gradient_loss", backend)(z, a, adv, res.reshape(z.shape), loss)

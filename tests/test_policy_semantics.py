@@ -305,3 +305,28 @@ def test_non_finite_inputs_are_named(backend):
     with pytest.raises(ValueError, match="not finite .overflow."):
         P.linear_policy_grad(np.full((1, 2), 1e300), [0], 1.0, np.full((2, 2), 1e300),
                              backend=backend)
+
+
+def test_policy_gradient_loss_weights(backend, dtype):
+    """weights w scale each sample: L = mean(-w log pi(a) A); hand-computed on
+    two rows, equal to advantages w * A, and checked like advantages."""
+    z = np.array([[0.0, 0.0], [np.log(3.0), 0.0]], dtype)  # pi = [.5, .5], [.75, .25]
+    a, adv, w = np.array([0, 1]), np.array([2.0, 1.0], dtype), np.array([0.5, 4.0], dtype)
+    loss, dl = P.policy_gradient_loss(z, a, adv, w, backend=backend)
+    want = -(0.5 * np.log(0.5) * 2.0 + 4.0 * np.log(0.25) * 1.0) / 2
+    assert np.isclose(loss, want, rtol=1e-6)
+    assert dl.dtype == dtype
+    np.testing.assert_allclose(dl, [[-0.25, 0.25], [1.5, -1.5]], rtol=1e-6)
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((50, 4)).astype(dtype)
+    a, adv, w = rng.integers(0, 4, 50), rng.standard_normal(50), rng.random(50)
+    l1, d1 = P.policy_gradient_loss(z, a, adv, w, backend=backend)
+    l2, d2 = P.policy_gradient_loss(z, a, adv * w, backend=backend)
+    np.testing.assert_allclose([l1], [l2], **tol(dtype))
+    np.testing.assert_allclose(d1, d2, **tol(dtype))
+    assert P.policy_gradient_loss(z, a, adv, 2.0, backend=backend)[0] == \
+        pytest.approx(2 * P.policy_gradient_loss(z, a, adv, backend=backend)[0], rel=1e-5)
+    with pytest.raises(ValueError, match="weights must be a scalar or have shape"):
+        P.policy_gradient_loss(z, a, adv, np.ones(49), backend=backend)
+    with pytest.raises(ValueError, match="weights must be finite"):
+        P.policy_gradient_loss(z, a, adv, np.full(50, np.nan), backend=backend)
