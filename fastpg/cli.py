@@ -317,8 +317,9 @@ def _train_tabular(args, env, kw):
 
     if args.lr is not None:
         kw["alpha"] = args.lr
-    if args.epsilon is not None:
-        kw["epsilon"] = args.epsilon
+    for name in ("epsilon", "alpha_decay", "epsilon_decay", "epsilon_min"):
+        if getattr(args, name) is not None:
+            kw[name] = getattr(args, name)
     agent = getattr(agents, TABULAR_AGENTS[args.agent])(env, **kw)
     episodes = args.episodes if args.episodes or args.steps else 500
     hist = agent.train(env, episodes=episodes, steps=args.steps, seed=args.seed,
@@ -329,6 +330,8 @@ def _train_tabular(args, env, kw):
         print(f"greedy episode: return {ret:.1f} in {n} steps")
     else:
         print("greedy policy:", agent.greedy_policy().tolist())
+    if agent.Q.shape[0] <= 10:  # small MDPs: the learned table itself
+        print("Q:", np.array2string(agent.Q, precision=2, suppress_small=True))
     if args.plot:
         _plot_tabular(agent, env, args.plot, f"{args.agent} on {args.env}")
     env.close()
@@ -436,6 +439,11 @@ def main(argv=None):
                    help="episodes to train (default 1000 for reinforce, 500 otherwise)")
     t.add_argument("--steps", type=int, default=None, help="tabular agents: train for steps")
     t.add_argument("--epsilon", type=float, default=None, help="tabular agents: exploration")
+    t.add_argument("--epsilon-decay", type=float, default=None, metavar="D",
+                   help="tabular agents: epsilon * D**episodes (default 1: constant)")
+    t.add_argument("--epsilon-min", type=float, default=None, help="tabular agents: floor of epsilon")
+    t.add_argument("--alpha-decay", type=float, default=None, metavar="K",
+                   help="tabular agents: step size lr / (1 + K * updates) (default 0: constant)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--lr", type=float, default=None, help="step size (policy lr, or alpha)")
     t.add_argument("--gamma", type=float, default=None)

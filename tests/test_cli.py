@@ -67,3 +67,17 @@ def test_bench_flat_stream_reports_bandwidth_fraction(tmp_path):
     rows = data["results"]
     assert rows and all(r["backend"] != "numpy" for r in rows)  # the Python loop is skipped
     assert all(0 < r["fraction_of_copy_bandwidth"] for r in rows)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_train_homl_chapter_schedule(capsys, seed):
+    """The HOML chapter's Q-learning (10,000 steps of uniform exploration,
+    alpha_k = 0.05 / (1 + 0.005 k), gamma 0.9) finds the optimal policy
+    [0, 0, 1]; a constant alpha of 0.05 does not (the README's command)."""
+    argv = ["train", "q-learning", "--env", "fastpg/HOMLMDP-v0", "--steps", "10000",
+            "--epsilon", "1", "--lr", "0.05", "--alpha-decay", "0.005", "--gamma", "0.9",
+            "--seed", str(seed), "--quiet"]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "greedy policy: [0, 0, 1]" in out
+    assert "Q: [[" in out
