@@ -34,6 +34,7 @@ after an episode end is a reset step whose action is ignored: do not add it.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import threading
@@ -371,10 +372,13 @@ class ReplayBuffer:
         extra fields declared at construction are passed as keywords.
         Returns the index of the (first) transition added.
         """
+        return self._add(obs, action, reward, next_obs, terminated, truncated, fields)
+
+    def _add(self, obs, action, reward, next_obs, terminated, truncated, fields, prio=None):
         E = self._n_envs
         if truncated is None:
             truncated = False if E == 1 else np.zeros(E, bool)
-        if E == 1 and not fields and self._fast is not None and \
+        if E == 1 and not fields and prio is None and self._fast is not None and \
                 self._add_one(obs, action, reward, next_obs, terminated, truncated):
             return self._added - 1
         lead, what = ((), "one transition") if E == 1 else ((E,), f"one row per env, n_envs={E}")
@@ -382,8 +386,9 @@ class ReplayBuffer:
                              lead, what)
         if E == 1:
             cols = {k: v.reshape((1,) + v.shape) for k, v in cols.items()}
+        prio = None if prio is None else prio(lead)
         with self._lock:
-            return self._write(cols, E)
+            return self._write(cols, E, prio)
 
     def extend(self, obs, action, reward, next_obs, terminated, truncated=None, **fields):
         """Add T steps at once: arrays of shape (T, *field shape), or (T, n_envs, ...).
@@ -392,6 +397,9 @@ class ReplayBuffer:
         the last ``capacity`` transitions are kept). ``truncated`` defaults to
         all False. Returns the index of the first transition added.
         """
+        return self._extend(obs, action, reward, next_obs, terminated, truncated, fields)
+
+    def _extend(self, obs, action, reward, next_obs, terminated, truncated, fields, prio=None):
         E = self._n_envs
         try:
             T = int(np.shape(reward)[0])
@@ -406,8 +414,9 @@ class ReplayBuffer:
                              lead, what)
         if E > 1:
             cols = {k: v.reshape((T * E,) + v.shape[2:]) for k, v in cols.items()}
+        prio = None if prio is None else prio(lead)
         with self._lock:
-            return self._write(cols, T * E)
+            return self._write(cols, T * E, prio)
 
     def _add_one(self, obs, action, reward, next_obs, terminated, truncated):
         """One transition with cheap exact checks; False: take the general path.
@@ -442,12 +451,13 @@ class ReplayBuffer:
             td[x] = terminated
             trd[x] = truncated
             cut[x] = truncated != 0
-            self._after_write(x, 1, 0)
+            self._after_write(x, 1, 0, None)
             self._added += 1
         return True
 
-    def _write(self, cols, m):
-        """Write m validated rows (time-major, env fastest) at the write head."""
+    def _write(self, cols, m, prio=None):
+        """Write m validated rows (time-major, env fastest) at the write head;
+        ``prio``: the rows' tree values (prioritized buffers), or None."""
         first_index = self._added
         if m == 0:
             return first_index
@@ -467,11 +477,11 @@ class ReplayBuffer:
                 if fld.width:
                     src = np.ascontiguousarray(cols[name]).reshape(m, -1).view(np.uint8)
                     ring_write(fld.rows, src, start)
-        self._after_write(start, m, keep)
+        self._after_write(start, m, keep, prio)
         self._added += m
         return first_index
 
-    def _after_write(self, start, m, keep):
+    def _after_write(self, start, m, keep, prio=None):
         pass
 
     def _elide(self, cols, m, keep, cut):
@@ -537,7 +547,8 @@ class ReplayBuffer:
         """Sample ``batch_size`` transitions uniformly, with replacement.
 
         Sampling is always with replacement, so ``batch_size`` may exceed
-        ``len(self)``; an empty buffer is an error. ``rng``: a
+        ``len(self)``; an empty buffer is an error, except that
+        ``batch_size=0`` always gives an empty batch (every field, no rows). ``rng``: a
         numpy.random.Generator or a seed (the same seed gives the same batch
         on every backend).
 
@@ -554,7 +565,7 @@ class ReplayBuffer:
 
     def _sample(self, batch_size, rng, n_step, gamma, finish=None):
         """Validate, draw, gather; ``finish(batch, slots)`` runs under the same lock."""
-        B = C.positive_int(batch_size, "batch_size")
+        B = C.positive_int(batch_size, "batch_size", lo=0)
         n_step = C.positive_int(n_step, "n_step")
         if gamma is None and n_step > 1:
             raise ValueError("n_step > 1 needs gamma (the discount of the n-step return)")
@@ -564,6 +575,15 @@ class ReplayBuffer:
                 raise ValueError(f"gamma must lie in [0, 1]; got {gamma!r}")
         rng = C.generator(rng)
         with self._lock:
+            if not B:  # an empty batch with every field (also from an empty buffer)
+                slots = np.zeros(0, np.int64)
+                batch = Batch({k: np.zeros((0,) + shape, dt) for k, (shape, dt)
+                               in self.fields.items()}, indices=slots)
+                if gamma is not None:
+                    batch.update(discount=np.zeros(0, self._spec["reward"][1]), steps=slots)
+                if finish is not None:
+                    finish(batch, slots)
+                return batch
             if not self._added:
                 raise ValueError("cannot sample from an empty buffer: add transitions first")
             slots = self._draw(B, rng)
@@ -820,9 +840,48 @@ class PrioritizedReplayBuffer(ReplayBuffer):
             self._tree = SumTree(self._capacity, backend=self.backend)
             self._max_p = 1.0
 
-    def _after_write(self, start, m, keep):
+    def add(self, obs, action, reward, next_obs, terminated, truncated=None, *,
+            priorities=None, **fields):
+        """As :meth:`ReplayBuffer.add`; ``priorities``: the new transitions'
+        priorities (a scalar, or one per env), e.g. |TD errors| computed where
+        the data was collected (Ape-X); by default the largest seen so far."""
+        return self._add(obs, action, reward, next_obs, terminated, truncated, fields,
+                         self._given(priorities))
+
+    def extend(self, obs, action, reward, next_obs, terminated, truncated=None, *,
+               priorities=None, **fields):
+        """As :meth:`ReplayBuffer.extend`; ``priorities``: a scalar, or one per
+        transition ((T,) or (T, n_envs)); by default the largest seen so far."""
+        return self._extend(obs, action, reward, next_obs, terminated, truncated, fields,
+                            self._given(priorities))
+
+    def _given(self, priorities):
+        # validated with the other columns, before the lock and any write
+        return None if priorities is None else (lambda lead: self._p(priorities, lead))
+
+    def _p(self, priorities, shape):
+        """p = priority + eps as flat float64 (a scalar is broadcast to shape).
+        Priorities must be finite and >= 0, and p**alpha finite (it is what the
+        tree stores: an infinite total would make every sample the last leaf)."""
+        pr, hi = _priorities(priorities, shape)
+        try:
+            ok = math.isfinite((float(hi) + self._eps) ** self._alpha)
+        except OverflowError:
+            ok = False
+        if not ok:
+            raise ValueError(f"priorities: ({float(hi)!r} + eps) ** alpha = "
+                             f"({float(hi)!r} + {self._eps}) ** {self._alpha} is not finite; "
+                             "rescale the priorities or lower alpha")
+        return pr.reshape(-1) + self._eps
+
+    def _after_write(self, start, m, keep, prio=None):
         slots = (start + np.arange(keep, m, dtype=np.int64)) % self._capacity
-        p = np.full(slots.shape[0], self._max_p ** self._alpha)
+        if prio is None:
+            p = np.full(slots.shape[0], self._max_p ** self._alpha)
+        else:
+            if prio.size:
+                self._max_p = max(self._max_p, float(prio.max()))
+            p = prio[keep:] ** self._alpha if self._alpha != 1.0 else prio[keep:]
         self._k("tree_update")(self._tree.tree, self._tree.depth, slots, p)
 
     def sample(self, batch_size, rng=None, *, n_step=1, gamma=None, beta=None):
@@ -860,8 +919,8 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         idx = idx.reshape(1) if idx.ndim == 0 else idx
         if idx.ndim != 1:
             raise ValueError(f"indices must be 1-D (batch.indices); got shape {idx.shape}")
-        pr, hi = _priorities(priorities, idx.shape)
-        if not pr.size:
+        p = self._p(priorities, idx.shape)
+        if not p.size:
             return 0
         with self._lock:
             W, Cap = self._added, self._capacity
@@ -871,13 +930,11 @@ class PrioritizedReplayBuffer(ReplayBuffer):
                 idx = C.index_array(idx, "indices", idx.shape[0], W, "total_added",
                                     allow_float=False)
                 live = idx >= W - Cap
-                idx, pr = idx[live], pr[live]
+                idx, p = idx[live], p[live]
                 if not idx.size:
                     return 0
-                hi = pr.max()
                 slots = idx % Cap
-            p = pr + self._eps
-            self._max_p = max(self._max_p, float(hi) + self._eps)
+            self._max_p = max(self._max_p, float(p.max()))
             if self._alpha != 1.0:
                 p **= self._alpha
             self._k("tree_update")(self._tree.tree, self._tree.depth, slots, p)
@@ -887,6 +944,36 @@ class PrioritizedReplayBuffer(ReplayBuffer):
     def priorities(self) -> np.ndarray:
         """p^α of the stored transitions, by slot (a read-only view)."""
         return self._tree.priorities[:len(self)]
+
+    def _live_slots(self, indices):
+        """Slots of transition indices that are still stored (else an error)."""
+        idx = np.asarray(indices)
+        idx = idx.reshape(1) if idx.ndim == 0 else idx
+        if idx.ndim != 1:
+            raise ValueError(f"indices must be 1-D (batch.indices); got shape {idx.shape}")
+        W, Cap = self._added, self._capacity
+        idx = C.index_array(idx, "indices", idx.shape[0], W, "total_added", allow_float=False)
+        if idx.size and idx.min() < W - Cap:
+            i = int(np.argmin(idx))
+            raise ValueError(f"indices[{i}] = {int(idx[i])} has been overwritten: the buffer "
+                             f"holds transitions {W - Cap} .. {W - 1}")
+        return idx % Cap
+
+    def get_priorities(self, indices) -> np.ndarray:
+        """The sampling priorities p^α (P(i) ∝ p^α, p = priority + eps) of the
+        stored transitions ``indices`` (transition numbers, as in
+        ``batch.indices``); an index never added or overwritten is an error.
+        With alpha > 0, ``** (1 / alpha)`` gives p back."""
+        with self._lock:
+            return self._tree.tree[0, self._tree.first_leaf + self._live_slots(indices)]
+
+    def weights(self, indices, beta=None, dtype=np.float32) -> np.ndarray:
+        """Importance weights (N·P(i))^−β / max_k (N·P(k))^−β of the stored
+        transitions ``indices`` (as ``sample`` returns them); ``beta``
+        defaults to ``self.beta``."""
+        beta = self._beta if beta is None else self._real(beta, "beta", 0.0, 1.0)
+        with self._lock:
+            return self._tree.weights(self._live_slots(indices), beta, dtype)
 
     def _config(self):
         c = super()._config()
@@ -1016,6 +1103,43 @@ class SumTree:
         out = np.empty(B, np.int64)
         self._k("tree_sample")(self.tree, self.depth, u, out)
         return out
+
+    def find_prefixsum(self, mass):
+        """The slot whose prefix-sum interval holds each ``mass``: the first
+        slot i with priority > 0 and p_0 + ... + p_i > mass (a mass at or a
+        rounding hair above the total gives the last positive slot). The query
+        behind sampling (``sample`` asks it for stratified masses: the same
+        descent, with the same tie rules as the kernels). ``mass`` in
+        [0, total], a scalar or 1-D; the tree must have a positive total.
+        """
+        m = C.real_array(mass, "mass")
+        scalar = m.ndim == 0
+        m = np.array(m.reshape(-1), np.float64)  # a copy: consumed as the walk descends
+        if not self.total > 0:
+            raise ValueError("find_prefixsum needs a positive total (every priority is 0)")
+        if m.size and not (m.min() >= 0 and m.max() <= self.total):  # NaN fails both
+            i = int(np.flatnonzero(~((m >= 0) & (m <= self.total)))[0])
+            raise ValueError(f"mass must lie in [0, total = {self.total!r}]; "
+                             f"mass[{i}] = {m[i]!r}")
+        sums = self.tree[0]
+        node = np.zeros(m.shape[0], np.int64)
+        for _ in range(self.depth):
+            kids = sums[8 * node[:, None] + 8 + np.arange(8)]  # (n, 8), siblings left to right
+            chosen = np.full(m.shape[0], -1, np.int64)
+            last = np.full(m.shape[0], -1, np.int64)
+            for j in range(8):  # subtract the skipped sums one by one, as the kernels do
+                sj = kids[:, j]
+                live = (sj > 0) & (chosen < 0)
+                last[sj > 0] = j
+                hit = live & (m < sj)
+                chosen[hit] = j
+                m[live & ~hit] -= sj[live & ~hit]
+            over = chosen < 0  # the mass reached the node's sum: its last positive child
+            chosen[over] = last[over]
+            m[over] += kids[over, last[over]]
+            node = 8 * node + 8 + chosen
+        out = node - self.first_leaf
+        return int(out[0]) if scalar else out
 
     def weights(self, indices, beta, dtype=np.float32):
         idx = self._indices(indices)

@@ -1,0 +1,127 @@
+"""Replay API that other libraries' users expect: priorities given with the
+data (cpprb, TorchRL, Ape-X actors), empty batches, priorities and weights
+read by transition index, and the sum tree's prefix-sum query."""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fastpg import PrioritizedReplayBuffer, SumTree
+
+
+def _fill(buf, n, rng, **kw):
+    obs = rng.normal(size=(n, 2)).astype(np.float32)
+    return buf.extend(obs, rng.integers(0, 3, n), rng.normal(size=n), obs + 1,
+                      np.zeros(n, bool), **kw)
+
+
+def test_add_and_extend_take_priorities(backend):
+    rng = np.random.default_rng(0)
+    buf = PrioritizedReplayBuffer(8, (2,), alpha=0.5, eps=0.0, backend=backend)
+    o = np.zeros(2, np.float32)
+    buf.add(o, 1, 1.0, o, False, priorities=4.0)
+    first = _fill(buf, 3, rng, priorities=[1.0, 9.0, 0.0])
+    _fill(buf, 2, rng)  # no priorities: the largest seen, 9
+    np.testing.assert_allclose(buf.get_priorities(np.arange(6)), np.sqrt([4, 1, 9, 0, 9, 9]))
+    assert first == 1 and buf.max_priority == 9.0
+    # a zero priority (eps = 0) is never sampled
+    assert 3 not in buf.sample(2000, 0).indices
+    # n_envs: one priority per env, (T, n_envs) for extend
+    vec = PrioritizedReplayBuffer(8, (2,), n_envs=2, alpha=1.0, eps=0.0, backend=backend)
+    z = np.zeros((2, 2), np.float32)
+    vec.add(z, [0, 1], [0.0, 0.0], z, [False, False], priorities=[2.0, 3.0])
+    Z = np.zeros((2, 2, 2), np.float32)
+    vec.extend(Z, np.zeros((2, 2), int), np.zeros((2, 2)), Z, np.zeros((2, 2), bool),
+               priorities=[[5.0, 6.0], [7.0, 8.0]])
+    np.testing.assert_array_equal(vec.get_priorities(np.arange(6)), [2, 3, 5, 6, 7, 8])
+
+
+def test_given_priorities_are_checked_before_anything_is_written(backend):
+    buf = PrioritizedReplayBuffer(4, (2,), alpha=2.0, backend=backend)
+    o = np.zeros(2, np.float32)
+    for bad, match in [(-1.0, "finite and >= 0"), (np.nan, "finite and >= 0"),
+                       (1e200, "is not finite"), ([1.0, 2.0], "shape")]:
+        with pytest.raises(ValueError, match=match):
+            buf.add(o, 0, 0.0, o, False, priorities=bad)
+    assert len(buf) == 0 and buf.total_added == 0 and buf._tree.total == 0
+    buf.add(o, 0, 0.0, o, False)
+    with pytest.raises(ValueError, match="is not finite"):
+        buf.update_priorities([0], [1e200])  # (1e200 + eps) ** 2 would make the total inf
+    assert buf.get_priorities([0])[0] == 1.0
+
+
+@pytest.mark.parametrize("prioritized", [False, True])
+@pytest.mark.parametrize("gamma", [None, 0.9])
+def test_sample_zero_gives_an_empty_batch(backend, prioritized, gamma):
+    cls = PrioritizedReplayBuffer if prioritized else __import__("fastpg").ReplayBuffer
+    buf = cls(10, (3,), np.uint8, fields={"logp": ((), np.float32)}, backend=backend)
+    for b in (buf.sample(0, 0, gamma=gamma),  # an empty buffer too
+              (_fill_u8(buf), buf.sample(0, 0, gamma=gamma))[1]):
+        assert b.obs.shape == (0, 3) and b.obs.dtype == np.uint8
+        assert b.next_obs.shape == (0, 3) and b.action.shape == (0,)
+        assert b.logp.dtype == np.float32 and b.indices.dtype == np.int64
+        assert ("weights" in b) == prioritized and ("discount" in b) == (gamma is not None)
+        assert all(len(v) == 0 for v in b.values())
+    with pytest.raises(ValueError, match="batch_size must be >= 0"):
+        buf.sample(-1, 0)
+
+
+def _fill_u8(buf):
+    o = np.zeros((4, 3), np.uint8)
+    buf.extend(o, np.zeros(4, int), np.zeros(4), o, np.zeros(4, bool), logp=np.zeros(4))
+
+
+def test_priorities_and_weights_by_transition_index(backend):
+    rng = np.random.default_rng(1)
+    buf = PrioritizedReplayBuffer(5, (2,), alpha=1.0, beta=0.5, eps=0.0, backend=backend)
+    _fill(buf, 12, rng, priorities=np.arange(1.0, 13.0))  # slots hold transitions 7..11
+    np.testing.assert_array_equal(buf.get_priorities([7, 11, 9]), [8.0, 12.0, 10.0])
+    # weights (p_min / p)^beta, the same as a sampled batch carries
+    np.testing.assert_allclose(buf.weights([7, 11]), np.sqrt([1.0, 8.0 / 12.0]), rtol=1e-6)
+    b = buf.sample(64, 3)
+    np.testing.assert_allclose(buf.weights(b.indices), b.weights, rtol=1e-6)
+    np.testing.assert_allclose(buf.weights(b.indices, beta=1.0), (8.0 / (b.indices + 1)),
+                               rtol=1e-6)
+    with pytest.raises(ValueError, match="indices\\[1\\] = 6 has been overwritten"):
+        buf.get_priorities([7, 6])
+    with pytest.raises(ValueError, match="out of range"):
+        buf.weights([12])
+    with pytest.raises(TypeError):
+        buf.get_priorities([7.5])
+
+
+@given(capacity=st.integers(1, 70), seed=st.integers(0, 2**32 - 1), zeros=st.booleans())
+def test_find_prefixsum_is_the_sampling_query(backend, capacity, seed, zeros):
+    """sample(B, rng) == find_prefixsum of the stratified masses (i + u_i) / B * total."""
+    rng = np.random.default_rng(seed)
+    t = SumTree(capacity, backend=backend)
+    p = rng.random(capacity) * 10
+    if zeros:
+        p[rng.random(capacity) < 0.4] = 0.0
+    if not p.any():
+        p[-1] = 1.0
+    t.update(np.arange(capacity), p)
+    B = 33
+    u = np.random.default_rng(seed + 1).random(B)
+    masses = (np.arange(B) + u) / B * t.total
+    np.testing.assert_array_equal(t.find_prefixsum(masses), t.sample(B, seed + 1))
+    # the brute-force definition on masses away from the boundaries
+    cum = np.cumsum(t.priorities)
+    for m in rng.random(20) * t.total:
+        if np.min(np.abs(cum - m)) > 1e-9 * t.total:
+            assert t.find_prefixsum(m) == int(np.argmax(cum > m))
+    last_positive = int(np.flatnonzero(t.priorities > 0)[-1])
+    assert t.find_prefixsum(t.total) == last_positive
+
+
+def test_find_prefixsum_bad_input():
+    t = SumTree(4)
+    with pytest.raises(ValueError, match="positive total"):
+        t.find_prefixsum(0.0)
+    t.update([0, 1], [1.0, 2.0])
+    assert t.find_prefixsum([0.0, 0.999, 1.0, 2.5, 3.0]).tolist() == [0, 0, 1, 1, 1]
+    for bad in (-0.1, 3.5, np.nan):
+        with pytest.raises(ValueError, match="mass must lie in"):
+            t.find_prefixsum([1.0, bad])
+    with pytest.raises(TypeError):
+        t.find_prefixsum("x")
