@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import importlib
 import os
 
@@ -200,8 +201,42 @@ def kernel(family: str, name: str, backend: str | None = None, size: int = 0):
         fn = getattr(mod, name)
         if par and threads() > 1:
             fn = getattr(mod, name + "_parallel", fn)
+        if chosen == "numba":
+            fn = _writeable_inputs(fn)
         _dispatch[key] = fn
     return fn
+
+
+def _writeable_inputs(fn):
+    """The numba kernel ``fn``, called with read-only arrays (a JAX array seen
+    through NumPy, a broadcast view, a read-only buffer) replaced by writeable
+    views of the same memory. numba types a read-only array as another type,
+    so every kernel would otherwise compile a second time (seconds each) for
+    such inputs; the kernels never write their inputs."""
+    import numpy as np
+
+    ndarray = np.ndarray
+
+    def alias(a):
+        if type(a) is not ndarray or a.flags.writeable:
+            return a
+        holder = _Memory()
+        holder.__array_interface__ = dict(a.__array_interface__, data=(a.ctypes.data, False))
+        holder.owner = a  # keeps the memory alive as long as the view
+        return np.asarray(holder)
+
+    @functools.wraps(fn)
+    def call(*args):
+        for a in args:
+            if type(a) is ndarray and not a.flags.writeable:
+                return fn(*map(alias, args))
+        return fn(*args)
+
+    return call
+
+
+class _Memory:
+    __slots__ = ("__array_interface__", "owner")
 
 
 def threads() -> int:

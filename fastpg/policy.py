@@ -28,6 +28,7 @@ import numpy as np
 
 from . import _backend
 from . import _checks as C
+from ._interop import tensors_follow
 
 __all__ = ["softmax", "log_softmax", "softmax_jacobian", "softmax_jvp", "log_prob_grad",
            "linear_policy_probs", "linear_policy_grad", "compatible_features",
@@ -143,6 +144,7 @@ def _softmax_like(name, logits, axis, out, backend):
     return np.moveaxis(res.reshape(moved), -1, ax)
 
 
+@tensors_follow
 def softmax(logits, axis=-1, *, out=None, backend=None):
     r"""Probabilities :math:`p_a = e^{z_a - m} / \sum_b e^{z_b - m}`, :math:`m = \max_b z_b`.
 
@@ -152,6 +154,7 @@ def softmax(logits, axis=-1, *, out=None, backend=None):
     return _softmax_like("softmax", logits, axis, out, backend)
 
 
+@tensors_follow
 def log_softmax(logits, axis=-1, *, out=None, backend=None):
     r"""Log-probabilities :math:`\log p_a = (z_a - m) - \log \sum_b e^{z_b - m}`.
 
@@ -161,6 +164,7 @@ def log_softmax(logits, axis=-1, *, out=None, backend=None):
     return _softmax_like("log_softmax", logits, axis, out, backend)
 
 
+@tensors_follow
 def entropy(logits, axis=-1, *, out=None, backend=None):
     r""":math:`H = -\sum_a p_a \log p_a` per row (masked actions contribute 0).
 
@@ -182,6 +186,7 @@ def _probs(probs, name="probs", dtype=None):
     return p, batch
 
 
+@tensors_follow
 def softmax_jacobian(probs, *, out=None, backend=None):
     r"""Jacobian of the softmax, :math:`J = \mathrm{diag}(p) - p p^\top` per row.
 
@@ -196,6 +201,7 @@ def softmax_jacobian(probs, *, out=None, backend=None):
     return _done(res, dest, batch + (A, A))
 
 
+@tensors_follow
 def softmax_jvp(probs, v, *, out=None, backend=None):
     r"""The softmax Jacobian applied to ``v`` without building it:
     :math:`J v = p \odot (v - \langle p, v \rangle)` per row (J is symmetric,
@@ -211,6 +217,7 @@ def softmax_jvp(probs, v, *, out=None, backend=None):
     return _done(res, dest, pa.shape)
 
 
+@tensors_follow
 def log_prob_grad(logits, actions, *, out=None, backend=None):
     r""":math:`\nabla_z \log \pi(a \mid z) = \mathrm{onehot}(a) - \mathrm{softmax}(z)` per row.
 
@@ -245,6 +252,7 @@ def _linear_inputs(X, W):
     return Xa, Xc, Wc, dt
 
 
+@tensors_follow
 def linear_policy_probs(X, W, *, out=None, backend=None):
     r"""The linear softmax policy :math:`\pi(\cdot \mid x_i) = \mathrm{softmax}(x_i^\top W)`.
 
@@ -272,6 +280,7 @@ def _weights(weights, N, dt, name="weights"):
     return w
 
 
+@tensors_follow
 def linear_policy_grad(X, actions, weights, W, *, out=None, backend=None):
     r"""The REINFORCE gradient of a linear softmax policy, fused:
 
@@ -311,6 +320,7 @@ def _feature_inputs(phi, theta):
     return pa, pc, tc, dt
 
 
+@tensors_follow
 def compatible_features(phi, theta, *, out=None, backend=None):
     r"""Compatible features of Sutton et al. (2000) for
     :math:`\pi(a \mid s) \propto \exp(\theta^\top \phi_{sa})`:
@@ -328,6 +338,7 @@ def compatible_features(phi, theta, *, out=None, backend=None):
     return _done(res, dest, pa.shape)
 
 
+@tensors_follow
 def action_feature_grad(phi, actions, weights, theta, *, out=None, backend=None):
     r""":math:`\sum_i w_i\, \psi_{s_i a_i}`, shape ``(d,)``: the policy gradient of
     :math:`\sum_i w_i \log \pi(a_i \mid s_i)` for the action-feature policy
@@ -346,6 +357,7 @@ def action_feature_grad(phi, actions, weights, theta, *, out=None, backend=None)
     return _done(res, dest, (d,))
 
 
+@tensors_follow
 def sample_categorical(logits, rng=None, *, out=None, backend=None):
     r"""One action per row from :math:`\mathrm{softmax}(z)`, by inverse CDF.
 
@@ -366,6 +378,7 @@ def sample_categorical(logits, rng=None, *, out=None, backend=None):
     return _done(res, dest, batch)
 
 
+@tensors_follow
 def policy_gradient_loss(logits, actions, advantages, weights=None, *, out=None, backend=None):
     r"""The policy-gradient surrogate loss and its gradient, in one pass:
 

@@ -32,6 +32,7 @@ import numpy as np
 
 from . import _backend
 from . import _checks as C
+from ._interop import tensors_follow
 
 __all__ = ["discounted_returns", "gae", "lambda_returns", "nstep_returns", "GAEResult"]
 
@@ -139,6 +140,7 @@ def _out(out, name, p, inputs):
     return C.kernel_out(out, p.axis, p.T, p.B, p.dtype, inputs)
 
 
+@tensors_follow
 def discounted_returns(rewards, gamma, terminated=None, truncated=None, next_values=None,
                        *, axis=0, out=None, backend=None):
     r"""Discounted returns, exact, over a flat stream or a ``(T, *batch)`` array.
@@ -195,6 +197,7 @@ def discounted_returns(rewards, gamma, terminated=None, truncated=None, next_val
     return _finish(res, out, p, copy_back)
 
 
+@tensors_follow
 def gae(rewards, values, next_values, gamma, lam, terminated=None, truncated=None,
         *, axis=0, out=None, backend=None):
     r"""Generalised advantage estimation (Schulman et al., 2016), one pass.
@@ -236,6 +239,7 @@ def gae(rewards, values, next_values, gamma, lam, terminated=None, truncated=Non
     return GAEResult(_finish(adv, outs[0], p, adv_copy), _finish(ret, outs[1], p, ret_copy))
 
 
+@tensors_follow
 def lambda_returns(rewards, next_values, gamma, lam, terminated=None, truncated=None,
                    *, axis=0, out=None, backend=None):
     r"""TD(lambda) targets (the lambda-return), exact.
@@ -261,6 +265,7 @@ def lambda_returns(rewards, next_values, gamma, lam, terminated=None, truncated=
     return _finish(res, out, p, copy_back)
 
 
+@tensors_follow
 def nstep_returns(rewards, next_values, gamma, n, terminated=None, truncated=None,
                   *, axis=0, out=None, backend=None):
     r"""n-step bootstrapped returns.

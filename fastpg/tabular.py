@@ -29,6 +29,7 @@ import numpy as np
 
 from . import _backend
 from . import _checks as C
+from ._interop import tensors_follow
 
 __all__ = ["q_learning", "sarsa", "expected_sarsa", "double_q_learning", "td0",
            "epsilon_greedy", "value_iteration", "ValueIterationResult", "q_learning_rollout",
@@ -212,6 +213,7 @@ def _result(td, scalar):
     return td[0] if scalar else td
 
 
+@tensors_follow
 def q_learning(Q, states, actions, rewards, next_states, terminated=None, gamma=0.99, alpha=0.1,
                *, out=None, backend=None):
     r"""Q-learning, in place: :math:`\delta_i = r_i + \gamma_i (1 - \mathrm{term}_i)
@@ -234,6 +236,7 @@ def q_learning(Q, states, actions, rewards, next_states, terminated=None, gamma=
     return _result(td, scalar)
 
 
+@tensors_follow
 def sarsa(Q, states, actions, rewards, next_states, next_actions, terminated=None, gamma=0.99,
           alpha=0.1, *, out=None, backend=None):
     r"""SARSA, in place: :math:`\delta_i = r_i + \gamma_i (1 - \mathrm{term}_i)
@@ -259,6 +262,7 @@ def sarsa(Q, states, actions, rewards, next_states, next_actions, terminated=Non
     return _result(td, scalar)
 
 
+@tensors_follow
 def expected_sarsa(Q, states, actions, rewards, next_states, terminated=None, gamma=0.99,
                    alpha=0.1, epsilon=0.1, *, out=None, backend=None):
     r"""Expected SARSA with an ε-greedy target policy, in place:
@@ -289,6 +293,7 @@ def expected_sarsa(Q, states, actions, rewards, next_states, terminated=None, ga
     return _result(td, scalar)
 
 
+@tensors_follow
 def double_q_learning(Q1, Q2, states, actions, rewards, next_states, which, terminated=None,
                       gamma=0.99, alpha=0.1, *, out=None, backend=None):
     r"""Double Q-learning (van Hasselt, 2010), in place. Transition i updates
@@ -323,6 +328,7 @@ def double_q_learning(Q1, Q2, states, actions, rewards, next_states, which, term
     return _result(td, scalar)
 
 
+@tensors_follow
 def td0(V, states, rewards, next_states, terminated=None, gamma=0.99, alpha=0.1, *, out=None,
         backend=None):
     r"""TD(0) state values, in place: :math:`\delta_i = r_i + \gamma_i (1 - \mathrm{term}_i)
@@ -338,6 +344,7 @@ def td0(V, states, rewards, next_states, terminated=None, gamma=0.99, alpha=0.1,
     return _result(td, scalar)
 
 
+@tensors_follow
 def epsilon_greedy(Q, states, epsilon, rng=None, *, out=None, backend=None):
     r"""ε-greedy actions for ``states``: with probability ε a uniformly random
     possible action (entries of ``-inf`` are impossible), else a greedy one,
@@ -401,6 +408,7 @@ class ValueIterationResult(NamedTuple):
     iterations: int  # sweeps run
 
 
+@tensors_follow
 def value_iteration(P, R, gamma=0.9, tol=1e-10, max_iter=100_000, action_mask=None, *,
                     backend=None):
     r"""Value iteration on a finite MDP (Bellman optimality, Jacobi sweeps from V = 0):
@@ -489,6 +497,7 @@ class RolloutResult(NamedTuple):
     steps: int
 
 
+@tensors_follow
 def q_learning_rollout(Q, P, R, n_steps, *, action_mask=None, terminal_states=(), start_state=0,
                        epsilon=1.0, alpha=0.05, alpha_decay=0.0, gamma=0.9, rng=None,
                        step_offset=0, state=None, backend=None):

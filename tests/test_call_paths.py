@@ -178,3 +178,42 @@ def test_numba_cache_never_inside_the_package(tmp_path, where):
     assert list(expected_root.rglob("replay.uniform_sample-*.nbi"))
     in_package = [p for p in (site / "fastpg").rglob("*") if p.suffix in (".nbi", ".nbc")]
     assert not in_package, in_package
+
+
+def test_every_public_kernel_is_in_the_call_table():
+    from .kernel_calls import CALLS
+    public = set(_backend.REGISTRY["returns"] + _backend.REGISTRY["policy"]
+                 + _backend.REGISTRY["tabular"])
+    assert {c[0] for c in CALLS} == public
+
+
+@pytest.mark.skipif(not _backend.available("numba"), reason="numba unavailable")
+def test_read_only_inputs_compile_nothing_twice():
+    """np.asarray of a JAX array is read-only, as are broadcast views; numba
+    types read-only arrays separately, so each kernel would compile again
+    (seconds) for them. They reach the kernels as writeable views instead."""
+    import numba
+
+    from fastpg import _numba
+    from fastpg._numba import policy, replay, returns, tabular
+
+    from .kernel_calls import CALLS, IN_PLACE
+
+    for name, arrays, kw in CALLS:
+        ro = []
+        for i, a in enumerate(arrays):
+            a = a.copy()
+            a.flags.writeable = i < IN_PLACE.get(name, 0)
+            ro.append(a)
+        want = getattr(fastpg, name)(*[a.copy() for a in arrays], backend="numpy", **kw)
+        got = getattr(fastpg, name)(*ro, backend="numba", **kw)
+        if name not in ("sample_categorical", "epsilon_greedy", "q_learning_rollout"):
+            for g, w in zip(np.atleast_1d(got) if not isinstance(got, tuple) else got,
+                            np.atleast_1d(want) if not isinstance(want, tuple) else want):
+                np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-9)
+        assert all(not a.flags.writeable for a in ro[IN_PLACE.get(name, 0):])
+    read_only = [f"{mod.__name__}.{k}" for mod in (returns, policy, tabular, replay, _numba)
+                 for k, d in vars(mod).items() if isinstance(d, numba.core.dispatcher.Dispatcher)
+                 for sig in d.signatures
+                 if any(isinstance(t, numba.types.Array) and not t.mutable for t in sig)]
+    assert not read_only, read_only
