@@ -563,9 +563,44 @@ class ReplayBuffer:
         """
         return self._sample(batch_size, rng, n_step, gamma)
 
-    def _sample(self, batch_size, rng, n_step, gamma, finish=None):
-        """Validate, draw, gather; ``finish(batch, slots)`` runs under the same lock."""
-        B = C.positive_int(batch_size, "batch_size", lo=0)
+    def get(self, indices, *, n_step=1, gamma=None):
+        """The stored transitions ``indices`` (transition numbers, as in
+        ``batch.indices``), as a batch in that order, n-step as in
+        :meth:`sample`. An index never added, or already overwritten, is an
+        error. For callers that choose the transitions themselves."""
+        return self._sample(None, None, n_step, gamma, indices=indices)
+
+    def indices_at(self, slots) -> np.ndarray:
+        """The transition numbers of the transitions now in ``slots`` (ring
+        positions 0 .. len(self) - 1)."""
+        with self._lock:
+            s = C.index_array(np.reshape(slots, -1), "slots", np.size(slots), len(self), "len(self)",
+                              allow_float=False)
+            return self._index_of(s)
+
+    def _index_of(self, slots):
+        # the transitions in slots were added at most capacity additions ago
+        return slots + self._capacity * ((self._added - 1 - slots) // self._capacity)
+
+    def _live_slots(self, indices):
+        """Slots of transition numbers that are still stored (else an error)."""
+        idx = np.asarray(indices)
+        idx = idx.reshape(1) if idx.ndim == 0 else idx
+        if idx.ndim != 1:
+            raise ValueError(f"indices must be 1-D (batch.indices); got shape {idx.shape}")
+        W, Cap = self._added, self._capacity
+        idx = C.index_array(idx, "indices", idx.shape[0], W, "total_added", allow_float=False)
+        if idx.size and idx.min() < W - Cap:
+            i = int(np.argmin(idx))
+            raise ValueError(f"indices[{i}] = {int(idx[i])} has been overwritten: the buffer "
+                             f"holds transitions {W - Cap} .. {W - 1}")
+        return idx % Cap
+
+    def _sample(self, batch_size, rng, n_step, gamma, finish=None, indices=None):
+        """Validate, draw (or take ``indices``), gather; ``finish(batch, slots)``
+        runs under the same lock."""
+        if indices is None:
+            B = C.positive_int(batch_size, "batch_size", lo=0)
         n_step = C.positive_int(n_step, "n_step")
         if gamma is None and n_step > 1:
             raise ValueError("n_step > 1 needs gamma (the discount of the n-step return)")
@@ -573,8 +608,11 @@ class ReplayBuffer:
             gamma = float(gamma)
             if not 0.0 <= gamma <= 1.0:
                 raise ValueError(f"gamma must lie in [0, 1]; got {gamma!r}")
-        rng = C.generator(rng)
+        rng = C.generator(rng) if indices is None else None
         with self._lock:
+            if indices is not None:
+                slots = self._live_slots(indices)
+                B = slots.shape[0]
             if not B:  # an empty batch with every field (also from an empty buffer)
                 slots = np.zeros(0, np.int64)
                 batch = Batch({k: np.zeros((0,) + shape, dt) for k, (shape, dt)
@@ -584,9 +622,10 @@ class ReplayBuffer:
                 if finish is not None:
                     finish(batch, slots)
                 return batch
-            if not self._added:
-                raise ValueError("cannot sample from an empty buffer: add transitions first")
-            slots = self._draw(B, rng)
+            if indices is None:
+                if not self._added:
+                    raise ValueError("cannot sample from an empty buffer: add transitions first")
+                slots = self._draw(B, rng)
             batch = self._gather(slots, n_step, gamma)
             if finish is not None:
                 finish(batch, slots)
@@ -632,8 +671,7 @@ class ReplayBuffer:
                 batch["next_obs"] = self._gather_field("next_obs", boot)
         if not self._store_next_obs:
             batch["next_obs"] = self._next_obs(boot)
-        W = self._added
-        batch["indices"] = slots + Cap * ((W - 1 - slots) // Cap)
+        batch["indices"] = self._index_of(slots)
         return batch
 
     def _gather_field(self, name, slots):
@@ -668,6 +706,16 @@ class ReplayBuffer:
             st["side"] = self._side
             st["free"] = np.array(self._free, np.int64)
         return st
+
+    def __getstate__(self):
+        # pickle (e.g. Stable-Baselines3's save_replay_buffer): the fields are
+        # views of one record array, so the state is saved as save() writes it
+        with self._lock:
+            return {"config": self._config(), "state": self._state(), "backend": self.backend}
+
+    def __setstate__(self, st):
+        self.__dict__.update(type(self)._from_config(st["config"], st["backend"]).__dict__)
+        self._set_state(st["state"], st["config"])
 
     def save(self, path):
         """Write the whole buffer to ``path`` (an ``.npz`` archive, no pickle).
@@ -890,14 +938,21 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         ``beta``: overrides ``self.beta`` for this call. If every stored
         priority is 0 (possible only with eps = 0) sampling is an error.
         """
+        return self._sample(batch_size, rng, n_step, gamma, self._with_weights(beta))
+
+    def get(self, indices, *, n_step=1, gamma=None, beta=None):
+        """As :meth:`ReplayBuffer.get`, plus ``weights``."""
+        return self._sample(None, None, n_step, gamma, self._with_weights(beta), indices)
+
+    def _with_weights(self, beta):
         beta = self._beta if beta is None else self._real(beta, "beta", 0.0, 1.0)
 
-        def weights(batch, slots):
+        def finish(batch, slots):
             w = np.empty(slots.shape[0], np.float32)
             self._k("importance_weights")(self._tree.tree, self._tree.depth, slots, beta, w)
             batch["weights"] = w
 
-        return self._sample(batch_size, rng, n_step, gamma, weights)
+        return finish
 
     def _draw(self, B, rng):
         if not self._tree.total > 0:
@@ -944,20 +999,6 @@ class PrioritizedReplayBuffer(ReplayBuffer):
     def priorities(self) -> np.ndarray:
         """p^α of the stored transitions, by slot (a read-only view)."""
         return self._tree.priorities[:len(self)]
-
-    def _live_slots(self, indices):
-        """Slots of transition indices that are still stored (else an error)."""
-        idx = np.asarray(indices)
-        idx = idx.reshape(1) if idx.ndim == 0 else idx
-        if idx.ndim != 1:
-            raise ValueError(f"indices must be 1-D (batch.indices); got shape {idx.shape}")
-        W, Cap = self._added, self._capacity
-        idx = C.index_array(idx, "indices", idx.shape[0], W, "total_added", allow_float=False)
-        if idx.size and idx.min() < W - Cap:
-            i = int(np.argmin(idx))
-            raise ValueError(f"indices[{i}] = {int(idx[i])} has been overwritten: the buffer "
-                             f"holds transitions {W - Cap} .. {W - 1}")
-        return idx % Cap
 
     def get_priorities(self, indices) -> np.ndarray:
         """The sampling priorities p^α (P(i) ∝ p^α, p = priority + eps) of the

@@ -125,3 +125,45 @@ def test_find_prefixsum_bad_input():
             t.find_prefixsum([1.0, bad])
     with pytest.raises(TypeError):
         t.find_prefixsum("x")
+
+
+@pytest.mark.parametrize("prioritized", [False, True])
+def test_get_by_index_equals_the_sampled_batch(backend, prioritized):
+    """get(indices) returns exactly what sample() returned for those indices."""
+    import fastpg
+    cls = fastpg.PrioritizedReplayBuffer if prioritized else fastpg.ReplayBuffer
+    rng = np.random.default_rng(2)
+    buf = cls(12, (2,), n_envs=2, store_next_obs=False, backend=backend)
+    for _ in range(9):
+        o = rng.normal(size=(2, 2)).astype(np.float32)
+        buf.add(o, [0, 1], rng.normal(size=2), o + 1, rng.random(2) < 0.2)
+    b = buf.sample(40, 5, n_step=3, gamma=0.9)
+    g = buf.get(b.indices, n_step=3, gamma=0.9)
+    assert set(g) == set(b)
+    for k in b:
+        np.testing.assert_array_equal(g[k], b[k], err_msg=k)
+    # slots <-> indices
+    np.testing.assert_array_equal(buf.indices_at(b.indices % 12), b.indices)
+    with pytest.raises(ValueError, match="has been overwritten"):
+        buf.get([0])
+    with pytest.raises(ValueError, match="out of range"):
+        buf.get([18])
+    assert len(buf.get([]).obs) == 0
+
+
+@pytest.mark.parametrize("store_next_obs", [True, False])
+def test_pickle_round_trip(backend, store_next_obs):
+    """What Stable-Baselines3's save_replay_buffer does; the record array's
+    field views survive (they are rebuilt, not pickled as copies)."""
+    import pickle
+    rng = np.random.default_rng(3)
+    buf = PrioritizedReplayBuffer(10, (2,), store_next_obs=store_next_obs, alpha=0.7,
+                                  backend=backend)
+    _fill(buf, 13, rng, priorities=rng.random(13))
+    copy = pickle.loads(pickle.dumps(buf))
+    assert (copy.alpha, len(copy), copy.total_added, copy.backend) == (0.7, 10, 13, backend)
+    a, b = buf.sample(64, 9, n_step=3, gamma=0.9), copy.sample(64, 9, n_step=3, gamma=0.9)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    _fill(copy, 2, rng)  # the copy is a working buffer of its own
+    assert copy.total_added == 15 and buf.total_added == 13
