@@ -300,6 +300,19 @@ class ReplayBuffer:
         spec.setdefault("next_obs", spec["obs"])
         return spec
 
+    def column(self, name) -> np.ndarray:
+        """Field ``name`` of every slot: a read-only ``(capacity, *shape)`` view
+        of the storage in ring order (slot s holds env ``s % n_envs`` of row
+        ``s // n_envs``; slots from ``len(self)`` on hold nothing yet).
+        ``next_obs`` only when it is stored (``store_next_obs=True``)."""
+        if name not in self._spec:
+            why = (" (store_next_obs=False: batches from sample/get carry it)"
+                   if name == "next_obs" else "")
+            raise ValueError(f"no stored field {name!r}{why}; stored: {list(self._spec)}")
+        view = self._f[name].data.view()
+        view.flags.writeable = False
+        return view
+
     def __repr__(self):
         return (f"{type(self).__name__}(capacity={self._capacity}, size={len(self)}, "
                 f"n_envs={self._n_envs}, obs={self._spec['obs'][0]} {self._spec['obs'][1]}, "
