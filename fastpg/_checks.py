@@ -153,7 +153,7 @@ def kernel_out(out, axis, T, B, dtype, inputs):
     """The (T, B) array a kernel writes: out itself when its layout allows and
     it overlaps no input, else a fresh array (copied into out afterwards)."""
     if out is not None:
-        view = np.moveaxis(out, axis, 0)
+        view = out if axis == 0 else np.moveaxis(out, axis, 0)
         if view.flags.c_contiguous and not any(np.may_share_memory(view, a) for a in inputs):
             return view.reshape(T, B), False
     return np.empty((T, B), dtype=dtype), out is not None

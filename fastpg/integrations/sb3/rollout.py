@@ -24,7 +24,7 @@ from gymnasium import spaces
 from stable_baselines3.common import buffers
 from stable_baselines3.common.callbacks import BaseCallback
 
-from ... import returns
+from ... import _backend
 
 
 class RolloutBuffer(buffers.RolloutBuffer):
@@ -42,8 +42,17 @@ class RolloutBuffer(buffers.RolloutBuffer):
         if isinstance(observation_space, spaces.Dict):
             raise TypeError("fastpg's RolloutBuffer takes Box/Discrete/MultiBinary observations; "
                             "for Dict observation spaces keep SB3's DictRolloutBuffer")
+        if backend is not None:
+            _backend._check_name(backend)
+        if not (0 <= gamma <= 1 and 0 <= gae_lambda <= 1):
+            raise ValueError(f"gamma and gae_lambda must lie in [0, 1]; got {gamma}, {gae_lambda}")
         self.exact_truncation = bool(exact_truncation)
         self.backend = backend
+        # the kernel's arguments that do not change (layout: fastpg.reference.returns)
+        self._gamma = np.full((1, n_envs), gamma, np.float32)
+        self._lam = np.full((1, n_envs), gae_lambda, np.float32)
+        self._done = np.zeros((buffer_size, n_envs), np.uint8)
+        self._no_flags = np.zeros((0, n_envs), np.uint8)
         super().__init__(buffer_size, observation_space, action_space, device, gae_lambda, gamma,
                          n_envs)
 
@@ -80,24 +89,31 @@ class RolloutBuffer(buffers.RolloutBuffer):
         """GAE(λ) advantages and TD(λ) returns (``advantages + values``), in place.
 
         ``done`` after step t is ``episode_starts[t + 1]`` (``dones`` after the
-        last step); ``last_values`` = V(observation after the last step).
+        last step); ``last_values`` = V(observation after the last step). The
+        buffer's arrays are already in the kernel's layout (float32 ``(T, E)``),
+        so the backend's ``gae`` kernel is called on them directly.
         """
-        last = last_values.clone().cpu().numpy().reshape(-1).astype(np.float32, copy=False)
-        done = np.empty((self.buffer_size, self.n_envs), bool)
+        T, E = self.buffer_size, self.n_envs
+        try:  # SB3 computes last_values without grad, on the model's device
+            last = last_values.numpy()
+        except (RuntimeError, TypeError):
+            last = last_values.detach().cpu().numpy()
+        last = last.reshape(1, E).astype(np.float32, copy=False)
+        done = self._done
         np.not_equal(self.episode_starts[1:], 0, out=done[:-1])
-        done[-1] = np.asarray(dones).reshape(-1) != 0
-        out = (self.advantages, self.returns)
+        np.not_equal(np.reshape(dones, E), 0, out=done[-1])
+        gae = _backend.kernel("returns", "gae", self.backend, T * E)
         if not self.exact_truncation:
-            returns.gae(self.rewards, self.values, last, self.gamma, self.gae_lambda,
-                        terminated=done, out=out, backend=self.backend)
+            gae(self.rewards, self.values, last, self._gamma, self._lam, done, self._no_flags,
+                self.advantages, self.returns)
             return
         next_values = np.empty_like(self.values)
         next_values[:-1] = self.values[1:]
         next_values[-1] = last
         np.copyto(next_values, self.final_values, where=self.truncated)
-        returns.gae(self.rewards, self.values, next_values, self.gamma, self.gae_lambda,
-                    terminated=done & ~self.truncated, truncated=self.truncated, out=out,
-                    backend=self.backend)
+        trunc = self.truncated.view(np.uint8)
+        gae(self.rewards, self.values, next_values, self._gamma, self._lam, done & ~trunc, trunc,
+            self.advantages, self.returns)
 
 
 class ExactTruncation(BaseCallback):
