@@ -260,6 +260,12 @@ class ReplayBuffer:
             off += spec[k][1].itemsize * int(np.prod(spec[k][0], dtype=np.int64))
         self._rec = np.zeros((Cap, max(8, -(-off // 8) * 8)), np.uint8)
         self._f = {k: _Field(k, spec[k][0], spec[k][1], self._rec, offsets[k]) for k in spec}
+        # the record as a structured dtype: a block of gathered records is then
+        # split into per-field views by one field access each
+        named = [k for k in spec if k != "_cut" and self._f[k].width]
+        self._rec_dtype = np.dtype({"names": named, "offsets": [offsets[k] for k in named],
+                                    "formats": [(spec[k][1], spec[k][0]) for k in named],
+                                    "itemsize": self._rec.shape[1]})
         self._cut = self._f["_cut"].data
         f = self._f
         self._fast = None if not self._store_next_obs or self._extra else (
@@ -556,7 +562,7 @@ class ReplayBuffer:
         self._k("uniform_sample")(rng.random(B), len(self), slots)
         return slots
 
-    def sample(self, batch_size, rng=None, *, n_step=1, gamma=None):
+    def sample(self, batch_size, rng=None, *, n_step=1, gamma=None, views=False):
         """Sample ``batch_size`` transitions uniformly, with replacement.
 
         Sampling is always with replacement, so ``batch_size`` may exceed
@@ -573,15 +579,19 @@ class ReplayBuffer:
         step of that env); ``terminated``/``truncated`` are those of step
         t+m-1. The TD target is ``reward + discount * V(next_obs)``. With
         ``gamma`` and n_step = 1 the same fields are returned for one step.
-        """
-        return self._sample(batch_size, rng, n_step, gamma)
 
-    def get(self, indices, *, n_step=1, gamma=None):
+        ``views=True``: the fields of records up to 512 bytes are views into
+        one block of gathered records (one copy per transition instead of one
+        per field; the arrays are not contiguous), e.g. for ``torch.from_numpy``.
+        """
+        return self._sample(batch_size, rng, n_step, gamma, views=views)
+
+    def get(self, indices, *, n_step=1, gamma=None, views=False):
         """The stored transitions ``indices`` (transition numbers, as in
         ``batch.indices``), as a batch in that order, n-step as in
         :meth:`sample`. An index never added, or already overwritten, is an
         error. For callers that choose the transitions themselves."""
-        return self._sample(None, None, n_step, gamma, indices=indices)
+        return self._sample(None, None, n_step, gamma, indices=indices, views=views)
 
     def indices_at(self, slots) -> np.ndarray:
         """The transition numbers of the transitions now in ``slots`` (ring
@@ -593,6 +603,8 @@ class ReplayBuffer:
 
     def _index_of(self, slots):
         # the transitions in slots were added at most capacity additions ago
+        if self._added <= self._capacity:
+            return slots.copy()  # no lap yet: index = slot
         return slots + self._capacity * ((self._added - 1 - slots) // self._capacity)
 
     def _live_slots(self, indices):
@@ -609,7 +621,7 @@ class ReplayBuffer:
                              f"holds transitions {W - Cap} .. {W - 1}")
         return idx % Cap
 
-    def _sample(self, batch_size, rng, n_step, gamma, finish=None, indices=None):
+    def _sample(self, batch_size, rng, n_step, gamma, finish=None, indices=None, views=False):
         """Validate, draw (or take ``indices``), gather; ``finish(batch, slots)``
         runs under the same lock."""
         if indices is None:
@@ -639,12 +651,12 @@ class ReplayBuffer:
                 if not self._added:
                     raise ValueError("cannot sample from an empty buffer: add transitions first")
                 slots = self._draw(B, rng)
-            batch = self._gather(slots, n_step, gamma)
+            batch = self._gather(slots, n_step, gamma, not views)
             if finish is not None:
                 finish(batch, slots)
             return batch
 
-    def _gather(self, slots, n_step, gamma):
+    def _gather(self, slots, n_step, gamma, copy=True):
         B = slots.shape[0]
         Cap, E = self._capacity, self._n_envs
         f = self._f
@@ -652,7 +664,11 @@ class ReplayBuffer:
         if self._rec.shape[1] <= _RECORD_GATHER_MAX:
             rec = np.empty((B, self._rec.shape[1]), np.uint8)
             gather(self._rec, slots, rec)
-            take = lambda fld: fld.take(rec)  # noqa: E731
+            if copy:
+                take = lambda fld: fld.take(rec)  # noqa: E731
+            else:
+                recs = rec.view(self._rec_dtype).reshape(B)
+                take = lambda fld: recs[fld.name] if fld.width else fld.take(rec)  # noqa: E731
         else:  # big records (frames): copy each field once, straight from storage
             take = lambda fld: self._gather_field(fld.name, slots)  # noqa: E731
         batch = Batch()
@@ -894,6 +910,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         super()._allocate()
         self._tree = SumTree(self._capacity, backend=self.backend)
         self._max_p = 1.0
+        self._one, self._one_p = np.zeros(1, np.int64), np.zeros(1)
 
     def clear(self):
         with self._lock:
@@ -936,6 +953,11 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         return pr.reshape(-1) + self._eps
 
     def _after_write(self, start, m, keep, prio=None):
+        if m == 1 and prio is None:  # add(): one leaf, into scratch arrays
+            self._one[0] = start
+            self._one_p[0] = self._max_p ** self._alpha
+            self._k("tree_update")(self._tree.tree, self._tree.depth, self._one, self._one_p)
+            return
         slots = (start + np.arange(keep, m, dtype=np.int64)) % self._capacity
         if prio is None:
             p = np.full(slots.shape[0], self._max_p ** self._alpha)
@@ -945,17 +967,18 @@ class PrioritizedReplayBuffer(ReplayBuffer):
             p = prio[keep:] ** self._alpha if self._alpha != 1.0 else prio[keep:]
         self._k("tree_update")(self._tree.tree, self._tree.depth, slots, p)
 
-    def sample(self, batch_size, rng=None, *, n_step=1, gamma=None, beta=None):
+    def sample(self, batch_size, rng=None, *, n_step=1, gamma=None, beta=None, views=False):
         """Prioritized sample; as :meth:`ReplayBuffer.sample`, plus ``weights``.
 
         ``beta``: overrides ``self.beta`` for this call. If every stored
         priority is 0 (possible only with eps = 0) sampling is an error.
         """
-        return self._sample(batch_size, rng, n_step, gamma, self._with_weights(beta))
+        return self._sample(batch_size, rng, n_step, gamma, self._with_weights(beta),
+                            views=views)
 
-    def get(self, indices, *, n_step=1, gamma=None, beta=None):
+    def get(self, indices, *, n_step=1, gamma=None, beta=None, views=False):
         """As :meth:`ReplayBuffer.get`, plus ``weights``."""
-        return self._sample(None, None, n_step, gamma, self._with_weights(beta), indices)
+        return self._sample(None, None, n_step, gamma, self._with_weights(beta), indices, views)
 
     def _with_weights(self, beta):
         beta = self._beta if beta is None else self._real(beta, "beta", 0.0, 1.0)

@@ -167,3 +167,26 @@ def test_pickle_round_trip(backend, store_next_obs):
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
     _fill(copy, 2, rng)  # the copy is a working buffer of its own
     assert copy.total_added == 15 and buf.total_added == 13
+
+
+@pytest.mark.parametrize("gamma", [None, 0.9])
+def test_views_equal_copies(backend, gamma):
+    """views=True: the same values, as views into one gathered block (fields
+    of zero width and n-step fields included)."""
+    import fastpg
+    rng = np.random.default_rng(4)
+    buf = PrioritizedReplayBuffer(50, (3,), fields={"z": ((0,), np.float32),
+                                                    "lp": ((), np.float64)}, backend=backend)
+    o = rng.normal(size=(40, 3)).astype(np.float32)
+    buf.extend(o, rng.integers(0, 5, 40), rng.normal(size=40), o + 1, rng.random(40) < 0.1,
+               z=np.zeros((40, 0)), lp=rng.normal(size=40))
+    kw = {} if gamma is None else {"n_step": 3, "gamma": gamma}
+    a, b = buf.sample(32, 1, views=True, **kw), buf.sample(32, 1, **kw)
+    assert set(a) == set(b)
+    for k in a:
+        assert a[k].shape == b[k].shape and a[k].dtype == b[k].dtype, k
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    assert not a["obs"].flags.c_contiguous and a["obs"].base is not None
+    g = buf.get(a["indices"], views=True, **kw)
+    np.testing.assert_array_equal(g["obs"], b["obs"])
+    assert isinstance(fastpg.ReplayBuffer(4, (2,)).sample(0, views=True), fastpg.Batch)

@@ -77,6 +77,7 @@ class ReplayBuffer(buffers.ReplayBuffer):
         if not 0.0 <= float(gamma) <= 1.0:
             raise ValueError(f"gamma must lie in [0, 1]; got {gamma!r}")
         self.n_steps, self.gamma = int(n_steps), float(gamma)
+        self._nstep = {} if self.n_steps == 1 else {"n_step": self.n_steps, "gamma": self.gamma}
         self._discrete_obs = isinstance(observation_space, spaces.Discrete)
         self.buffer = self._fastpg_class(
             self.buffer_size * n_envs, self.obs_shape, observation_space.dtype,
@@ -89,24 +90,28 @@ class ReplayBuffer(buffers.ReplayBuffer):
     # ------------------------------------------------------------------ write
     def add(self, obs, next_obs, action, reward, done, infos) -> None:
         E = self.n_envs
-        if self._discrete_obs:  # (n_envs,) -> (n_envs, 1), as SB3
-            obs = np.reshape(obs, (E, *self.obs_shape))
+        if E == 1:  # one transition, as scalars and exact-dtype rows: the lean path
+            d = bool(done[0])
+            timeout = d and self.handle_timeout_termination and \
+                bool(infos[0].get("TimeLimit.truncated", False))
+            self.buffer.add(np.asarray(obs).reshape(self.obs_shape),
+                            np.asarray(action).reshape(self.action_dim), float(reward[0]),
+                            np.asarray(next_obs).reshape(self.obs_shape), d and not timeout,
+                            timeout)
+        else:
+            obs = np.reshape(obs, (E, *self.obs_shape))  # Discrete obs: (E,) -> (E, 1), as SB3
             next_obs = np.reshape(next_obs, (E, *self.obs_shape))
-        action = np.reshape(action, (E, self.action_dim))
-        done = np.asarray(done).reshape(E) != 0
-        if self.handle_timeout_termination:
-            timeout = np.array([bool(i.get("TimeLimit.truncated", False)) for i in infos]) & done
-            terminated = done & ~timeout
-        else:
+            done = np.asarray(done).reshape(E) != 0
             timeout = np.zeros(E, bool)
-            terminated = done
-        if E == 1:  # one transition: scalars take the fastpg buffer's lean path
-            self.buffer.add(obs[0], action[0], float(np.reshape(reward, -1)[0]), next_obs[0],
-                            bool(terminated[0]), bool(timeout[0]))
-        else:
-            self.buffer.add(obs, action, np.reshape(reward, E), next_obs, terminated, timeout)
-        self.pos = (self.pos + 1) % self.buffer_size
-        self.full = self.full or self.pos == 0
+            if self.handle_timeout_termination:
+                for i, info in enumerate(infos):
+                    timeout[i] = done[i] and bool(info.get("TimeLimit.truncated", False))
+            self.buffer.add(obs, np.reshape(action, (E, self.action_dim)),
+                            np.reshape(reward, E), next_obs, done & ~timeout, timeout)
+        self.pos += 1
+        if self.pos == self.buffer_size:
+            self.full = True
+            self.pos = 0
 
     def reset(self) -> None:
         super().reset()
@@ -116,18 +121,16 @@ class ReplayBuffer(buffers.ReplayBuffer):
     def sample(self, batch_size: int, env=None):
         """``batch_size`` transitions, uniformly (fastpg's kernels)."""
         self._check_env(env)
-        return self._samples(self.buffer.sample(batch_size, self._rng, **self._nstep()), env)
+        b = self.buffer.sample(batch_size, self._rng, views=True, **self._nstep)
+        return self._samples(b, env)
 
     def _get_samples(self, batch_inds: np.ndarray, env=None):
         """SB3's own selection: rows ``batch_inds``, env indices drawn from np.random."""
         self._check_env(env)
         env_indices = np.random.randint(0, high=self.n_envs, size=(len(batch_inds),))
         slots = np.asarray(batch_inds, np.int64) * self.n_envs + env_indices
-        return self._samples(self.buffer.get(self.buffer.indices_at(slots), **self._nstep()),
-                             env)
-
-    def _nstep(self):
-        return {} if self.n_steps == 1 else {"n_step": self.n_steps, "gamma": self.gamma}
+        b = self.buffer.get(self.buffer.indices_at(slots), views=True, **self._nstep)
+        return self._samples(b, env)
 
     def _check_env(self, env):
         if self.n_steps > 1 and getattr(env, "norm_reward", False):
@@ -135,19 +138,32 @@ class ReplayBuffer(buffers.ReplayBuffer):
                                       "VecNormalize(norm_reward=True) cannot normalise each "
                                       "step's reward first; use norm_reward=False or n_steps=1")
 
+    @property
+    def device(self) -> th.device:
+        return self._device
+
+    @device.setter
+    def device(self, value):  # set by SB3 (BaseBuffer, load_replay_buffer)
+        self._device = th.device(value)
+        self._cpu = self._device.type == "cpu"
+
     def _tensor(self, array):
-        return th.as_tensor(array, device=self.device)  # no copy on the CPU
+        if self._cpu:
+            return th.from_numpy(array)  # the batch's memory: no copy
+        return th.as_tensor(array, device=self._device)
 
     def _samples(self, b, env):
-        B = b.reward.shape[0]
-        fields = (self._tensor(self._normalize_obs(b.obs, env)),
-                  self._tensor(b.action),
-                  self._tensor(self._normalize_obs(b.next_obs, env)),
+        B = b["reward"].shape[0]
+        obs, next_obs, reward = b["obs"], b["next_obs"], b["reward"].reshape(B, 1)
+        if env is not None:  # VecNormalize: as SB3, stored raw, normalised when sampled
+            obs, next_obs = self._normalize_obs(obs, env), self._normalize_obs(next_obs, env)
+            reward = self._normalize_reward(reward, env)
+        t = self._tensor
+        fields = (t(obs), t(b["action"]), t(next_obs),
                   # terminated of the last step taken: time limits are bootstrapped
-                  self._tensor(b.terminated.astype(np.float32).reshape(B, 1)),
-                  self._tensor(self._normalize_reward(b.reward.reshape(B, 1), env)),
+                  t(b["terminated"].astype(np.float32).reshape(B, 1)), t(reward),
                   None if self.n_steps == 1 else  # gamma^m; dones says whether m ended it
-                  self._tensor((self.gamma ** b.steps).astype(np.float32).reshape(B, 1)))
+                  t((self.gamma ** b["steps"]).astype(np.float32).reshape(B, 1)))
         return self._pack(fields, b)
 
     def _pack(self, fields, b):
