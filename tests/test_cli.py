@@ -81,3 +81,33 @@ def test_train_homl_chapter_schedule(capsys, seed):
     out = capsys.readouterr().out
     assert "greedy policy: [0, 0, 1]" in out
     assert "Q: [[" in out
+
+
+def test_bench_e2e_small_run(tmp_path, capsys):
+    from .conftest import need
+    need("stable_baselines3")
+    path = tmp_path / "e2e.json"
+    assert cli.main(["bench", "--e2e", "--e2e-steps", "512,1300", "--seeds", "1",
+                     "--json", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "PPO fastpg vs sb3" in out and "DQN fastpg-per vs sb3" in out
+    data = json.loads(path.read_text())
+    assert [(r["algo"], r["variant"]) for r in data["runs"]] == [
+        ("PPO", "sb3"), ("PPO", "fastpg"), ("DQN", "sb3"), ("DQN", "fastpg"),
+        ("DQN", "fastpg-per")]
+    assert set(data["summary"]) == {"PPO sb3", "PPO fastpg", "DQN sb3", "DQN fastpg",
+                                    "DQN fastpg-per"}
+
+
+def test_bench_e2e_errors_are_one_line(monkeypatch, capsys):
+    for argv in (["bench", "--e2e", "--e2e-steps", "10"], ["bench", "--e2e", "--seeds", "0"]):
+        with pytest.raises(SystemExit) as exc:
+            cli.main(argv)
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith("fastpg: error: ") and err.count("\n") == 1
+    monkeypatch.setitem(sys.modules, "stable_baselines3", None)  # not installed
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["bench", "--e2e"])
+    assert exc.value.code == 2
+    assert "pip install 'fastpg[sb3]'" in capsys.readouterr().err

@@ -69,8 +69,9 @@ class PrioritizedDQN(DQN):
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
         buf = self.replay_buffer
-        buf.beta = self.beta_final + (self.beta0 - self.beta_final) * \
-            self._current_progress_remaining
+        # progress_remaining runs from 1 to 0 (a little below 0 at the last collection)
+        remaining = min(max(self._current_progress_remaining, 0.0), 1.0)
+        buf.beta = self.beta_final + (self.beta0 - self.beta_final) * remaining
         losses = []
         for _ in range(gradient_steps):
             data = buf.sample(batch_size, env=self._vec_normalize_env)

@@ -1,0 +1,50 @@
+"""Stable-Baselines3 training end to end with SB3's buffers and with fastpg's
+(workloads: fastpg._e2e; the full comparison is `fastpg bench --e2e`).
+
+Short runs by default (each once in CI, under --benchmark-disable, with their
+results checked); FASTPG_BENCH_FULL=1 runs the sizes of the comparison (PPO
+100k steps, DQN 50k steps). The times inside the buffers are in extra_info.
+"""
+import math
+import os
+
+import numpy as np
+import pytest
+
+from tests.conftest import need
+
+FULL = os.environ.get("FASTPG_BENCH_FULL") == "1"
+PPO_STEPS = 100_000 if FULL else 2_048
+DQN_STEPS = 50_000 if FULL else 2_000
+
+
+@pytest.mark.parametrize("buffer", ["sb3", "fastpg"])
+def test_ppo_cartpole(benchmark, buffer):
+    need("stable_baselines3")
+    from fastpg import _e2e
+    benchmark.group = f"e2e|PPO CartPole-v1 {PPO_STEPS}"
+    res = benchmark.pedantic(_e2e.ppo_run, args=(buffer, PPO_STEPS, 0), rounds=1, iterations=1)
+    benchmark.extra_info.update({k: v for k, v in res.items() if k != "curve"})
+    rollout = 32 * 8  # n_steps x n_envs
+    assert res["returns_calls"] == math.ceil(PPO_STEPS / rollout)
+    assert 0 < res["returns_s"] < res["wall_s"]
+    assert res["curve"] and np.isfinite(res["final_return"]) and res["final_return"] >= 8
+
+
+@pytest.mark.parametrize("variant", ["sb3", "fastpg", "fastpg-per"])
+def test_dqn_cartpole(benchmark, variant):
+    need("stable_baselines3")
+    from fastpg import _e2e
+    benchmark.group = f"e2e|DQN CartPole-v1 {DQN_STEPS}"
+    res = benchmark.pedantic(_e2e.dqn_run, args=(variant, DQN_STEPS, 0), rounds=1, iterations=1)
+    benchmark.extra_info.update({k: v for k, v in res.items() if k != "curve"})
+    zoo = _e2e.dqn_zoo()
+    # collection runs in chunks of train_freq steps, then gradient_steps samples
+    chunks = math.ceil(DQN_STEPS / zoo["train_freq"])
+    assert res["add_calls"] == chunks * zoo["train_freq"]
+    trained = sum(1 for k in range(1, chunks + 1) if k * zoo["train_freq"] > zoo["learning_starts"])
+    assert res["sample_calls"] == trained * zoo["gradient_steps"]
+    if variant == "fastpg-per":
+        assert res["update_priorities_calls"] == res["sample_calls"]
+    assert 0 < res["buffer_s"] < res["wall_s"]
+    assert res["curve"] and np.isfinite(res["final_return"])
