@@ -2,7 +2,7 @@ r"""Softmax policy kernels: probabilities, log-probabilities, their gradients,
 the linear and action-feature (compatible) policies, sampling, entropy and the
 policy-gradient loss.
 
-Conventions (DESIGN.md, "policy"):
+Conventions (docs/design.md, "policy"):
 
 * Logits are ``(..., A)``: the last axis (or ``axis=``) indexes actions, the
   leading axes are a batch of rows. ``actions`` has the batch shape.

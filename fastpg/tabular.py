@@ -1,7 +1,7 @@
 r"""Tabular RL kernels: Q-learning, SARSA, expected SARSA, double Q-learning,
 TD(0), ε-greedy action selection and value iteration.
 
-Conventions (DESIGN.md, "tabular"):
+Conventions (docs/design.md, "tabular"):
 
 * Updates are **in place** and **sequential**: after a batch, the table equals
   the table after a Python loop over the transitions in order, also when one

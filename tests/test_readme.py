@@ -5,6 +5,8 @@ import re
 import matplotlib
 import pytest
 
+from .conftest import need
+
 matplotlib.use("Agg")
 
 README = os.path.join(os.path.dirname(__file__), os.pardir, "README.md")
@@ -23,6 +25,10 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     ns = {}
     for i, code in enumerate(_blocks()):
+        for module in ("torch", "stable_baselines3"):  # the integration blocks
+            if f"import {module}" in code or f"from {module}" in code or \
+                    (module == "stable_baselines3" and "integrations.sb3" in code):
+                need(module)
         try:
             exec(compile(code, f"README block {i}", "exec"), ns)
         except Exception as exc:  # pragma: no cover - the message says which block

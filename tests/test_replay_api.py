@@ -190,3 +190,20 @@ def test_views_equal_copies(backend, gamma):
     g = buf.get(a["indices"], views=True, **kw)
     np.testing.assert_array_equal(g["obs"], b["obs"])
     assert isinstance(fastpg.ReplayBuffer(4, (2,)).sample(0, views=True), fastpg.Batch)
+
+
+def test_column_is_a_read_only_view_of_the_storage():
+    import fastpg
+    buf = fastpg.ReplayBuffer(6, (2,), n_envs=2, store_next_obs=False)
+    o = np.arange(4, dtype=np.float32).reshape(2, 2)
+    buf.add(o, [1, 2], [0.5, 1.5], o + 1, [False, True])
+    col = buf.column("obs")
+    assert col.shape == (6, 2) and not col.flags.writeable
+    np.testing.assert_array_equal(col[:2], o)
+    np.testing.assert_array_equal(buf.column("reward")[:2], [0.5, 1.5])
+    buf.add(o + 10, [0, 0], [0.0, 0.0], o, [False, False])
+    np.testing.assert_array_equal(col[2:4], o + 10)  # a view: it follows the buffer
+    with pytest.raises(ValueError, match="store_next_obs=False"):
+        buf.column("next_obs")
+    with pytest.raises(ValueError, match="no stored field 'nope'"):
+        buf.column("nope")

@@ -13,7 +13,7 @@ normalise; every backend takes exactly this):
   transition) or ``(1,)`` (one value for all);
 * ``td_out``: ``(N,)`` of the table's dtype, receives the TD errors.
 
-Semantics (DESIGN.md, "tabular"): updates are applied **sequentially**, in
+Semantics (docs/design.md, "tabular"): updates are applied **sequentially**, in
 order: the result equals this module's Python loops, also when one (s, a)
 appears several times in a batch (not ``Q[s, a] += ...``, not ``np.add.at``).
 ``terminated[i]`` stops bootstrapping; a truncation is simply not passed as
