@@ -18,15 +18,16 @@ PPO_STEPS = 100_000 if FULL else 2_048
 DQN_STEPS = 50_000 if FULL else 2_000
 
 
+@pytest.mark.parametrize("config,rollout", [("PPO", 32 * 8), ("PPO-2048", 2048 * 8)])
 @pytest.mark.parametrize("buffer", ["sb3", "fastpg"])
-def test_ppo_cartpole(benchmark, buffer):
+def test_ppo_cartpole(benchmark, buffer, config, rollout):
     need("stable_baselines3")
     from fastpg import _e2e
-    benchmark.group = f"e2e|PPO CartPole-v1 {PPO_STEPS}"
-    res = benchmark.pedantic(_e2e.ppo_run, args=(buffer, PPO_STEPS, 0), rounds=1, iterations=1)
+    benchmark.group = f"e2e|{config} CartPole-v1 {PPO_STEPS}"
+    res = benchmark.pedantic(_e2e.ppo_run, args=(buffer, PPO_STEPS, 0),
+                             kwargs={"config": config}, rounds=1, iterations=1)
     benchmark.extra_info.update({k: v for k, v in res.items() if k != "curve"})
-    rollout = 32 * 8  # n_steps x n_envs
-    assert res["returns_calls"] == math.ceil(PPO_STEPS / rollout)
+    assert res["returns_calls"] == math.ceil(PPO_STEPS / rollout)  # one per rollout
     assert 0 < res["returns_s"] < res["wall_s"]
     assert res["curve"] and np.isfinite(res["final_return"]) and res["final_return"] >= 8
 

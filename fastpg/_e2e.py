@@ -1,8 +1,10 @@
 """Stable-Baselines3 training end to end, with SB3's buffers and with fastpg's
 (``fastpg bench --e2e``; ``bench/bench_e2e.py`` runs it small).
 
-* PPO on CartPole-v1, 8 envs, RL-Zoo's hyper-parameters for that task: wall
-  time, time inside ``compute_returns_and_advantage``, final mean return.
+* PPO on CartPole-v1, 8 envs, with RL-Zoo's hyper-parameters for that task
+  (``PPO``: 32-step rollouts) and with SB3's defaults (``PPO-2048``: 2048-step
+  rollouts): wall time, time inside ``compute_returns_and_advantage``, final
+  mean return.
 * DQN on CartPole-v1, RL-Zoo's hyper-parameters: wall time and time inside
   the buffer (``add`` + ``sample``, + ``update_priorities`` for prioritized
   replay) for SB3's ``ReplayBuffer``, fastpg's ``ReplayBuffer`` and fastpg's
@@ -83,8 +85,12 @@ def _final_return(points, last=100):
     return float(np.mean([r for _, r in points[-last:]])) if points else float("nan")
 
 
-def ppo_run(buffer, steps=PPO_STEPS, seed=0, n_envs=8):
-    """buffer: 'sb3' or 'fastpg'. A dict of measurements."""
+#: PPO configurations: RL-Zoo's (32-step rollouts) and SB3's defaults (2048 steps)
+PPO_CONFIGS = {"PPO": ppo_zoo, "PPO-2048": dict}
+
+
+def ppo_run(buffer, steps=PPO_STEPS, seed=0, n_envs=8, config="PPO"):
+    """buffer: 'sb3' or 'fastpg'; config: a key of PPO_CONFIGS. A dict of measurements."""
     from stable_baselines3 import PPO
     from stable_baselines3.common.env_util import make_vec_env
 
@@ -92,14 +98,14 @@ def ppo_run(buffer, steps=PPO_STEPS, seed=0, n_envs=8):
 
     env = make_vec_env("CartPole-v1", n_envs=n_envs, seed=seed)
     kw = {} if buffer == "sb3" else {"rollout_buffer_class": F.RolloutBuffer}
-    model = PPO("MlpPolicy", env, seed=seed, device="cpu", **ppo_zoo(), **kw)
+    model = PPO("MlpPolicy", env, seed=seed, device="cpu", **PPO_CONFIGS[config](), **kw)
     timer = _Timed(model.rollout_buffer, "compute_returns_and_advantage")
     curve = _episodes(model)
     t0 = time.perf_counter()
     model.learn(steps, callback=curve)
     wall = time.perf_counter() - t0
     name = "compute_returns_and_advantage"
-    return dict(algo="PPO", variant=buffer, seed=seed, steps=steps, wall_s=wall,
+    return dict(algo=config, variant=buffer, seed=seed, steps=steps, wall_s=wall,
                 returns_s=timer.seconds[name], returns_calls=timer.calls[name],
                 final_return=_final_return(curve.points), curve=curve.points)
 
@@ -137,9 +143,10 @@ def dqn_run(variant, steps=DQN_STEPS, seed=0):
 def run_all(ppo_steps=PPO_STEPS, dqn_steps=DQN_STEPS, seeds=SEEDS, progress=print):
     """Every run of the comparison; variants of a seed back to back."""
     runs = []
-    for buffer in ("sb3", "fastpg"):
-        runs.append(ppo_run(buffer, ppo_steps, seeds[0]))
-        progress(_line(runs[-1]))
+    for config in PPO_CONFIGS:
+        for buffer in ("sb3", "fastpg"):
+            runs.append(ppo_run(buffer, ppo_steps, seeds[0], config=config))
+            progress(_line(runs[-1]))
     for seed in seeds:
         for variant in DQN_VARIANTS:
             runs.append(dqn_run(variant, dqn_steps, seed))
@@ -148,7 +155,7 @@ def run_all(ppo_steps=PPO_STEPS, dqn_steps=DQN_STEPS, seeds=SEEDS, progress=prin
 
 
 def _line(r):
-    if r["algo"] == "PPO":
+    if r["algo"].startswith("PPO"):
         inside = (f"compute_returns_and_advantage {r['returns_s'] * 1e3:.1f} ms in "
                   f"{r['returns_calls']} calls")
     else:
@@ -162,8 +169,8 @@ def _line(r):
 def summary(runs):
     """Medians over seeds per variant and the ratios the issue asks for."""
     out = {}
-    for algo, variants, inside in (("PPO", ("sb3", "fastpg"), "returns_s"),
-                                   ("DQN", DQN_VARIANTS, "buffer_s")):
+    for algo, variants, inside in ([(c, ("sb3", "fastpg"), "returns_s") for c in PPO_CONFIGS]
+                                   + [("DQN", DQN_VARIANTS, "buffer_s")]):
         for v in variants:
             rs = [r for r in runs if r["algo"] == algo and r["variant"] == v]
             if rs:
@@ -180,9 +187,10 @@ def plot(runs, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, algo in zip(axes, ("PPO", "DQN")):
-        for i, v in enumerate(("sb3", "fastpg") if algo == "PPO" else DQN_VARIANTS):
+    algos = (*PPO_CONFIGS, "DQN")
+    fig, axes = plt.subplots(1, len(algos), figsize=(5.5 * len(algos), 4))
+    for ax, algo in zip(axes, algos):
+        for i, v in enumerate(DQN_VARIANTS if algo == "DQN" else ("sb3", "fastpg")):
             label = v  # on the first curve of the variant only
             for r in (r for r in runs if r["algo"] == algo and r["variant"] == v and r["curve"]):
                 t, ret = np.array(r["curve"]).T
@@ -190,9 +198,60 @@ def plot(runs, path):
                 smooth = np.convolve(ret, np.ones(k) / k, mode="valid")
                 ax.plot(t[k - 1:], smooth, color=f"C{i}", lw=1, label=label)
                 label = None
-        ax.set_title(f"{algo} on CartPole-v1 (RL-Zoo hyper-parameters)")
+        ax.set_title(f"{algo} on CartPole-v1 ("
+                     + ("SB3's defaults" if algo == "PPO-2048" else "RL-Zoo") + ")")
         ax.set_xlabel("env steps")
         ax.set_ylabel("episode return (mean of 20)")
         ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
+
+
+def bench_e2e(args, fail):
+    """`fastpg bench --e2e`: the runs, a table of medians and ratios, JSON, plot.
+    ``fail(message)`` reports a usage error (one line, exit 2)."""
+    import json
+    import sys
+
+    from . import __version__
+
+    try:
+        import stable_baselines3
+    except ImportError:
+        fail("--e2e needs Stable-Baselines3 and PyTorch: pip install 'fastpg[sb3]'")
+    try:
+        ppo_steps, dqn_steps = (int(x) for x in (args.e2e_steps or "").split(",")) \
+            if args.e2e_steps else (PPO_STEPS, DQN_STEPS)
+    except ValueError:
+        fail(f"--e2e-steps takes PPO_STEPS,DQN_STEPS (two integers); got {args.e2e_steps!r}")
+    if ppo_steps < 1 or dqn_steps < 1 or args.seeds < 1:
+        fail("--e2e-steps and --seeds must be positive")
+    print(f"fastpg {__version__} bench --e2e | Stable-Baselines3 {stable_baselines3.__version__}, "
+          f"CartPole-v1; PPO {ppo_steps:,} steps (8 envs; RL-Zoo's hyper-parameters, and "
+          f"SB3's defaults: PPO-2048), DQN {dqn_steps:,} steps (RL-Zoo's) x {args.seeds} seeds",
+          flush=True)
+    runs = run_all(ppo_steps, dqn_steps, tuple(range(args.seeds)),
+                   progress=lambda line: print(line, flush=True))
+    summ = summary(runs)
+    print(f"\n{'run (median over seeds)':<24}{'wall':>9}{'inside':>12}{'final return':>14}")
+    for name, m in summ.items():
+        print(f"{name:<24}{m['wall_s']:>8.1f}s{m['inside_s']:>11.3f}s{m['final_return']:>14.1f}")
+    print("inside: PPO's compute_returns_and_advantage; DQN's buffer add + sample "
+          "(+ update_priorities)")
+    for algo, base, other in (("PPO", "sb3", "fastpg"), ("PPO-2048", "sb3", "fastpg"),
+                              ("DQN", "sb3", "fastpg"), ("DQN", "sb3", "fastpg-per")):
+        a, b = summ.get(f"{algo} {base}"), summ.get(f"{algo} {other}")
+        if a and b:
+            print(f"{algo} {other} vs {base}: inside {a['inside_s'] / b['inside_s']:.1f}x faster, "
+                  f"wall time {a['wall_s'] / b['wall_s']:.2f}x")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(dict(version=__version__, runs=runs, summary=summ), fh, indent=2)
+        print(f"wrote {args.json}")
+    if args.plot:
+        try:
+            plot(runs, args.plot)
+            print(f"wrote {args.plot}")
+        except ImportError:
+            print("--plot needs matplotlib (pip install 'fastpg[bench]'); skipped", file=sys.stderr)
+    return 0

@@ -38,12 +38,23 @@ def copy_bandwidth(nbytes=256 << 20):
 
 
 def cold_start(backend):
-    """Seconds for `import fastpg` + first kernel call in a fresh process."""
+    """Seconds for `import fastpg` + first kernel call in a fresh process.
+
+    The process imports this same fastpg: it runs outside the current directory
+    (a source checkout there would shadow an installed package) with this
+    package's parent first on its path."""
+    import os
+    import tempfile
+
     code = ("import time; t0 = time.perf_counter(); import fastpg, numpy as np; "
             f"fastpg.gae(np.ones((64, 8), np.float32), np.zeros((64, 8), np.float32), "
             f"np.zeros(8, np.float32), 0.99, 0.95, backend={backend!r}); "
             "print(time.perf_counter() - t0)")
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [root] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=tempfile.gettempdir(), env=env)
     if res.returncode:
         return None
     return float(res.stdout.strip().splitlines()[-1])
@@ -154,56 +165,12 @@ def _fail(msg):
     raise SystemExit(2)
 
 
-def bench_e2e(args):
-    """Stable-Baselines3 training end to end with SB3's buffers and fastpg's."""
-    try:
-        import stable_baselines3  # noqa: F401
-    except ImportError:
-        _fail("--e2e needs Stable-Baselines3 and PyTorch: pip install 'fastpg[sb3]'")
-    from . import _e2e
-
-    try:
-        ppo_steps, dqn_steps = (int(x) for x in (args.e2e_steps or "").split(",")) \
-            if args.e2e_steps else (_e2e.PPO_STEPS, _e2e.DQN_STEPS)
-    except ValueError:
-        _fail(f"--e2e-steps takes PPO_STEPS,DQN_STEPS (two integers); got {args.e2e_steps!r}")
-    if ppo_steps < 1 or dqn_steps < 1 or args.seeds < 1:
-        _fail("--e2e-steps and --seeds must be positive")
-    print(f"fastpg {__version__} bench --e2e | Stable-Baselines3 {stable_baselines3.__version__}, "
-          f"CartPole-v1, RL-Zoo hyper-parameters; PPO {ppo_steps:,} steps (8 envs), DQN "
-          f"{dqn_steps:,} steps x {args.seeds} seeds", flush=True)
-    runs = _e2e.run_all(ppo_steps, dqn_steps, tuple(range(args.seeds)),
-                        progress=lambda line: print(line, flush=True))
-    summ = _e2e.summary(runs)
-    print(f"\n{'run (median over seeds)':<24}{'wall':>9}{'inside':>12}{'final return':>14}")
-    for name, m in summ.items():
-        print(f"{name:<24}{m['wall_s']:>8.1f}s{m['inside_s']:>11.3f}s{m['final_return']:>14.1f}")
-    print("inside: PPO's compute_returns_and_advantage; DQN's buffer add + sample "
-          "(+ update_priorities)")
-    for algo, base, other in (("PPO", "sb3", "fastpg"), ("DQN", "sb3", "fastpg"),
-                              ("DQN", "sb3", "fastpg-per")):
-        a, b = summ.get(f"{algo} {base}"), summ.get(f"{algo} {other}")
-        if a and b:
-            print(f"{algo} {other} vs {base}: inside {a['inside_s'] / b['inside_s']:.1f}x faster, "
-                  f"wall time {a['wall_s'] / b['wall_s']:.2f}x")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(dict(version=__version__, runs=runs, summary=summ), fh, indent=2)
-        print(f"wrote {args.json}")
-    if args.plot:
-        try:
-            _e2e.plot(runs, args.plot)
-            print(f"wrote {args.plot}")
-        except ImportError:
-            print("--plot needs matplotlib (pip install 'fastpg[bench]'); skipped", file=sys.stderr)
-    return 0
-
-
 def bench(args):
     from . import _workloads as W
 
     if args.e2e:
-        return bench_e2e(args)
+        from ._e2e import bench_e2e
+        return bench_e2e(args, _fail)
     cases = _cases(args)
     backends = [b for b in _backend.BACKENDS if _backend.available(b)]
     warm = _warm_numba(args, cases) if "numba" in backends else None

@@ -93,10 +93,10 @@ def test_bench_e2e_small_run(tmp_path, capsys):
     assert "PPO fastpg vs sb3" in out and "DQN fastpg-per vs sb3" in out
     data = json.loads(path.read_text())
     assert [(r["algo"], r["variant"]) for r in data["runs"]] == [
-        ("PPO", "sb3"), ("PPO", "fastpg"), ("DQN", "sb3"), ("DQN", "fastpg"),
-        ("DQN", "fastpg-per")]
-    assert set(data["summary"]) == {"PPO sb3", "PPO fastpg", "DQN sb3", "DQN fastpg",
-                                    "DQN fastpg-per"}
+        ("PPO", "sb3"), ("PPO", "fastpg"), ("PPO-2048", "sb3"), ("PPO-2048", "fastpg"),
+        ("DQN", "sb3"), ("DQN", "fastpg"), ("DQN", "fastpg-per")]
+    assert set(data["summary"]) == {"PPO sb3", "PPO fastpg", "PPO-2048 sb3", "PPO-2048 fastpg",
+                                    "DQN sb3", "DQN fastpg", "DQN fastpg-per"}
 
 
 def test_bench_e2e_errors_are_one_line(monkeypatch, capsys):
@@ -111,3 +111,12 @@ def test_bench_e2e_errors_are_one_line(monkeypatch, capsys):
         cli.main(["bench", "--e2e"])
     assert exc.value.code == 2
     assert "pip install 'fastpg[sb3]'" in capsys.readouterr().err
+
+
+def test_cold_start_imports_this_fastpg_not_the_working_directory(tmp_path, monkeypatch):
+    """`fastpg bench` run inside a source checkout (an install elsewhere): the
+    fresh process must not pick up ./fastpg instead of the running package."""
+    (tmp_path / "fastpg").mkdir()
+    (tmp_path / "fastpg" / "__init__.py").write_text("raise ImportError('the wrong fastpg')")
+    monkeypatch.chdir(tmp_path)
+    assert cli.cold_start("numpy") > 0
