@@ -329,3 +329,14 @@ def test_save_and_load_replay_buffer(tmp_path):
     np.testing.assert_array_equal(b.column("obs"), a.column("obs"))
     np.testing.assert_array_equal(b.priorities, a.priorities)
     other.learn(100, reset_num_timesteps=False)
+
+
+def test_unavailable_backend_fails_at_construction(monkeypatch):
+    from fastpg import BackendUnavailable, _backend
+    monkeypatch.setitem(_backend._unavailable, "cython", "not built (test)")
+    monkeypatch.setattr(_backend, "_modules", {})
+    monkeypatch.setattr(_backend, "_dispatch", {})
+    with pytest.raises(BackendUnavailable, match="not built"):
+        F.RolloutBuffer(8, OBS, ACT, backend="cython")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        F.RolloutBuffer(8, OBS, ACT, backend="gpu")

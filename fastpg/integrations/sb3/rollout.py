@@ -48,6 +48,7 @@ class RolloutBuffer(buffers.RolloutBuffer):
             raise ValueError(f"gamma and gae_lambda must lie in [0, 1]; got {gamma}, {gae_lambda}")
         self.exact_truncation = bool(exact_truncation)
         self.backend = backend
+        _backend.kernel("returns", "gae", backend)  # an unavailable backend fails here, not mid-run
         # the kernel's arguments that do not change (layout: fastpg.reference.returns)
         self._gamma = np.full((1, n_envs), gamma, np.float32)
         self._lam = np.full((1, n_envs), gae_lambda, np.float32)
