@@ -125,6 +125,20 @@ def coef(x, name, shape, axis, dtype, lo=0.0, hi=1.0):
     return np.ascontiguousarray(full, dtype=dtype).reshape(T, B)
 
 
+def real_number(x, name, lo=-math.inf, hi=math.inf, *, lo_open=False, hi_open=False):
+    """A finite real number (int or float; bools, strings and arrays refused)
+    in the interval [lo, hi] (open at an end with lo_open / hi_open), as float."""
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real) or \
+            isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a real number; got {x!r}")
+    v = float(x)
+    if not math.isfinite(v) or v < lo or v > hi or (lo_open and v == lo) or \
+            (hi_open and v == hi):
+        raise ValueError(f"{name} must be a finite number in {'(' if lo_open else '['}{lo:g}, "
+                         f"{hi:g}{')' if hi_open else ']'}; got {x!r}")
+    return v
+
+
 def positive_int(x, name, lo=1):
     if type(x) is int and x >= lo:  # the common case, without the ABC checks
         return x

@@ -38,6 +38,7 @@ import math
 import os
 import tempfile
 import threading
+import zipfile
 
 import numpy as np
 
@@ -754,19 +755,24 @@ class ReplayBuffer:
         prioritized buffer, the priorities and the maximum priority. The
         write is atomic: the archive is written to a temporary file in the
         same directory, flushed to disk and renamed over ``path``, so a crash
-        leaves either the old file or the new one.
+        leaves either the old file or the new one. The temporary file of a save
+        that was killed is removed by the next save into the same directory;
+        the archive gets the permissions the umask gives a new file.
         """
         path = os.fspath(path)
         with self._lock:
             arrays = self._state()
             arrays["config"] = np.array(json.dumps(self._config()))
             folder = os.path.dirname(os.path.abspath(path))
-            fd, tmp = tempfile.mkstemp(prefix=".fastpg-replay-", suffix=".tmp", dir=folder)
+            _remove_stale_temporaries(folder)
+            fd, tmp = tempfile.mkstemp(prefix=f".fastpg-replay-{os.getpid()}-", suffix=".tmp",
+                                       dir=folder)
             try:
                 with os.fdopen(fd, "wb") as f:
                     np.savez(f, **arrays)
                     f.flush()
                     os.fsync(f.fileno())
+                os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 is for the temporary only
                 os.replace(tmp, path)
             except BaseException:
                 try:
@@ -784,30 +790,31 @@ class ReplayBuffer:
         instance's contents and needs the same configuration (capacity,
         fields, dtypes, n_envs, ...).
         """
-        with np.load(os.fspath(path), allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-        try:
-            config = json.loads(str(arrays.pop("config")))
-        except KeyError:
-            raise ValueError(f"{path}: not a fastpg replay buffer archive") from None
-        if config.get("format") != _FORMAT:
-            raise ValueError(f"{path}: unknown format {config.get('format')!r}")
-        if self is None:
-            kinds = {"ReplayBuffer": ReplayBuffer,
-                     "PrioritizedReplayBuffer": PrioritizedReplayBuffer}
-            saved = kinds.get(config["class"])
-            if saved is None or not issubclass(saved, cls):
-                raise TypeError(f"{path} holds a {config['class']}, not a {cls.__name__}")
-            self = saved._from_config(config, backend)
-        else:
+        path = os.fspath(path)
+        arrays, config = _read_archive(path)
+        kinds = {"ReplayBuffer": ReplayBuffer, "PrioritizedReplayBuffer": PrioritizedReplayBuffer}
+        saved = kinds.get(config.get("class"))
+        if saved is None or not issubclass(saved, cls if self is None else type(self)):
+            raise TypeError(f"{path} holds a {config.get('class')}, not a "
+                            f"{(cls if self is None else type(self)).__name__}")
+        if self is not None:
             mine = self._config()
             if {k: v for k, v in mine.items() if k != "extra"} != \
                     {k: v for k, v in config.items() if k != "extra"}:
                 raise ValueError(f"{path} holds a buffer of another configuration "
                                  f"({config}); this one is {mine}. Use "
                                  f"{type(self).__name__}.load(path) to build it.")
+        # the whole archive is checked while building a new buffer; the one
+        # loaded into changes only once that has worked
+        try:
+            fresh = saved._from_config(config, self.backend if self is not None else backend)
+            fresh._set_state(arrays, config)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: not a valid fastpg replay buffer archive: {exc}") from None
+        if self is None:
+            return fresh
         with self._lock:
-            self._set_state(arrays, config)
+            self.__dict__.update({k: v for k, v in fresh.__dict__.items() if k != "_lock"})
         return self
 
     @classmethod
@@ -820,16 +827,31 @@ class ReplayBuffer:
                    store_next_obs=config["store_next_obs"], fields=fields, backend=backend, **kw)
 
     def _set_state(self, arrays, config):
-        self._allocate()
-        added = int(arrays["added"])
+        """Fill this (new) buffer from a saved state, checking every array."""
+        added = _stored(arrays, "added", (), "iu")
+        if added < 0:
+            raise ValueError(f"added = {added} is negative")
+        added = int(added)
         n = min(added, self._capacity)
         for k, fld in self._f.items():
-            fld.data[:n] = arrays[f"field_{k}"]
+            fld.data[:n] = _stored(arrays, f"field_{k}", (n,) + fld.shape, fld.dtype.kind)
         self._added = added
         if not self._store_next_obs:
-            self._ref[:n] = arrays["ref"]
-            self._side = np.array(arrays["side"])
-            self._free = arrays["free"].tolist()
+            side = _stored(arrays, "side", None, self._side.dtype.kind)
+            if side.ndim < 1 or side.shape[1:] != self._side.shape[1:] or not side.shape[0]:
+                raise ValueError(f"side has shape {side.shape}; expected (rows,) + "
+                                 f"{self._side.shape[1:]}")
+            ref = _stored(arrays, "ref", (n,), "iu").astype(np.int64)
+            free = _stored(arrays, "free", None, "iu").astype(np.int64).reshape(-1)
+            used = ref[ref >= 0]
+            if ((ref < -1) | (ref >= side.shape[0])).any() or ((free < 0) |
+                                                                 (free >= side.shape[0])).any():
+                raise ValueError(f"ref/free hold rows outside the side store (0..{side.shape[0]})")
+            if np.unique(np.concatenate([used, free])).size != used.size + free.size:
+                raise ValueError("ref and free share side-store rows")
+            self._ref[:n] = ref
+            self._side = np.array(side)
+            self._free = free.tolist()
 
 
 class PrioritizedReplayBuffer(ReplayBuffer):
@@ -862,23 +884,13 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         super().__init__(capacity, obs_shape, obs_dtype, action_shape, action_dtype, n_envs,
                          **kwargs)
 
-    @staticmethod
-    def _real(x, name, lo, hi=np.inf):
-        if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer,
-                                                                np.floating)):
-            raise TypeError(f"{name} must be a real number; got {x!r}")
-        x = float(x)
-        if not lo <= x <= hi:
-            raise ValueError(f"{name} must lie in [{lo}, {hi}]; got {x!r}")
-        return x
-
     @property
     def alpha(self):
         return self._alpha
 
     @alpha.setter
     def alpha(self, value):
-        value = self._real(value, "alpha", 0.0)
+        value = C.real_number(value, "alpha", 0.0)
         if getattr(self, "_tree", None) is not None and self._tree.total > 0 \
                 and value != self._alpha:
             raise ValueError("alpha cannot change once priorities are stored "
@@ -891,7 +903,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
 
     @beta.setter
     def beta(self, value):
-        self._beta = self._real(value, "beta", 0.0, 1.0)
+        self._beta = C.real_number(value, "beta", 0.0, 1.0)
 
     @property
     def eps(self):
@@ -899,7 +911,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
 
     @eps.setter
     def eps(self, value):
-        self._eps = self._real(value, "eps", 0.0)
+        self._eps = C.real_number(value, "eps", 0.0)
 
     @property
     def max_priority(self) -> float:
@@ -981,7 +993,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         return self._sample(None, None, n_step, gamma, self._with_weights(beta), indices, views)
 
     def _with_weights(self, beta):
-        beta = self._beta if beta is None else self._real(beta, "beta", 0.0, 1.0)
+        beta = self._beta if beta is None else C.real_number(beta, "beta", 0.0, 1.0)
 
         def finish(batch, slots):
             w = np.empty(slots.shape[0], np.float32)
@@ -1048,7 +1060,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         """Importance weights (N·P(i))^−β / max_k (N·P(k))^−β of the stored
         transitions ``indices`` (as ``sample`` returns them); ``beta``
         defaults to ``self.beta``."""
-        beta = self._beta if beta is None else self._real(beta, "beta", 0.0, 1.0)
+        beta = self._beta if beta is None else C.real_number(beta, "beta", 0.0, 1.0)
         with self._lock:
             return self._tree.weights(self._live_slots(indices), beta, dtype)
 
@@ -1065,12 +1077,86 @@ class PrioritizedReplayBuffer(ReplayBuffer):
 
     def _set_state(self, arrays, config):
         super()._set_state(arrays, config)
-        extra = config["extra"]
-        self._alpha, self._beta, self._eps = (float(extra[k]) for k in ("alpha", "beta", "eps"))
-        leaves = np.ascontiguousarray(arrays["tree_leaves"], np.float64)
-        self._k("tree_update")(self._tree.tree, self._tree.depth,
-                               np.arange(leaves.shape[0], dtype=np.int64), leaves)
-        self._max_p = float(arrays["max_p"])
+        n = len(self)
+        leaves = np.ascontiguousarray(_stored(arrays, "tree_leaves", (n,), "f"), np.float64)
+        if n and not (np.isfinite(leaves).all() and leaves.min() >= 0):
+            raise ValueError("tree_leaves must be finite and >= 0")
+        max_p = float(_stored(arrays, "max_p", (), "f"))
+        if not (math.isfinite(max_p) and max_p > 0):
+            raise ValueError(f"max_p = {max_p!r} must be finite and > 0")
+        self._k("tree_update")(self._tree.tree, self._tree.depth, np.arange(n, dtype=np.int64),
+                               leaves)
+        self._max_p = max_p
+
+
+def _umask():
+    mask = os.umask(0o022)  # reading the umask means setting it: put it straight back
+    os.umask(mask)
+    return mask
+
+
+def _remove_stale_temporaries(folder):
+    """Delete the temporaries of saves whose process is gone (killed mid-save).
+    POSIX only: there, signal 0 asks whether a process exists."""
+    if os.name != "posix":
+        return
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if not (name.startswith(".fastpg-replay-") and name.endswith(".tmp")):
+            continue
+        pid = name[len(".fastpg-replay-"):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:  # that process no longer exists
+            try:
+                os.unlink(os.path.join(folder, name))
+            except OSError:
+                pass
+        except OSError:  # exists, but another user's: not ours to clean
+            pass
+
+
+def _read_archive(path):
+    """(arrays, config) of a save() archive; a file that is not one is a
+    ValueError naming it (a missing file stays a FileNotFoundError)."""
+    try:
+        z = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path}: not a readable fastpg replay buffer archive "
+                         f"({type(exc).__name__}: {exc})") from None
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path}: not a fastpg replay buffer archive (a single .npy array)")
+    try:
+        with z:
+            arrays = {k: z[k] for k in z.files}
+        config = json.loads(str(arrays.pop("config")))
+    except KeyError:
+        raise ValueError(f"{path}: not a fastpg replay buffer archive (no config)") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path}: not a readable fastpg replay buffer archive "
+                         f"({type(exc).__name__}: {exc})") from None
+    if not isinstance(config, dict) or config.get("format") != _FORMAT:
+        raise ValueError(f"{path}: unknown format "
+                         f"{config.get('format') if isinstance(config, dict) else config!r}")
+    return arrays, config
+
+
+def _stored(arrays, key, shape, kinds):
+    """arrays[key], checked: present, of ``shape`` (None: any) and a dtype kind in kinds."""
+    if key not in arrays:
+        raise KeyError(f"the archive has no {key!r}")
+    a = arrays[key]
+    if (shape is not None and a.shape != shape) or a.dtype.kind not in kinds:
+        raise ValueError(f"{key} has shape {a.shape} and dtype {a.dtype}; expected shape "
+                         f"{shape} and a dtype of kind {kinds!r}")
+    return a[()] if a.ndim == 0 else a
 
 
 def _priorities(priorities, shape):
