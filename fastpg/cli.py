@@ -236,7 +236,8 @@ def bench(args):
     if not (args.kernels or args.sizes):
         n_steps = 2_000_000 if args.full else 500_000
         ro = W.rollout_steps_per_second(n_steps, [b for b in backends if b != "numpy"])
-        print(f"fused TabularMDP + epsilon-greedy + Q-learning on the HOML MDP ({n_steps:,} steps): "
+        print("fused TabularMDP + epsilon-greedy + Q-learning on the HOML MDP "
+              f"({n_steps:,} steps): "
               + ", ".join(f"{b} {v / 1e6:.1f} M steps/s" for b, v in ro.items()))
         e2e = dict(e2e or {}, q_learning_rollout_steps_per_s=ro)
     print("elements: steps (returns), rows (policy), transitions (tabular; the numpy "

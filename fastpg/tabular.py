@@ -23,6 +23,7 @@ Conventions (docs/design.md, "tabular"):
 """
 from __future__ import annotations
 
+import numbers
 from typing import NamedTuple
 
 import numpy as np
@@ -193,10 +194,19 @@ def _one_transition(Q, qname, states, actions, rewards, next_states, terminated,
     return s, a, r, s2, np.array([te], np.uint8), g, al
 
 
-def _td_out(out, N, dt):
+def _out_for(out, N, dt, tables):
+    """The array the kernel writes its per-row results (TD errors, actions)
+    into: ``out`` itself when it is contiguous, else a fresh one (_result copies
+    it into ``out``). ``out`` must not share memory with a table, which the
+    kernel reads and writes at the same time."""
     if out is None:
         return np.empty(N, dt)
-    return C.out_array(out, "out", (N,), dt)
+    C.out_array(out, "out", (N,), dt)
+    for name, T in tables:
+        if np.may_share_memory(out, T):
+            raise ValueError(f"out shares memory with {name}: the results would be written "
+                             "into the table; pass a separate array")
+    return out if out.flags.c_contiguous else np.empty(N, dt)
 
 
 def _run_inplace(tables, call):
@@ -209,7 +219,10 @@ def _run_inplace(tables, call):
             T[...] = W
 
 
-def _result(td, scalar):
+def _result(td, scalar, out=None):
+    if out is not None and td is not out:  # a non-contiguous out= gets the values now
+        out[...] = td
+        td = out
     return td[0] if scalar else td
 
 
@@ -230,10 +243,10 @@ def q_learning(Q, states, actions, rewards, next_states, terminated=None, gamma=
     scalar, N, s, a, s2, r, te, g, al = _common(Q, states, actions, rewards, next_states,
                                                  terminated, gamma, alpha)
     _no_nan_rows(Q, "Q", s2)
-    td = _td_out(out, N, Q.dtype)
+    td = _out_for(out, N, Q.dtype, [("Q", Q)])
     fn = _kernel("q_learning", backend)
     _run_inplace([Q], lambda q: fn(q, s, a, r, s2, te, g, al, td))
-    return _result(td, scalar)
+    return _result(td, scalar, out)
 
 
 @tensors_follow
@@ -256,10 +269,10 @@ def sarsa(Q, states, actions, rewards, next_states, next_actions, terminated=Non
                                                  terminated, gamma, alpha)
     a2 = _indices(next_actions, "next_actions", N, Q.shape[1], "Q.shape[1]")
     _no_nan_rows(Q, "Q", s2)
-    td = _td_out(out, N, Q.dtype)
+    td = _out_for(out, N, Q.dtype, [("Q", Q)])
     fn = _kernel("sarsa", backend)
     _run_inplace([Q], lambda q: fn(q, s, a, r, s2, a2, te, g, al, td))
-    return _result(td, scalar)
+    return _result(td, scalar, out)
 
 
 @tensors_follow
@@ -287,10 +300,10 @@ def expected_sarsa(Q, states, actions, rewards, next_states, terminated=None, ga
                                                  terminated, gamma, alpha)
     eps = _per_transition(epsilon, "epsilon", N, Q.dtype, 0.0, 1.0)
     _no_nan_rows(Q, "Q", s2)
-    td = _td_out(out, N, Q.dtype)
+    td = _out_for(out, N, Q.dtype, [("Q", Q)])
     fn = _kernel("expected_sarsa", backend)
     _run_inplace([Q], lambda q: fn(q, s, a, r, s2, te, g, al, eps, td))
-    return _result(td, scalar)
+    return _result(td, scalar, out)
 
 
 @tensors_follow
@@ -322,10 +335,10 @@ def double_q_learning(Q1, Q2, states, actions, rewards, next_states, which, term
     w = np.ascontiguousarray(w, dtype=np.uint8)
     _no_nan_rows(Q1, "Q1", s2)
     _no_nan_rows(Q2, "Q2", s2)
-    td = _td_out(out, N, Q1.dtype)
+    td = _out_for(out, N, Q1.dtype, [("Q1", Q1), ("Q2", Q2)])
     fn = _kernel("double_q_learning", backend)
     _run_inplace([Q1, Q2], lambda q1, q2: fn(q1, q2, s, a, r, s2, te, g, al, w, td))
-    return _result(td, scalar)
+    return _result(td, scalar, out)
 
 
 @tensors_follow
@@ -338,10 +351,10 @@ def td0(V, states, rewards, next_states, terminated=None, gamma=0.99, alpha=0.1,
                                                  terminated, gamma, alpha, "V")
     if np.isnan(V.sum()) and np.isnan(V).any():
         raise ValueError(f"V contains NaN at {int(np.flatnonzero(np.isnan(V))[0])}")
-    td = _td_out(out, N, V.dtype)
+    td = _out_for(out, N, V.dtype, [("V", V)])
     fn = _kernel("td0", backend)
     _run_inplace([V], lambda v: fn(v, s, r, s2, te, g, al, td))
-    return _result(td, scalar)
+    return _result(td, scalar, out)
 
 
 @tensors_follow
@@ -396,9 +409,9 @@ def epsilon_greedy(Q, states, epsilon, rng=None, *, out=None, backend=None):
     gen = C.generator(rng)
     u1 = gen.random(N)
     u2 = gen.random(N)
-    res = np.empty(N, np.int64) if out is None else C.out_array(out, "out", (N,), np.int64)
+    res = _out_for(out, N, np.int64, [("Q", Q)])
     _kernel("epsilon_greedy", backend)(Qc, s, eps, u1, u2, res)
-    return int(res[0]) if scalar else res
+    return _result(res, scalar, out)
 
 
 class ValueIterationResult(NamedTuple):
@@ -534,15 +547,19 @@ def q_learning_rollout(Q, P, R, n_steps, *, action_mask=None, terminal_states=()
     Ra = np.ascontiguousarray(Ra)
     C.all_finite(Pa, "P")
     C.all_finite(Ra, "R")
-    mask = np.ones((S, A), np.uint8) if action_mask is None else \
-        np.ascontiguousarray(np.asarray(action_mask) != 0, dtype=np.uint8)
-    if mask.shape != (S, A):
-        raise ValueError(f"action_mask must have shape {(S, A)}; got {mask.shape}")
+    if action_mask is None:
+        mask = np.ones((S, A), np.uint8)
+    else:
+        m = C.real_array(action_mask, "action_mask")
+        if m.shape != (S, A):
+            raise ValueError(f"action_mask must have shape {(S, A)}; got {m.shape}")
+        C.no_nan(m, "action_mask")
+        mask = np.ascontiguousarray(m != 0, dtype=np.uint8)
+    t = np.asarray(terminal_states)
+    t = C.index_array(t.reshape(-1), "terminal_states", t.size, S, "the number of states S",
+                      allow_float=False)
     terminal = np.zeros(S, np.uint8)
-    for t in terminal_states:
-        if not 0 <= int(t) < S:
-            raise ValueError(f"terminal_states holds {t}, not a state in [0, {S})")
-        terminal[int(t)] = 1
+    terminal[t] = 1
     if (Pa < 0).any():
         raise ValueError("P must be non-negative")
     sums = Pa.sum(axis=2)
@@ -550,34 +567,50 @@ def q_learning_rollout(Q, P, R, n_steps, *, action_mask=None, terminal_states=()
     if off.any():
         s, a = (int(i) for i in np.argwhere(off)[0])
         raise ValueError(f"P[{s}, {a}, :] must sum to 1; it sums to {sums[s, a]!r}")
-    stuck = (terminal == 0) & ~(mask != 0).any(axis=1)
+    bad = (mask != 0) & ~np.isfinite(Q)
+    if bad.any():
+        s, a = (int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"Q[{s}, {a}] = {float(Q[s, a])} for a possible action "
+                         f"(action_mask[{s}, {a}] is true): the update would make it NaN; "
+                         "start possible actions at a finite value, or mask the action")
+    if isinstance(start_state, (bool, np.bool_)):
+        raise TypeError("start_state must be a state index or a distribution; "
+                        f"got {start_state!r}")
+    if isinstance(start_state, numbers.Integral):
+        start = np.zeros(S)
+        start[int(C.index_array([start_state], "start_state", 1, S, "the number of states S",
+                                allow_float=False)[0])] = 1.0
+    else:
+        start = C.float_array(start_state, "start_state", np.float64)
+        if start.shape != (S,):
+            raise ValueError(f"start_state must be a state in [0, {S}) or a distribution over "
+                             f"the {S} states; got shape {start.shape}")
+        C.all_finite(start, "start_state")
+        if (start < 0).any() or abs(start.sum() - 1) > 1e-6:
+            raise ValueError("start_state as a distribution must be >= 0 and sum to 1")
+    # a state the walk can stand in must have a possible action: a non-terminal
+    # one (it is entered), or a start state (episodes begin there)
+    occupied = (terminal == 0) | (start > 0)
+    if state is not None:
+        state = int(C.index_array([state], "state", 1, S, "the number of states S",
+                                  allow_float=False)[0])
+        occupied[state] = True
+    stuck = occupied & ~(mask != 0).any(axis=1)
     if stuck.any():
-        raise ValueError(f"state {int(np.flatnonzero(stuck)[0])} is not terminal and has no "
-                         "possible action")
-    st = np.asarray(start_state, dtype=np.float64)
-    start = np.eye(S)[int(start_state)] if st.ndim == 0 else st
-    if start.shape != (S,) or (start < 0).any() or abs(start.sum() - 1) > 1e-6:
-        raise ValueError(f"start_state must be a state in [0, {S}) or a distribution over them")
+        raise ValueError(f"state {int(np.flatnonzero(stuck)[0])} has no possible action, and it "
+                         "is a start state, the given state= or not terminal")
     n = C.positive_int(n_steps, "n_steps", lo=0)
-    eps = float(epsilon)
-    if not 0 <= eps <= 1:
-        raise ValueError(f"epsilon must lie in [0, 1]; got {epsilon!r}")
-    if not 0 < float(alpha) <= 1:
-        raise ValueError(f"alpha must lie in (0, 1]; got {alpha!r}")
-    if float(alpha_decay) < 0:
-        raise ValueError(f"alpha_decay must be >= 0; got {alpha_decay!r}")
-    if not 0 <= float(gamma) <= 1:
-        raise ValueError(f"gamma must lie in [0, 1]; got {gamma!r}")
-    if np.isnan(Q.sum()) and np.isnan(Q).any():
-        raise ValueError("Q contains NaN")
+    eps = C.real_number(epsilon, "epsilon", 0.0, 1.0)
+    alpha = C.real_number(alpha, "alpha", 0.0, 1.0, lo_open=True)
+    alpha_decay = C.real_number(alpha_decay, "alpha_decay", 0.0)
+    gamma = C.real_number(gamma, "gamma", 0.0, 1.0)
+    step_offset = C.positive_int(step_offset, "step_offset", lo=0)
     gen = C.generator(rng)
     if state is None:
         s0 = int(np.searchsorted(np.cumsum(start), gen.random() * start.sum(), side="right"))
         s0 = min(s0, S - 1)
     else:
-        s0 = int(state)
-        if not 0 <= s0 < S:
-            raise ValueError(f"state must be in [0, {S}); got {state}")
+        s0 = state
     visits = np.zeros((S, A), np.int64)
     fn = _kernel("q_learning_rollout", backend)
     chunk = 1 << 20  # uniforms are drawn a chunk at a time (32 MB), not all up front
@@ -586,7 +619,6 @@ def q_learning_rollout(Q, P, R, n_steps, *, action_mask=None, terminal_states=()
         m = min(chunk, n - done)
         u = gen.random((m, 4))
         s0 = int(fn(Q, np.cumsum(Pa, axis=2), Ra, mask, terminal, np.cumsum(start), eps,
-                    float(alpha), float(alpha_decay), float(gamma), int(step_offset) + done, s0,
-                    u, visits))
+                    alpha, alpha_decay, gamma, step_offset + done, s0, u, visits))
         done += m
     return RolloutResult(Q, s0, visits, n)

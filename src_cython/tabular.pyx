@@ -368,25 +368,30 @@ cdef Py_ssize_t q_learning_rollout_c(double[:, ::1] Q, const double[:, :, ::1] c
     """Fused TabularMDP simulation + ε-greedy + Q-learning (float64 tables)."""
     cdef Py_ssize_t S = Q.shape[0], A = Q.shape[1], i, a, s = s0, s2, t, b
     cdef double x, target, m, alpha
+    cdef bint ended
     for i in range(u.shape[0]):
         a = _pick(Q, mask, s, u[i, 0] < epsilon, u[i, 1])
-        x = u[i, 2] * cum_P[s, a, S - 1]
-        s2 = S - 1
-        for t in range(S):
-            if x < cum_P[s, a, t]:
-                s2 = t
-                break
-        target = R[s, a, s2]
-        if terminal[s2] == 0:
-            m = -INFINITY
-            for b in range(A):
-                if mask[s2, b] != 0 and Q[s2, b] > m:
-                    m = Q[s2, b]
-            target = target + gamma * m
-        alpha = alpha0 / (1.0 + (k0 + i) * alpha_decay)
-        Q[s, a] = Q[s, a] + alpha * (target - Q[s, a])
-        visits[s, a] += 1
-        if terminal[s2] != 0:
+        ended = a < 0  # no possible action: the episode ends, nothing is written
+        s2 = s
+        if not ended:
+            x = u[i, 2] * cum_P[s, a, S - 1]
+            s2 = S - 1
+            for t in range(S):
+                if x < cum_P[s, a, t]:
+                    s2 = t
+                    break
+            target = R[s, a, s2]
+            if terminal[s2] == 0:
+                m = -INFINITY
+                for b in range(A):
+                    if mask[s2, b] != 0 and Q[s2, b] > m:
+                        m = Q[s2, b]
+                target = target + gamma * m
+            alpha = alpha0 / (1.0 + (k0 + i) * alpha_decay)
+            Q[s, a] = Q[s, a] + alpha * (target - Q[s, a])
+            visits[s, a] += 1
+            ended = terminal[s2] != 0
+        if ended:
             x = u[i, 3] * start_cum[S - 1]
             s2 = S - 1
             for t in range(S):

@@ -261,23 +261,27 @@ def q_learning_rollout(Q, cum_P, R, mask, terminal, start_cum, epsilon, alpha0, 
                     a = b
                     break
                 k -= 1
-        x = u[i, 2] * cum_P[s, a, S - 1]
-        s2 = S - 1
-        for t in range(S):
-            if x < cum_P[s, a, t]:
-                s2 = t
-                break
-        target = R[s, a, s2]
-        if terminal[s2] == 0:
-            m = -np.inf
-            for b in range(A):
-                if mask[s2, b] != 0 and Q[s2, b] > m:
-                    m = Q[s2, b]
-            target += gamma * m
-        alpha = alpha0 / (1.0 + (k0 + i) * alpha_decay)
-        Q[s, a] += alpha * (target - Q[s, a])
-        visits[s, a] += 1
-        if terminal[s2] != 0:
+        ended = a < 0  # no possible action: the episode ends, nothing is written
+        s2 = s
+        if not ended:
+            x = u[i, 2] * cum_P[s, a, S - 1]
+            s2 = S - 1
+            for t in range(S):
+                if x < cum_P[s, a, t]:
+                    s2 = t
+                    break
+            target = R[s, a, s2]
+            if terminal[s2] == 0:
+                m = -np.inf
+                for b in range(A):
+                    if mask[s2, b] != 0 and Q[s2, b] > m:
+                        m = Q[s2, b]
+                target += gamma * m
+            alpha = alpha0 / (1.0 + (k0 + i) * alpha_decay)
+            Q[s, a] += alpha * (target - Q[s, a])
+            visits[s, a] += 1
+            ended = terminal[s2] != 0
+        if ended:
             x = u[i, 3] * start_cum[S - 1]
             s2 = S - 1
             for t in range(S):

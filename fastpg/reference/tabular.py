@@ -130,6 +130,8 @@ def _pick(row, possible_mask, explore, u):
     """The ε-greedy rule for one row: among the candidates (the possible actions
     when exploring, else the tied maxima among them), the floor(u · n)-th."""
     cand = np.flatnonzero(possible_mask & (row > -np.inf))
+    if not len(cand):
+        return -1  # no possible action
     if not explore:
         cand = cand[row[cand] == row[cand].max()]
     return cand[min(int(u * len(cand)), len(cand) - 1)]
@@ -197,8 +199,11 @@ def q_learning_rollout(Q, cum_P, R, mask, terminal, start_cum, epsilon, alpha0, 
     possible actions (ε = 1: uniformly random, the HOML experiment); step size
     α_k = alpha0 / (1 + k · alpha_decay) with k = k0 + step index; u (n, 4)
     float64 uniforms per step: explore, pick, next state, restart. Starts in
-    state s0; entering a terminal state restarts from the start distribution.
-    visits (S, A) int64 += the updates made. Returns the final state.
+    state s0; entering a terminal state restarts from the start distribution,
+    and so does a step from a state with no possible action (no update: the
+    public API rejects such states up front; this keeps every backend in
+    bounds if one is reached anyway). visits (S, A) int64 += the updates
+    made. Returns the final state.
 
     Next state: the first s' with u · cum_P[s, a, -1] < cum_P[s, a, s']
     (inverse CDF; the same integer-exact rule on every backend).
@@ -207,16 +212,19 @@ def q_learning_rollout(Q, cum_P, R, mask, terminal, start_cum, epsilon, alpha0, 
     S = Q.shape[0]
     for i in range(u.shape[0]):
         a = _pick(Q[s], mask[s] != 0, u[i, 0] < epsilon, u[i, 1])
-        cp = cum_P[s, a]
-        s2 = int(np.searchsorted(cp, u[i, 2] * cp[-1], side="right"))
-        s2 = min(s2, S - 1)
-        target = R[s, a, s2]
-        if not terminal[s2]:
-            target = target + gamma * Q[s2][mask[s2] != 0].max(initial=-np.inf)
-        alpha = alpha0 / (1.0 + (k0 + i) * alpha_decay)
-        Q[s, a] += alpha * (target - Q[s, a])
-        visits[s, a] += 1
-        if terminal[s2]:
+        ended = a < 0
+        if not ended:
+            cp = cum_P[s, a]
+            s2 = int(np.searchsorted(cp, u[i, 2] * cp[-1], side="right"))
+            s2 = min(s2, S - 1)
+            target = R[s, a, s2]
+            if not terminal[s2]:
+                target = target + gamma * Q[s2][mask[s2] != 0].max(initial=-np.inf)
+            alpha = alpha0 / (1.0 + (k0 + i) * alpha_decay)
+            Q[s, a] += alpha * (target - Q[s, a])
+            visits[s, a] += 1
+            ended = bool(terminal[s2])
+        if ended:
             s2 = min(int(np.searchsorted(start_cum, u[i, 3] * start_cum[-1], side="right")), S - 1)
         s = s2
     return s
