@@ -190,31 +190,46 @@ cdef void _rows(const Src* S, Py_ssize_t b0, Py_ssize_t b1, floating* y,
                 o1[b] = y[b - b0]
 
 
+cdef inline floating _scaled(floating p, floating carry) noexcept nogil:
+    # p * carry for a product p of positive coefficients: when p underflowed
+    # to 0 a NaN or infinite carry still propagates, as in the exact
+    # recurrence (0 * inf would turn an inf into NaN)
+    if p == 0 and carry - carry != 0:
+        return carry
+    return p * carry
+
+
 cdef void _fix(const Src* Sp, Py_ssize_t b, Py_ssize_t s, Py_ssize_t e,
                floating carry, const mode_t* tag) noexcept nogil:
-    """Add prod_{k=t}^{e-1} c_k * carry to y_t for t = e-1 down to s, until 0."""
+    """Add prod_{k=t}^{e-1} c_k * carry to y_t for t = e-1 down to s, until an
+    episode end (a zero coefficient), or until the product underflows when
+    the carry is finite (what is left adds nothing)."""
     cdef Src L = Sp[0]
     cdef const Src* S = &L
     cdef floating p = 1, a, c, d
     cdef Py_ssize_t t
+    cdef bint finite = carry - carry == 0
     cdef floating* out = <floating*>S.out
     cdef floating* out2 = <floating*>S.out2
     for t in range(e - 1, s - 1, -1):
         _coef(S, t, b, &a, &c, tag)
-        p = p * c
-        if p == 0:
+        if c == 0:
             return
-        d = p * carry
+        p = p * c
+        if p == 0 and finite:
+            return
+        d = _scaled(p, carry)
         out[t * S.B + b] += d
         if mode_t is GaeTag:
             out2[t * S.B + b] += d
 
 
 cdef floating _block(const Src* Sp, Py_ssize_t b, Py_ssize_t s, Py_ssize_t e,
-                     floating* prod, const mode_t* tag) noexcept nogil:
+                     floating* prod, char* cut, const mode_t* tag) noexcept nogil:
     """Scan [s, e) of column b with zero carry-in as 4 interleaved chains.
 
-    Returns y_s and writes prod(c over [s, e)) to prod.
+    Returns y_s; writes prod(c over [s, e)) to prod and to cut whether the
+    block holds an episode end (a zero c; a zero prod may only have underflowed).
     """
     # a private copy: stores to out cannot alias it, so the compiler keeps
     # the pointers and strides in registers instead of reloading per element
@@ -252,6 +267,13 @@ cdef floating _block(const Src* Sp, Py_ssize_t b, Py_ssize_t s, Py_ssize_t e,
         for j in range(2, -1, -1):
             _fix(S, b, s + j * K, s + (j + 1) * K, out[(s + (j + 1) * K) * S.B + b], tag)
     prod[0] = p0 * p1 * p2 * p3
+    cut[0] = 0
+    if prod[0] == 0:  # an episode end, or an underflow: look (episode ends come early)
+        for t in range(s, e):
+            _coef(S, t, b, &a0, &c0, tag)
+            if c0 == 0:
+                cut[0] = 1
+                break
     return out[s * S.B + b]
 
 
@@ -260,6 +282,7 @@ cdef int _scan(const Src* S, floating dummy, bint parallel, const mode_t* tag) n
     cdef Py_ssize_t T = S.T, B = S.B, nblk, k, i, b, s, nslab
     cdef floating* head
     cdef floating* prod
+    cdef char* cut
     cdef floating* y
     cdef floating cur, nxt
     if T == 0 or B == 0:
@@ -283,18 +306,20 @@ cdef int _scan(const Src* S, floating dummy, bint parallel, const mode_t* tag) n
     nblk = (T + BLOCK - 1) // BLOCK
     head = <floating*>malloc(nblk * B * sizeof(floating))
     prod = <floating*>malloc(nblk * B * sizeof(floating))
-    if head == NULL or prod == NULL:
+    cut = <char*>malloc(nblk * B)
+    if head == NULL or prod == NULL or cut == NULL:
         free(head)
         free(prod)
+        free(cut)
         return -1
     if parallel:
         for k in prange(nblk * B, schedule='static'):
             head[k] = _block(S, k // nblk, (k % nblk) * BLOCK,
-                             min(T, (k % nblk + 1) * BLOCK), prod + k, tag)
+                             min(T, (k % nblk + 1) * BLOCK), prod + k, cut + k, tag)
     else:
         for k in range(nblk * B):
             head[k] = _block(S, k // nblk, (k % nblk) * BLOCK,
-                             min(T, (k % nblk + 1) * BLOCK), prod + k, tag)
+                             min(T, (k % nblk + 1) * BLOCK), prod + k, cut + k, tag)
     if nblk > 1:
         # head[k] <- the true y at the start of block k + 1 (block k's carry)
         for b in range(B):
@@ -302,8 +327,8 @@ cdef int _scan(const Src* S, floating dummy, bint parallel, const mode_t* tag) n
             for i in range(nblk - 2, -1, -1):
                 k = b * nblk + i
                 cur = head[k]
-                if prod[k] != 0:
-                    cur = cur + prod[k] * nxt
+                if not cut[k]:
+                    cur = cur + _scaled(prod[k], nxt)
                 head[k] = nxt
                 nxt = cur
         if parallel:
@@ -316,6 +341,7 @@ cdef int _scan(const Src* S, floating dummy, bint parallel, const mode_t* tag) n
                     _fix(S, k // nblk, (k % nblk) * BLOCK, (k % nblk + 1) * BLOCK, head[k], tag)
     free(head)
     free(prod)
+    free(cut)
     return 0
 
 
@@ -385,7 +411,7 @@ cdef void _nstep(const floating[:, ::1] r, const floating[:, ::1] nv,
     cdef Py_ssize_t T = r.shape[0], B = r.shape[1], t, b, k, s
     cdef Py_ssize_t gs = 1 if g.shape[0] > 1 else 0
     cdef bint has_te = term.shape[0] > 0, has_tr = trunc.shape[0] > 0
-    cdef floating acc, disc, gk
+    cdef double acc, disc, gk  # float64 sums, as the reference: gamma^k must not underflow
     for t in range(t0, t1):
         for b in range(B):
             acc = 0
@@ -400,7 +426,7 @@ cdef void _nstep(const floating[:, ::1] r, const floating[:, ::1] nv,
                     acc = acc + disc * gk * nv[s, b]
                     break
                 disc = disc * gk
-            out[t, b] = acc
+            out[t, b] = <floating>acc
 
 
 # ---- cimport-able API (declared in returns.pxd) ---------------------------

@@ -211,3 +211,40 @@ def test_empty_inputs(backend):
     assert fastpg.discounted_returns(np.zeros(0), 0.9, backend=backend).shape == (0,)
     assert fastpg.gae(np.zeros((0, 3)), np.zeros((0, 3)), np.zeros(3), 0.9, 0.9,
                       backend=backend).advantages.shape == (0, 3)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("shape", [(40_000,), (40_000, 3)], ids=["flat", "T40000xB3"])
+def test_nan_and_inf_propagate_through_their_whole_episode(backend, bad, shape):
+    """Long episodes whose discount product underflows (0.5^40000 = 0): a NaN or
+    inf at the end still reaches every step of its episode, on the block path
+    too, and stops at the episode end (the rule of the reference)."""
+    r = np.zeros(shape)
+    r[-1] = bad
+    term = np.zeros(shape, bool)
+    term[9_999] = True  # the first 10,000 steps are another episode
+    v = np.zeros(shape)
+    outs = {
+        "discounted": fastpg.discounted_returns(r, 0.5, term, backend=backend),
+        "gae": fastpg.gae(r, v, v, 0.5, 1.0, term, backend=backend).advantages,
+        "lambda": fastpg.lambda_returns(r, v, 0.5, 0.9, term, backend=backend),
+    }
+    for name, out in outs.items():
+        tail, head = out[10_000:], out[:10_000]
+        if np.isnan(bad):
+            assert np.isnan(tail).all(), name
+        else:
+            assert (tail == bad).all(), name  # an inf stays an inf, never 0 * inf = NaN
+        assert (head == 0).all(), name
+
+
+def test_nstep_sums_do_not_underflow_in_float32(backend):
+    """gamma^k in float64 as the reference: 0.05^40 is 0 in float32, and 0 * inf
+    would turn an inf reward into NaN."""
+    r = np.zeros(50, np.float32)
+    r[4] = r[40] = np.inf
+    out = fastpg.nstep_returns(r, np.zeros(50, np.float32), 0.05, 61, backend=backend)
+    want = fastpg.nstep_returns(r, np.zeros(50, np.float32), 0.05, 61, backend="numpy")
+    assert not np.isnan(out).any()
+    np.testing.assert_array_equal(np.isinf(out), np.isinf(want))
+    assert np.isinf(out[:41]).all() and (out[41:] == 0).all()

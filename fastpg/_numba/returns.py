@@ -187,18 +187,43 @@ def _scan_lanes(A, C, n, Y):
     if K > 0:
         for j in range(2, -1, -1):  # carry each lane's head into the lane before
             carry = Y[(j + 1) * K]
+            finite = carry - carry == 0
             p = p0 * 0 + 1
             for i in range((j + 1) * K - 1, j * K - 1, -1):
-                p *= C[i]
-                if p == 0:
+                c = C[i]
+                if c == 0:  # an episode end: nothing crosses it
                     break
-                Y[i] += p * carry
+                p *= c
+                if p == 0 and finite:  # underflowed: the rest adds nothing
+                    break
+                Y[i] += _scaled(p, carry)
     return p0 * p1 * p2 * p3
+
+
+@jit(inline="always")
+def _scaled(p, carry):
+    """p * carry for a product p of positive coefficients: when p underflowed
+    to 0 a NaN or infinite carry still propagates (as in the exact recurrence),
+    where 0 * inf would make NaN of an inf."""
+    if p == 0 and carry - carry != 0:
+        return carry
+    return p * carry
+
+
+@jit
+def _has_cut(C, n):
+    """Whether C[0:n] holds a zero coefficient (an episode end), as opposed to a
+    product that merely underflowed."""
+    for i in range(n):
+        if C[i] == 0:
+            return True
+    return False
 
 
 @jit
 def _block(m, r, v, nv, g, lm, term, trunc, out, out2, b, s, e):
-    """Scan [s, e) of column b with zero carry-in; returns (y_s, prod c)."""
+    """Scan [s, e) of column b with zero carry-in; returns (y_s, prod c, whether
+    the block holds an episode end)."""
     n = e - s
     A = np.empty(n, dtype=out.dtype)
     C = np.empty(n, dtype=out.dtype)
@@ -209,7 +234,7 @@ def _block(m, r, v, nv, g, lm, term, trunc, out, out2, b, s, e):
     if m == GAE:
         for i in range(n):
             out2[s + i, b] = A[i] + v[s + i, b]
-    return A[0], p
+    return A[0], p, p == 0 and _has_cut(C, n)
 
 
 @jit
@@ -217,21 +242,26 @@ def _fix(m, r, v, nv, g, lm, term, trunc, out, out2, b, s, e, carry):
     """Add prod_{k=t}^{e-1} c_k * carry to y_t for t = e-1 down to s.
 
     Stops at the first zero coefficient: usually an episode end, so this
-    touches a short stretch unless the episode spans the whole block.
+    touches a short stretch unless the episode spans the whole block. A NaN
+    or infinite carry keeps propagating after the product underflows.
     """
     step = 256
     A = np.empty(step, dtype=out.dtype)
     C = np.empty(step, dtype=out.dtype)
     p = g[0, 0] * 0 + 1  # a one of the working dtype (gamma is finite)
+    finite = carry - carry == 0
     hi = e
     while hi > s:
         lo = max(s, hi - step)
         _coefs(m, r, v, nv, g, lm, term, trunc, lo, hi, b, b + 1, A, C)
         for t in range(hi - 1, lo - 1, -1):
-            p *= C[t - lo]
-            if p == 0:
+            c = C[t - lo]
+            if c == 0:  # an episode end
                 return
-            d = p * carry
+            p *= c
+            if p == 0 and finite:  # underflowed: the rest adds nothing
+                return
+            d = _scaled(p, carry)
             out[t, b] += d
             if m == GAE:
                 out2[t, b] += d
@@ -239,7 +269,7 @@ def _fix(m, r, v, nv, g, lm, term, trunc, out, out2, b, s, e, carry):
 
 
 @jit
-def _carries(head, prod, nblk, B):
+def _carries(head, prod, cut, nblk, B):
     """head[k] <- true y at the start of block k + 1 (the carry block k needs)."""
     for b in range(B):
         nxt = head[b * nblk + nblk - 1]
@@ -247,8 +277,8 @@ def _carries(head, prod, nblk, B):
         for i in range(nblk - 2, -1, -1):
             k = b * nblk + i
             cur = head[k]
-            if prod[k] != 0:
-                cur = cur + prod[k] * nxt
+            if not cut[k]:
+                cur = cur + _scaled(prod[k], nxt)
             head[k] = nxt
             nxt = cur
 
@@ -264,12 +294,13 @@ def _scan(m, r, v, nv, g, lm, term, trunc, out, out2):
     nblk = (T + BLOCK - 1) // BLOCK
     head = np.empty(nblk * B, dtype=out.dtype)
     prod = np.empty(nblk * B, dtype=out.dtype)
+    cut = np.empty(nblk * B, dtype=np.bool_)
     for k in range(nblk * B):
         s = (k % nblk) * BLOCK
-        head[k], prod[k] = _block(m, r, v, nv, g, lm, term, trunc, out, out2,
-                                  k // nblk, s, min(T, s + BLOCK))
+        head[k], prod[k], cut[k] = _block(m, r, v, nv, g, lm, term, trunc, out, out2,
+                                          k // nblk, s, min(T, s + BLOCK))
     if nblk > 1:
-        _carries(head, prod, nblk, B)
+        _carries(head, prod, cut, nblk, B)
         for k in range(nblk * B):
             if k % nblk < nblk - 1:
                 s = (k % nblk) * BLOCK
@@ -292,12 +323,13 @@ def _scan_parallel(m, r, v, nv, g, lm, term, trunc, out, out2):
     nblk = (T + BLOCK - 1) // BLOCK
     head = np.empty(nblk * B, dtype=out.dtype)
     prod = np.empty(nblk * B, dtype=out.dtype)
+    cut = np.empty(nblk * B, dtype=np.bool_)
     for k in prange(nblk * B):
         s = (k % nblk) * BLOCK
-        head[k], prod[k] = _block(m, r, v, nv, g, lm, term, trunc, out, out2,
-                                  k // nblk, s, min(T, s + BLOCK))
+        head[k], prod[k], cut[k] = _block(m, r, v, nv, g, lm, term, trunc, out, out2,
+                                          k // nblk, s, min(T, s + BLOCK))
     if nblk > 1:
-        _carries(head, prod, nblk, B)
+        _carries(head, prod, cut, nblk, B)
         for k in prange(nblk * B):
             if k % nblk < nblk - 1:
                 s = (k % nblk) * BLOCK
@@ -354,11 +386,10 @@ def lambda_returns_parallel(rewards, next_values, gamma, lam, terminated,
 @jit
 def _nstep_rows(r, nv, g, n, term, trunc, out, t0, t1):
     T, B = r.shape
-    zero = g[0, 0] * 0
     for t in range(t0, t1):
         for b in range(B):
-            acc = zero
-            disc = zero + 1
+            acc = 0.0  # float64 sums, as the reference: gamma^k must not underflow
+            disc = 1.0
             for k in range(min(n, T - t)):
                 s = t + k
                 gs = g[s if g.shape[0] > 1 else 0, b]
