@@ -64,6 +64,9 @@ _unavailable: dict[str, str] = {}
 
 
 def _check_name(name, what="backend"):
+    if not isinstance(name, str):
+        raise TypeError(f"{what} must be one of 'auto', " + ", ".join(repr(b) for b in BACKENDS)
+                        + f" (a str); got {name!r}")
     if name != "auto" and name not in BACKENDS:
         raise ValueError(f"{what} must be one of 'auto', " + ", ".join(repr(b) for b in BACKENDS)
                          + f"; got {name!r}")
@@ -194,7 +197,11 @@ def kernel(family: str, name: str, backend: str | None = None, size: int = 0):
     choice = get_backend() if backend is None else backend
     par = size >= PARALLEL_MIN_BY_KERNEL.get(name, PARALLEL_MIN)
     key = (family, name, choice, par)
-    fn = _dispatch.get(key)
+    try:
+        fn = _dispatch.get(key)
+    except TypeError:  # an unhashable backend=, e.g. a list: say what is expected
+        _check_name(choice)
+        raise
     if fn is None:
         chosen = resolve(name, choice)
         mod = _load(chosen, family)

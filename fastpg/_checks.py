@@ -20,14 +20,16 @@ def _kind_error(name, arr, what):
     return TypeError(f"{name} must be {what}; got an array of dtype {arr.dtype}")
 
 
-def real_array(x, name):
-    """np.asarray(x) with a bool, integer or floating dtype."""
+def real_array(x, name, allow_bool=True):
+    """np.asarray(x) with a bool, integer or floating dtype (bools refused with
+    allow_bool=False: for numbers such as a discount, True is not 1.0)."""
     try:
         arr = np.asarray(x)
     except Exception as exc:  # ragged lists, unconvertible objects
         raise TypeError(f"{name} must be an array of real numbers: {exc}") from None
-    if arr.dtype.kind not in "biuf":
-        raise _kind_error(name, arr, "real numbers (bool, integer or float)")
+    if arr.dtype.kind not in ("biuf" if allow_bool else "iuf"):
+        raise _kind_error(name, arr, "real numbers (bool, integer or float)" if allow_bool
+                          else "numbers (integer or float; not bool)")
     return arr
 
 
@@ -38,22 +40,18 @@ def float_dtype(*arrays):
     float32 (the kernels exist for float32 and float64 only).
     """
     dt = np.result_type(*arrays)
-    if dt.kind != "f":
-        return np.dtype(np.float64)
-    if dt.itemsize < 4:
-        return np.dtype(np.float32)
-    if dt.itemsize > 8:
-        return np.dtype(np.float64)
-    return dt
+    if dt.kind != "f" or dt.itemsize > 4:
+        return np.dtype(np.float64)  # native byte order: big-endian input is converted
+    return np.dtype(np.float32)
 
 
-def axis_index(axis, ndim, name="axis"):
+def axis_index(axis, ndim, name="axis", of="rewards"):
     try:
         axis = operator.index(axis)
     except TypeError:
         raise TypeError(f"{name} must be an integer; got {axis!r}") from None
     if not -ndim <= axis < ndim:
-        raise ValueError(f"{name}={axis} is out of range for rewards with {ndim} dimension(s)")
+        raise ValueError(f"{name}={axis} is out of range for {of} with {ndim} dimension(s)")
     return axis % ndim
 
 
@@ -107,7 +105,7 @@ def coef(x, name, shape, axis, dtype, lo=0.0, hi=1.0):
         if not lo <= x <= hi:
             raise ValueError(f"{name} must lie in [{lo:g}, {hi:g}]; got {x!r}")
         return np.full((1, B), x, dtype=dtype)
-    arr = real_array(x, name)
+    arr = real_array(x, name, allow_bool=False)
     if arr.size and not (np.all(arr >= lo) and np.all(arr <= hi)):
         bad = arr[~((arr >= lo) & (arr <= hi))].ravel()[0]
         raise ValueError(f"{name} must lie in [{lo:g}, {hi:g}]; got {bad!r}")
@@ -134,18 +132,24 @@ def real_number(x, name, lo=-math.inf, hi=math.inf, *, lo_open=False, hi_open=Fa
     v = float(x)
     if not math.isfinite(v) or v < lo or v > hi or (lo_open and v == lo) or \
             (hi_open and v == hi):
-        raise ValueError(f"{name} must be a finite number in {'(' if lo_open else '['}{lo:g}, "
-                         f"{hi:g}{')' if hi_open else ']'}; got {x!r}")
+        raise ValueError(f"{name} must lie in {'(' if lo_open else '['}{lo:g}, "
+                         f"{hi:g}{')' if hi_open else ']'} (a finite number); got {x!r}")
     return v
 
 
+#: integers the compiled kernels take (int64)
+INT_MAX = 2**63 - 1
+
+
 def positive_int(x, name, lo=1):
-    if type(x) is int and x >= lo:  # the common case, without the ABC checks
+    if type(x) is int and lo <= x <= INT_MAX:  # the common case, without the ABC checks
         return x
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Integral):
         raise TypeError(f"{name} must be an integer >= {lo}; got {x!r}")
     if x < lo:
         raise ValueError(f"{name} must be >= {lo}; got {x}")
+    if x > INT_MAX:
+        raise ValueError(f"{name} must be at most 2**63 - 1; got {x}")
     return int(x)
 
 
@@ -212,6 +216,11 @@ def index_array(x, name, n, upper, upper_name, allow_float=True):
         raise TypeError(f"{name} must hold integers; got dtype bool")
     if arr.dtype.kind == "f" and not allow_float and arr.size:
         raise TypeError(f"{name} must hold integers (indices); got dtype {arr.dtype}")
+    if arr.dtype.kind in "uf" and arr.size and not (np.abs(arr) <= INT_MAX).all():
+        # before any cast to int64: 2**64 - 1 would read as -1, 1e20 as -2**63
+        i = int(np.flatnonzero(~(np.abs(arr.ravel()) <= INT_MAX))[0])
+        raise ValueError(f"{name}[{i}] = {arr.ravel()[i].item()!r} is out of range: {name} must "
+                         f"lie in [0, {upper}) ({upper_name} = {upper})")
     if arr.dtype.kind == "f" and arr.size and np.all(np.mod(arr, 1) == 0):
         arr = arr.astype(np.int64)  # 2.0 is an index; 2.5 is not
     if arr.dtype.kind not in "iu" and not (arr.dtype.kind in "f" and arr.size == 0):

@@ -43,7 +43,7 @@ def _rows(x, name, axis=-1, dtype=None):
     """(..., A) -> C-contiguous float (N, A) with actions last; and the batch shape."""
     if (type(x) is np.ndarray and 1 <= x.ndim <= 2 and axis == -1 and dtype is None
             and x.dtype.kind == "f" and x.dtype.itemsize in (4, 8) and x.shape[-1] > 0
-            and x.flags.c_contiguous):
+            and x.flags.c_contiguous and x.dtype.isnative):
         # the common cases, without the general path's overhead (agents call
         # this once per environment step)
         if x.ndim == 2:
@@ -52,7 +52,7 @@ def _rows(x, name, axis=-1, dtype=None):
     arr = C.real_array(x, name)
     if arr.ndim == 0:
         raise ValueError(f"{name} must have at least 1 dimension (actions); got a scalar")
-    ax = C.axis_index(axis, arr.ndim)
+    ax = C.axis_index(axis, arr.ndim, of=name)
     if ax != arr.ndim - 1:
         arr = np.moveaxis(arr, ax, -1)
     A = arr.shape[-1]

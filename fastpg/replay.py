@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import os
 import tempfile
 import threading
@@ -78,10 +79,12 @@ class Batch(dict):
 
 
 def _shape(x, name):
-    if isinstance(x, (int, np.integer)):
+    if isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)):
         x = (int(x),)
     try:
-        shape = tuple(int(v) for v in x)
+        if isinstance(x, (str, bytes)) or any(isinstance(v, (bool, np.bool_)) for v in x):
+            raise TypeError
+        shape = tuple(operator.index(v) for v in x)  # 2.5 is not a size
     except TypeError:
         raise TypeError(f"{name} must be a tuple of ints; got {x!r}") from None
     if any(v < 0 for v in shape):
@@ -103,8 +106,13 @@ def _cast_error(name, src, dst, arr):
     """None when ``arr`` (dtype src) can be stored as dst without changing a value."""
     if src.kind not in "biuf":
         return f"{name} must hold real numbers of dtype {dst}; got dtype {src}"
-    if dst.kind == "b":
-        return None  # flags: nonzero means true
+    if dst.kind == "b":  # flags: nonzero means true; NaN means nothing
+        if src.kind == "f" and arr.size and np.isnan(arr).any():
+            return f"{name} contains NaN (a flag must be a bool or a number, nonzero = true)"
+        return None
+    if src.kind == "b":
+        return (f"{name} must hold numbers of dtype {dst}; got bool (convert it explicitly if "
+                "that is intended)")
     if dst.kind in "iu":
         if src.kind == "f":
             return (f"{name} must be stored as {dst}; got floating-point dtype {src} "
@@ -210,6 +218,11 @@ class ReplayBuffer:
                              "each step of the vector env fills one row of n_envs slots")
         if backend is not None:
             _backend._check_name(backend)
+        if not isinstance(store_next_obs, (bool, np.bool_)):
+            raise TypeError(f"store_next_obs must be True or False; got {store_next_obs!r}")
+        if fields is not None and not isinstance(fields, dict):
+            raise TypeError("fields must be a dict {name: (shape, dtype)}; "
+                            f"got {type(fields).__name__}")
         self._capacity = capacity
         self._n_envs = n_envs
         self._store_next_obs = bool(store_next_obs)
@@ -631,9 +644,7 @@ class ReplayBuffer:
         if gamma is None and n_step > 1:
             raise ValueError("n_step > 1 needs gamma (the discount of the n-step return)")
         if gamma is not None:
-            gamma = float(gamma)
-            if not 0.0 <= gamma <= 1.0:
-                raise ValueError(f"gamma must lie in [0, 1]; got {gamma!r}")
+            gamma = C.real_number(gamma, "gamma", 0.0, 1.0)
         rng = C.generator(rng) if indices is None else None
         with self._lock:
             if indices is not None:
@@ -1306,8 +1317,7 @@ class SumTree:
 
     def weights(self, indices, beta, dtype=np.float32):
         idx = self._indices(indices)
-        if not 0.0 <= float(beta) <= 1.0:
-            raise ValueError(f"beta must lie in [0, 1]; got {beta!r}")
+        beta = C.real_number(beta, "beta", 0.0, 1.0)
         if idx.size and (self.tree[0, self.first_leaf + idx] <= 0).any():
             i = int(np.flatnonzero(self.tree[0, self.first_leaf + idx] <= 0)[0])
             raise ValueError(f"indices[{i}] = {int(idx[i])} has priority 0 (never sampled): "

@@ -79,7 +79,7 @@ def _indices(x, name, N, upper, upper_name):
 
 
 def _per_transition(x, name, N, dt, lo, hi, lo_open=False):
-    arr = C.real_array(x, name)
+    arr = C.real_array(x, name, allow_bool=False)
     if arr.ndim == 0:
         arr = arr.reshape(1)
     elif arr.shape != (N,):
@@ -93,6 +93,17 @@ def _per_transition(x, name, N, dt, lo, hi, lo_open=False):
         rng = f"({lo:g}, {hi:g}]" if lo_open else f"[{lo:g}, {hi:g}]"
         raise ValueError(f"{name} must lie in {rng}; got {bad!r}")
     return arr
+
+
+def _action_mask(x, S, A):
+    """action_mask (S, A) -> uint8, nonzero = possible; None: every action."""
+    if x is None:
+        return np.ones((S, A), np.uint8)
+    m = C.real_array(x, "action_mask")
+    if m.shape != (S, A):
+        raise ValueError(f"action_mask must have shape (S, A) = {(S, A)}; got {m.shape}")
+    C.no_nan(m, "action_mask")
+    return np.ascontiguousarray(m != 0, dtype=np.uint8)
 
 
 def _flags(x, name, N):
@@ -124,6 +135,18 @@ def _common(Q, states, actions, rewards, next_states, terminated, gamma, alpha, 
     if st.ndim > 1:
         raise ValueError(f"states must be a 1-D array of indices (or one index); got shape {st.shape}")
     N = 1 if scalar else st.shape[0]
+    # per-transition arrays of different lengths: name them all, not just the
+    # first one that differs from states
+    lengths = {n: np.shape(x) for n, x in (("states", states), ("actions", actions),
+                                           ("rewards", rewards), ("next_states", next_states))
+               if x is not None and np.ndim(x) == 1}
+    if len({v[0] for v in lengths.values()}) > 1:
+        counts = [v[0] for v in lengths.values()]
+        L = max(counts, key=lambda n: (counts.count(n), n == N))  # the majority's length
+        odd = next(n for n, v in lengths.items() if v[0] != L)
+        same = ", ".join(n for n, v in lengths.items() if v[0] == L)
+        raise ValueError(f"{odd} must have shape ({L},) (one per transition, as {same}); "
+                         f"got {lengths[odd]}")
     S, A = Q.shape[0], (Q.shape[1] if Q.ndim == 2 else None)
     s = _indices(st, "states", N, S, f"{qname}.shape[0]")
     a = None if actions is None else _indices(actions, "actions", N, A, f"{qname}.shape[1]")
@@ -384,11 +407,8 @@ def epsilon_greedy(Q, states, epsilon, rng=None, *, out=None, backend=None):
             res = np.empty(1, np.int64)
             _kernel("epsilon_greedy", backend)(Q, s1, e1, u[:1], u[1:], res)
             return int(res[0])
-    if not isinstance(Q, np.ndarray):
-        Q = np.asarray(Q)
-    Qc = np.ascontiguousarray(Q)
-    if Qc.dtype not in (np.float32, np.float64):
-        Qc = Qc.astype(np.float64)
+    Q = C.real_array(Q, "Q")  # complex, object or string tables are errors
+    Qc = np.ascontiguousarray(Q, dtype=C.float_dtype(Q))
     if Qc.ndim != 2 or Qc.shape[1] == 0:
         raise ValueError(f"Q must have shape (n_states, n_actions); got {Q.shape}")
     st = np.asarray(states)
@@ -474,13 +494,7 @@ def value_iteration(P, R, gamma=0.9, tol=1e-10, max_iter=100_000, action_mask=No
     Rf = np.asarray(Ra, dtype=np.float64)
     C.all_finite(Rf, "R")
     r_sa = np.ascontiguousarray((Pf * Rf).sum(axis=2) if Rf.ndim == 3 else Rf)
-    if action_mask is None:
-        mask = np.ones((S, A), np.uint8)
-    else:
-        m = np.asarray(action_mask)
-        if m.shape != (S, A):
-            raise ValueError(f"action_mask must have shape (S, A) = {(S, A)}; got {m.shape}")
-        mask = np.ascontiguousarray(m != 0, dtype=np.uint8)
+    mask = _action_mask(action_mask, S, A)
     if (Pf < 0).any():
         bad = tuple(int(i) for i in np.argwhere(Pf < 0)[0])
         raise ValueError(f"P must be non-negative; P{bad} = {Pf[bad]!r}")
@@ -490,16 +504,13 @@ def value_iteration(P, R, gamma=0.9, tol=1e-10, max_iter=100_000, action_mask=No
         s, a = (int(i) for i in np.argwhere(off)[0])
         raise ValueError(f"P[{s}, {a}, :] must sum to 1 (a probability distribution over next "
                          f"states); it sums to {sums[s, a]!r}")
-    if not 0.0 <= float(gamma) <= 1.0:
-        raise ValueError(f"gamma must lie in [0, 1]; got {gamma!r}")
-    if not float(tol) > 0:
-        raise ValueError(f"tol must be > 0; got {tol!r}")
+    gamma = C.real_number(gamma, "gamma", 0.0, 1.0)
+    tol = C.real_number(tol, "tol", 0.0, lo_open=True)
     it = C.positive_int(max_iter, "max_iter")
     V = np.empty(S)
     Q = np.empty((S, A))
     pol = np.empty(S, np.int64)
-    n = _kernel("value_iteration", backend)(Pf, idx, r_sa, float(gamma), float(tol), it, mask,
-                                            V, Q, pol)
+    n = _kernel("value_iteration", backend)(Pf, idx, r_sa, gamma, tol, it, mask, V, Q, pol)
     return ValueIterationResult(V, Q, pol, int(n))
 
 
@@ -547,14 +558,7 @@ def q_learning_rollout(Q, P, R, n_steps, *, action_mask=None, terminal_states=()
     Ra = np.ascontiguousarray(Ra)
     C.all_finite(Pa, "P")
     C.all_finite(Ra, "R")
-    if action_mask is None:
-        mask = np.ones((S, A), np.uint8)
-    else:
-        m = C.real_array(action_mask, "action_mask")
-        if m.shape != (S, A):
-            raise ValueError(f"action_mask must have shape {(S, A)}; got {m.shape}")
-        C.no_nan(m, "action_mask")
-        mask = np.ascontiguousarray(m != 0, dtype=np.uint8)
+    mask = _action_mask(action_mask, S, A)
     t = np.asarray(terminal_states)
     t = C.index_array(t.reshape(-1), "terminal_states", t.size, S, "the number of states S",
                       allow_float=False)
