@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import platform
 import subprocess
 import sys
@@ -11,6 +13,11 @@ import time
 import numpy as np
 
 from . import __version__, _backend
+
+
+def _fail(msg):
+    print(f"fastpg: error: {msg}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def _median_time(fn, min_time=0.2, max_rounds=50, warmup=True, slow=2.0):
@@ -71,8 +78,7 @@ def _pick(csv, known, flag):
     names = [x.strip() for x in csv.split(",") if x.strip()]
     bad = [x for x in names if x not in known]
     if bad or not names:
-        raise SystemExit(f"fastpg bench: {flag} takes a comma-separated list from "
-                         f"{', '.join(known)}; got {csv!r}")
+        _fail(f"{flag} takes a comma-separated list from {', '.join(known)}; got {csv!r}")
     return names
 
 
@@ -158,11 +164,6 @@ def _warm_numba(args, cases):
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as ex:
         list(ex.map(_warm_case, [opts] * len(jobs), *zip(*jobs)))
     return time.perf_counter() - t0
-
-
-def _fail(msg):
-    print(f"fastpg: error: {msg}", file=sys.stderr)
-    raise SystemExit(2)
 
 
 def bench(args):
@@ -305,7 +306,7 @@ def train(args):
         else:
             env = gymnasium.make(args.env)
     except Exception as exc:  # unknown id, missing extra, ...
-        raise SystemExit(f"fastpg train: cannot make env {args.env!r}: {exc}") from None
+        _fail(f"cannot make env {args.env!r}: {exc}")
     kw = dict(seed=args.seed, backend=args.backend)
     if args.gamma is not None:
         kw["gamma"] = args.gamma
@@ -440,8 +441,51 @@ def info(args):
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line and exit 2 (argparse would print the usage too)
+        _fail(message)
+
+
+def _number(lo=-math.inf, hi=math.inf, lo_open=False, integer=False):
+    """An argparse type: a number (an integer with integer=True) in [lo, hi]."""
+    def parse(text):
+        try:
+            v = int(text) if integer else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if integer else 'a number'}"
+                                             f"; got {text!r}") from None
+        if not (v > lo if lo_open else v >= lo) or not v <= hi:  # NaN fails too
+            interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}]".replace("inf]", "inf)")
+            raise argparse.ArgumentTypeError(f"must lie in {interval}; got {text}")
+        return v
+    return parse
+
+
+def _output(path, flag):
+    """A file to write: its directory must exist, and it must not be a directory."""
+    if path is None:
+        return None
+    if os.path.isdir(path):
+        _fail(f"{flag} {path!r} is a directory; give a file name")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        _fail(f"{flag}: the directory {folder!r} does not exist")
+    if flag == "--plot" and not os.path.splitext(path)[1]:
+        path += ".png"  # what matplotlib writes; say so in "wrote ..."
+    return path
+
+
+#: train flags that only some agents use: flag -> (the attribute, the agents)
+_AGENT_FLAGS = {"--baseline": ("baseline", ("reinforce",)),
+                "--steps": ("steps", tuple(TABULAR_AGENTS)),
+                "--epsilon": ("epsilon", tuple(TABULAR_AGENTS)),
+                "--epsilon-decay": ("epsilon_decay", tuple(TABULAR_AGENTS)),
+                "--epsilon-min": ("epsilon_min", tuple(TABULAR_AGENTS)),
+                "--alpha-decay": ("alpha_decay", tuple(TABULAR_AGENTS))}
+
+
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="fastpg", description=__doc__)
+    ap = _Parser(prog="fastpg", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("bench", help="benchmark every kernel x backend against the NumPy reference")
     b.add_argument("--full", action="store_true",
@@ -454,28 +498,35 @@ def main(argv=None):
                    "with --e2e the learning curves")
     b.add_argument("--e2e", action="store_true",
                    help="instead: Stable-Baselines3 PPO and DQN on CartPole-v1 end to end with "
-                        "SB3's buffers and fastpg's (needs fastpg[sb3]; ~12 min here)")
+                        "SB3's buffers and fastpg's (needs fastpg[sb3]; ~15 min here)")
     b.add_argument("--e2e-steps", metavar="PPO,DQN",
                    help="steps of the --e2e runs (default 100000,50000)")
-    b.add_argument("--seeds", type=int, default=3, help="--e2e: DQN seeds (default 3)")
+    b.add_argument("--seeds", type=_number(1, integer=True), default=3,
+                   help="--e2e: DQN seeds (default 3)")
     b.set_defaults(func=bench)
     t = sub.add_parser("train", help="train an agent on a gymnasium environment")
     t.add_argument("agent", choices=AGENTS)
-    t.add_argument("--env", required=True, help="gymnasium id, e.g. CartPole-v1, fastpg/ThreeStateMDP-v0")
-    t.add_argument("--episodes", type=int, default=None,
+    t.add_argument("--env", required=True,
+                   help="gymnasium id, e.g. CartPole-v1, fastpg/ThreeStateMDP-v0")
+    t.add_argument("--episodes", type=_number(1, integer=True), default=None,
                    help="episodes to train (default 1000 for reinforce, 500 otherwise)")
-    t.add_argument("--steps", type=int, default=None, help="tabular agents: train for steps")
-    t.add_argument("--epsilon", type=float, default=None, help="tabular agents: exploration")
-    t.add_argument("--epsilon-decay", type=float, default=None, metavar="D",
-                   help="tabular agents: epsilon * D**episodes (default 1: constant)")
-    t.add_argument("--epsilon-min", type=float, default=None, help="tabular agents: floor of epsilon")
-    t.add_argument("--alpha-decay", type=float, default=None, metavar="K",
+    t.add_argument("--steps", type=_number(1, integer=True), default=None,
+                   help="tabular agents: train for steps")
+    t.add_argument("--epsilon", type=_number(0, 1), default=None,
+                   help="tabular agents: exploration")
+    t.add_argument("--epsilon-decay", type=_number(0, 1, lo_open=True), default=None,
+                   metavar="D", help="tabular agents: epsilon * D**episodes (default 1: constant)")
+    t.add_argument("--epsilon-min", type=_number(0, 1), default=None,
+                   help="tabular agents: floor of epsilon")
+    t.add_argument("--alpha-decay", type=_number(0), default=None, metavar="K",
                    help="tabular agents: step size lr / (1 + K * updates) (default 0: constant)")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--lr", type=float, default=None, help="step size (policy lr, or alpha)")
-    t.add_argument("--gamma", type=float, default=None)
+    t.add_argument("--seed", type=_number(0, 2**32 - 1, integer=True), default=0)
+    t.add_argument("--lr", type=_number(0, lo_open=True), default=None,
+                   help="step size (policy lr, or alpha in (0, 1] for tabular agents)")
+    t.add_argument("--gamma", type=_number(0, 1), default=None)
     t.add_argument("--baseline", choices=["mean", "value"], default=None, help="reinforce only")
-    t.add_argument("--num-envs", type=int, default=1, help="a synchronous vector env of this size")
+    t.add_argument("--num-envs", type=_number(1, integer=True), default=1,
+                   help="a synchronous vector env of this size (reinforce)")
     t.add_argument("--backend", choices=["auto", *_backend.BACKENDS], default=None)
     t.add_argument("--quiet", action="store_true", help="no progress lines")
     t.add_argument("--plot", metavar="PATH", help="write the learning curve (policy agents) or "
@@ -484,4 +535,20 @@ def main(argv=None):
     i = sub.add_parser("info", help="version, backends available (and why not), threads")
     i.set_defaults(func=info)
     args = ap.parse_args(argv)
-    return args.func(args)
+    # everything that can be checked before the work is checked before it
+    for flag in ("--json", "--plot"):
+        attr = flag[2:]
+        setattr(args, attr, _output(getattr(args, attr, None), flag))
+    if args.cmd == "train":
+        for flag, (attr, agents) in _AGENT_FLAGS.items():
+            if getattr(args, attr) is not None and args.agent not in agents:
+                _fail(f"{flag} is for {', '.join(agents)}, not {args.agent}")
+        if args.agent in TABULAR_AGENTS and args.lr is not None and args.lr > 1:
+            _fail(f"--lr for {args.agent} is the step size alpha, in (0, 1]; got {args.lr:g}")
+        if args.num_envs > 1 and args.agent != "reinforce":
+            _fail(f"--num-envs > 1 is for reinforce, not {args.agent}")
+    try:
+        _backend.get_backend()  # FASTPG_BACKEND, read once: a bad value is a usage error
+        return args.func(args)
+    except (ValueError, TypeError, _backend.BackendUnavailable) as exc:
+        _fail(str(exc))

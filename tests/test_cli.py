@@ -1,6 +1,7 @@
 """The command line: `fastpg info`, `fastpg bench` (restricted to one small
 workload to keep the suite fast) and `python -m fastpg`."""
 import json
+import os
 import subprocess
 import sys
 
@@ -44,11 +45,66 @@ def test_bench_plot(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_bench_rejects_unknown_names():
-    with pytest.raises(SystemExit, match="--kernels"):
-        cli.main(["bench", "--kernels", "nope"])
-    with pytest.raises(SystemExit, match="--sizes"):
-        cli.main(["bench", "--sizes", "huge"])
+#: command lines that must stop before any work with one "fastpg: error:" line, exit 2
+BAD_COMMANDS = {
+    "unknown kernel": (["bench", "--kernels", "nope"], "--kernels"),
+    "unknown size": (["bench", "--sizes", "huge"], "--sizes"),
+    "json into a missing directory": (["bench", "--json", "/nonexistent/b.json"], "--json"),
+    "plot into a directory": (["bench", "--plot", "/"], "--plot"),
+    "gamma 2": (["train", "sarsa", "--env", "CliffWalking-v1", "--gamma", "2"], "--gamma"),
+    "lr 0": (["train", "sarsa", "--env", "CliffWalking-v1", "--lr", "0"], "--lr"),
+    "lr 1.5 for a tabular agent": (["train", "sarsa", "--env", "CliffWalking-v1", "--lr", "1.5"],
+                                   "--lr"),
+    "lr -1": (["train", "reinforce", "--env", "CartPole-v1", "--lr", "-1"], "--lr"),
+    "epsilon 2": (["train", "q-learning", "--env", "CliffWalking-v1", "--epsilon", "2"],
+                  "--epsilon"),
+    "seed -1": (["train", "reinforce", "--env", "CartPole-v1", "--seed", "-1"], "--seed"),
+    "steps -5": (["train", "q-learning", "--env", "CliffWalking-v1", "--steps", "-5"], "--steps"),
+    "episodes 0": (["train", "reinforce", "--env", "CartPole-v1", "--episodes", "0"],
+                   "--episodes"),
+    "episodes 1.5": (["train", "reinforce", "--env", "CartPole-v1", "--episodes", "1.5"],
+                     "--episodes"),
+    "num-envs 0": (["train", "reinforce", "--env", "CartPole-v1", "--num-envs", "0"],
+                   "--num-envs"),
+    "num-envs for a tabular agent": (["train", "sarsa", "--env", "CliffWalking-v1",
+                                      "--num-envs", "2"], "--num-envs"),
+    "baseline for a tabular agent": (["train", "sarsa", "--env", "CliffWalking-v1",
+                                      "--baseline", "mean"], "--baseline"),
+    "steps for reinforce": (["train", "reinforce", "--env", "CartPole-v1", "--steps", "10"],
+                            "--steps"),
+    "a tabular agent on CartPole": (["train", "q-learning", "--env", "CartPole-v1"],
+                                    "Discrete observations"),
+    "unknown env": (["train", "q-learning", "--env", "NoSuchEnv-v0"], "cannot make env"),
+    "unknown agent": (["train", "dqn", "--env", "CartPole-v1"], "invalid choice"),
+    "e2e seeds 0": (["bench", "--e2e", "--seeds", "0"], "--seeds"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_COMMANDS))
+def test_bad_command_lines_are_one_error_line(capsys, case):
+    argv, pattern = BAD_COMMANDS[case]
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("fastpg: error: ") and captured.err.count("\n") == 1
+    assert pattern in captured.err and "Traceback" not in captured.err
+    assert captured.out == ""  # stopped before any work
+
+
+def test_bad_backend_variable_is_one_error_line():
+    res = subprocess.run([sys.executable, "-m", "fastpg", "info"], capture_output=True, text=True,
+                         env=dict(os.environ, FASTPG_BACKEND="bogus"), timeout=120)
+    assert res.returncode == 2
+    assert res.stderr.startswith("fastpg: error: FASTPG_BACKEND") and "Traceback" not in res.stderr
+
+
+def test_plot_path_without_suffix_reports_the_file_written(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    assert cli.main(["train", "q-learning", "--env", "fastpg/HOMLMDP-v0", "--steps", "100",
+                     "--quiet", "--plot", str(tmp_path / "policy")]) == 0
+    assert (tmp_path / "policy.png").exists()
+    assert f"wrote {tmp_path / 'policy.png'}" in capsys.readouterr().out
 
 
 def test_python_dash_m():
