@@ -122,3 +122,60 @@ def test_big_endian_arrays_work(backend, name):
     got = fn(z.astype(">f8"), *extra.get(name, ()), backend=backend)
     np.testing.assert_allclose(got, want, rtol=1e-12)
     assert np.asarray(got).dtype.isnative
+
+
+def _cartpole():
+    import gymnasium as gym
+    return gym.make("CartPole-v1")
+
+
+def _grid():
+    import gymnasium as gym
+
+    import fastpg.envs  # noqa: F401
+    return gym.make("fastpg/GridWorld-v0")
+
+
+#: agent construction and train() arguments refused when the agent is built
+#: or train() is called, naming the argument
+AGENT_CASES = {
+    "Reinforce lr=-1": (lambda A: A.Reinforce(_cartpole(), lr=-1), ValueError, "lr"),
+    "Reinforce lr=NaN": (lambda A: A.Reinforce(_cartpole(), lr=np.nan), ValueError, "lr"),
+    "Reinforce value_lr=0": (lambda A: A.Reinforce(_cartpole(), value_lr=0.0), ValueError,
+                             "value_lr"),
+    "Reinforce given an id": (lambda A: A.Reinforce("CartPole-v1"), TypeError,
+                              r"gymnasium.make\('CartPole-v1'\)"),
+    "Reinforce backend='bogus'": (lambda A: A.Reinforce(_cartpole(), backend="bogus"),
+                                  ValueError, "backend"),
+    "Reinforce train(episodes=-5)": (lambda A: A.Reinforce(_cartpole()).train(_cartpole(), -5),
+                                     ValueError, "episodes"),
+    "Reinforce train(episodes=1.5)": (lambda A: A.Reinforce(_cartpole()).train(_cartpole(), 1.5),
+                                      TypeError, "episodes"),
+    "ActorCritic alpha=-1": (lambda A: A.CompatibleActorCritic(_cartpole(), alpha=-1.0),
+                             ValueError, "alpha"),
+    "ActorCritic ridge=NaN": (lambda A: A.CompatibleActorCritic(_cartpole(), ridge=np.nan),
+                              ValueError, "ridge"),
+    "ReplayQ lr=-1": (lambda A: A.ReplayQ(_grid(), lr=-1.0), ValueError, "lr"),
+    "ReplayQ epsilon=2": (lambda A: A.ReplayQ(_grid(), epsilon=2.0), ValueError, "epsilon"),
+    "ReplayQ train_every=0": (lambda A: A.ReplayQ(_grid(), train_every=0), ValueError,
+                              "train_every"),
+    "ReplayQ target_update=0": (lambda A: A.ReplayQ(_grid(), target_update=0), ValueError,
+                                "target_update"),
+    "ReplayQ beta_steps=0": (lambda A: A.ReplayQ(_grid(), beta_steps=0), ValueError, "beta_steps"),
+    "ReplayQ train(steps=1.5)": (lambda A: A.ReplayQ(_grid()).train(_grid(), steps=1.5),
+                                 TypeError, "steps"),
+    "QLearning alpha_decay=-1": (lambda A: A.QLearning(_grid(), alpha_decay=-1.0), ValueError,
+                                 "alpha_decay"),
+    "QLearning train(episodes=-5)": (lambda A: A.QLearning(_grid()).train(_grid(), episodes=-5),
+                                     ValueError, "episodes"),
+    "QLearning backend=['numba']": (lambda A: A.QLearning(_grid(), backend=["numba"]), TypeError,
+                                    "backend"),
+}
+
+
+@pytest.mark.parametrize("case", list(AGENT_CASES))
+def test_agents_check_their_arguments_up_front(case):
+    from fastpg import agents
+    call, exc, pattern = AGENT_CASES[case]
+    with pytest.raises(exc, match=pattern):
+        call(agents)

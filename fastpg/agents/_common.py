@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import _backend
+from .. import _checks as C
+
 
 @dataclass
 class History:
@@ -104,7 +107,36 @@ class SGD:
         param += self.lr * grad
 
 
-def make_optimizer(name, shape, lr):
+def spaces(env, who):
+    """(observation space, action space) of a gymnasium env or vector env."""
+    if not (hasattr(env, "observation_space") and hasattr(env, "action_space")):
+        hint = f" (gymnasium.make({env!r}))" if isinstance(env, str) else ""
+        raise TypeError(f"{who} needs a gymnasium environment{hint}; got {type(env).__name__}")
+    if is_vector_env(env):
+        return env.single_observation_space, env.single_action_space
+    return env.observation_space, env.action_space
+
+
+def backend_name(backend):
+    """Check ``backend=`` when the agent is built, not at its first kernel call."""
+    if backend is not None:
+        _backend._check_name(backend)
+        if backend != "auto":
+            _backend.require(backend)
+    return backend
+
+
+def run_length(episodes, steps):
+    """Validated (episodes, steps) of a train() call: positive integers or None."""
+    if episodes is not None:
+        episodes = C.positive_int(episodes, "episodes")
+    if steps is not None:
+        steps = C.positive_int(steps, "steps")
+    return episodes, steps
+
+
+def make_optimizer(name, shape, lr, lr_name="lr"):
+    lr = C.real_number(lr, lr_name, 0.0, lo_open=True)
     if name == "adam":
         return Adam(shape, lr)
     if name == "sgd":

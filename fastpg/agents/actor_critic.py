@@ -43,9 +43,10 @@ import time
 
 import numpy as np
 
+from .. import _checks as C
 from .. import policy as P
 from .. import returns as R
-from ._common import Collector, History, Progress, is_vector_env
+from ._common import (Collector, History, Progress, backend_name, run_length, spaces)
 
 
 def outer_features(n_actions, bias=False):
@@ -86,7 +87,7 @@ class CompatibleActorCritic:
                  alpha=0.5, ridge=1e-3, episodes_per_update=10, estimator="all-actions",
                  seed=None, backend=None):
         if env is not None:
-            act_space = env.single_action_space if is_vector_env(env) else env.action_space
+            act_space = spaces(env, "CompatibleActorCritic")[1]
             if not hasattr(act_space, "n"):
                 raise TypeError(f"CompatibleActorCritic needs Discrete actions; got {act_space}")
             n_actions = int(act_space.n)
@@ -94,8 +95,10 @@ class CompatibleActorCritic:
             raise TypeError("pass an env or n_actions")
         if estimator not in ("all-actions", "sampled"):
             raise ValueError(f"estimator must be 'all-actions' or 'sampled'; got {estimator!r}")
-        if not 0 <= gamma <= 1:
-            raise ValueError(f"gamma must lie in [0, 1]; got {gamma}")
+        gamma = C.real_number(gamma, "gamma", 0.0, 1.0)
+        alpha = C.real_number(alpha, "alpha", 0.0, lo_open=True)
+        ridge = C.real_number(ridge, "ridge", 0.0)
+        episodes_per_update = C.positive_int(episodes_per_update, "episodes_per_update")
         self.A = n_actions
         self.features = features if features is not None else outer_features(n_actions)
         self.gamma = float(gamma)
@@ -103,7 +106,7 @@ class CompatibleActorCritic:
         self.ridge = float(ridge)
         self.episodes_per_update = int(episodes_per_update)
         self.estimator = estimator
-        self.backend = backend
+        self.backend = backend_name(backend)
         self.rng = np.random.default_rng(seed)
         self.theta = None if n_features is None else np.zeros(n_features)
         self.w = None if n_features is None else np.zeros(n_features)
@@ -156,6 +159,7 @@ class CompatibleActorCritic:
 
     def train(self, env, episodes=500, seed=None, progress=None):
         """Train for ``episodes`` episodes; returns a :class:`History`."""
+        episodes = run_length(episodes, None)[0]
         hist = History()
         prog = Progress(episodes, progress)
         col = Collector(env, seed=seed)

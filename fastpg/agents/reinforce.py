@@ -31,9 +31,11 @@ import time
 
 import numpy as np
 
+from .. import _checks as C
 from .. import policy as P
 from .. import returns as R
-from ._common import Collector, History, Progress, is_vector_env, make_optimizer
+from ._common import (Collector, History, Progress, backend_name, make_optimizer, run_length,
+                      spaces)
 
 #: the hyper-parameters documented for CartPole-v1 (see bench/ and the README)
 CARTPOLE = dict(gamma=0.99, lr=0.05, optimizer="adam", episodes_per_update=5,
@@ -51,8 +53,7 @@ class Reinforce:
                  optimizer="adam", episodes_per_update=5, normalize_returns=True,
                  baseline=None, value_lr=0.01, seed=None, backend=None):
         if env is not None:
-            obs_space = env.single_observation_space if is_vector_env(env) else env.observation_space
-            act_space = env.single_action_space if is_vector_env(env) else env.action_space
+            obs_space, act_space = spaces(env, "Reinforce")
             if not hasattr(act_space, "n"):
                 raise TypeError(f"Reinforce needs Discrete actions; got {act_space}")
             if obs_space.shape is None or len(obs_space.shape) == 0:
@@ -61,10 +62,8 @@ class Reinforce:
             n_actions = int(act_space.n)
         if n_features is None or n_actions is None:
             raise TypeError("pass an env, or n_features and n_actions")
-        if not 0 <= gamma <= 1:
-            raise ValueError(f"gamma must lie in [0, 1]; got {gamma}")
-        if episodes_per_update < 1:
-            raise ValueError(f"episodes_per_update must be >= 1; got {episodes_per_update}")
+        gamma = C.real_number(gamma, "gamma", 0.0, 1.0)
+        episodes_per_update = C.positive_int(episodes_per_update, "episodes_per_update")
         if baseline not in (None, "mean", "value"):
             raise ValueError(f"baseline must be None, 'mean' or 'value'; got {baseline!r}")
         self.d = n_features + 1
@@ -73,11 +72,11 @@ class Reinforce:
         self.episodes_per_update = int(episodes_per_update)
         self.normalize_returns = bool(normalize_returns)
         self.baseline = baseline
-        self.backend = backend
+        self.backend = backend_name(backend)
         self.W = np.zeros((self.d, self.A))
         self.opt = make_optimizer(optimizer, self.W.shape, lr)
         self.u = np.zeros(self.d)  # value weights (baseline="value")
-        self.value_opt = make_optimizer(optimizer, self.u.shape, value_lr)
+        self.value_opt = make_optimizer(optimizer, self.u.shape, value_lr, "value_lr")
         self.mean_return = 0.0
         self.rng = np.random.default_rng(seed)
 
@@ -143,6 +142,7 @@ class Reinforce:
         there if ``stop_at_target``. ``progress``: None (auto: a line every
         10% on runs of 200+ episodes), True or False.
         """
+        episodes = run_length(episodes, None)[0]
         hist = History()
         prog = Progress(episodes, progress)
         col = Collector(env, seed=seed)

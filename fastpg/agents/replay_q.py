@@ -35,8 +35,9 @@ import time
 
 import numpy as np
 
+from .. import _checks as C
 from ..replay import PrioritizedReplayBuffer
-from ._common import History, Progress, greedy_episode
+from ._common import History, Progress, backend_name, greedy_episode, run_length, spaces
 
 
 class ReplayQ:
@@ -46,11 +47,23 @@ class ReplayQ:
                  epsilon_steps=1_000, capacity=10_000,
                  batch_size=32, learning_starts=100, train_every=1, target_update=100,
                  alpha=0.6, beta=0.4, beta_steps=10_000, seed=None, backend=None):
-        space = env.observation_space
+        space, act_space = spaces(env, "ReplayQ")
         self.tabular = hasattr(space, "n")
-        if not hasattr(env.action_space, "n"):
-            raise TypeError(f"ReplayQ needs Discrete actions; got {env.action_space}")
-        self.A = int(env.action_space.n)
+        if not hasattr(act_space, "n"):
+            raise TypeError(f"ReplayQ needs Discrete actions; got {act_space}")
+        self.A = int(act_space.n)
+        lr = C.real_number(lr, "lr", 0.0, lo_open=True)
+        gamma = C.real_number(gamma, "gamma", 0.0, 1.0)
+        epsilon = C.real_number(epsilon, "epsilon", 0.0, 1.0)
+        epsilon_min = C.real_number(epsilon_min, "epsilon_min", 0.0, 1.0)
+        beta = C.real_number(beta, "beta", 0.0, 1.0)
+        n_step, epsilon_steps, batch_size, train_every, target_update, beta_steps = (
+            C.positive_int(v, n) for v, n in ((n_step, "n_step"), (epsilon_steps, "epsilon_steps"),
+                                              (batch_size, "batch_size"),
+                                              (train_every, "train_every"),
+                                              (target_update, "target_update"),
+                                              (beta_steps, "beta_steps")))
+        learning_starts = C.positive_int(learning_starts, "learning_starts", lo=0)
         if self.tabular:
             self.d = int(space.n)
             obs_shape, obs_dtype = (), np.int64
@@ -67,7 +80,7 @@ class ReplayQ:
         self.train_every, self.target_update = train_every, target_update
         self.beta0, self.beta_steps = beta, beta_steps
         self.buffer = PrioritizedReplayBuffer(capacity, obs_shape, obs_dtype, alpha=alpha,
-                                              beta=beta, backend=backend)
+                                              beta=beta, backend=backend_name(backend))
         self.rng = np.random.default_rng(seed)
         self.steps = 0
         self.updates = 0
@@ -114,6 +127,7 @@ class ReplayQ:
         """Collect and learn for ``episodes`` episodes or ``steps`` steps; a History."""
         if episodes is None and steps is None:
             raise TypeError("pass episodes=... or steps=...")
+        episodes, steps = run_length(episodes, steps)
         hist = History()
         t0 = time.perf_counter()
         prog = Progress(episodes, progress)

@@ -25,8 +25,9 @@ import time
 
 import numpy as np
 
+from .. import _checks as C
 from .. import tabular as T
-from ._common import History, Progress, greedy_episode
+from ._common import History, Progress, backend_name, greedy_episode, run_length, spaces
 
 
 def _spaces(env):
@@ -44,16 +45,18 @@ class _TabularAgent:
                  gamma=0.99, epsilon=0.1, epsilon_decay=1.0, epsilon_min=0.0, action_mask=None,
                  initial_q=0.0, seed=None, backend=None):
         if env is not None:
+            spaces(env, type(self).__name__)
             n_states, n_actions, mask = _spaces(env)
             action_mask = mask if action_mask is None else action_mask
         if n_states is None or n_actions is None:
             raise TypeError("pass an env, or n_states and n_actions")
-        if not 0 < alpha <= 1:
-            raise ValueError(f"alpha must lie in (0, 1]; got {alpha}")
-        if not 0 <= gamma <= 1:
-            raise ValueError(f"gamma must lie in [0, 1]; got {gamma}")
-        if not 0 <= epsilon <= 1 or not 0 <= epsilon_min <= 1 or not 0 < epsilon_decay <= 1:
-            raise ValueError("epsilon and epsilon_min must lie in [0, 1], epsilon_decay in (0, 1]")
+        alpha = C.real_number(alpha, "alpha", 0.0, 1.0, lo_open=True)
+        alpha_decay = C.real_number(alpha_decay, "alpha_decay", 0.0)
+        gamma = C.real_number(gamma, "gamma", 0.0, 1.0)
+        epsilon = C.real_number(epsilon, "epsilon", 0.0, 1.0)
+        epsilon_min = C.real_number(epsilon_min, "epsilon_min", 0.0, 1.0)
+        epsilon_decay = C.real_number(epsilon_decay, "epsilon_decay", 0.0, 1.0, lo_open=True)
+        initial_q = C.real_number(initial_q, "initial_q")
         self.S, self.A = int(n_states), int(n_actions)
         self.alpha, self.alpha_decay, self.gamma = float(alpha), float(alpha_decay), float(gamma)
         self.epsilon0, self.epsilon_decay, self.epsilon_min = epsilon, epsilon_decay, epsilon_min
@@ -62,7 +65,7 @@ class _TabularAgent:
         if self.mask is not None:
             self.Q[~self.mask] = -np.inf
         self.rng = np.random.default_rng(seed)
-        self.backend = backend
+        self.backend = backend_name(backend)
         self.updates = 0
         self.episodes = 0
 
@@ -92,6 +95,7 @@ class _TabularAgent:
         both: stop at the first). Returns a History."""
         if episodes is None and steps is None:
             raise TypeError("pass episodes=... or steps=...")
+        episodes, steps = run_length(episodes, steps)
         hist = History()
         t0 = time.perf_counter()
         if episodes is None and self._train_steps_fused(env, steps, seed, hist):
