@@ -15,6 +15,8 @@ import operator
 
 import numpy as np
 
+from . import _backend
+
 
 def _kind_error(name, arr, what):
     return TypeError(f"{name} must be {what}; got an array of dtype {arr.dtype}")
@@ -103,12 +105,12 @@ def coef(x, name, shape, axis, dtype, lo=0.0, hi=1.0):
     if isinstance(x, (float, int, np.floating, np.integer)) and not isinstance(x, (bool, np.bool_)):
         # scalar fast path (the usual gamma=0.99)
         if not lo <= x <= hi:
-            raise ValueError(f"{name} must lie in [{lo:g}, {hi:g}]; got {x!r}")
+            raise ValueError(f"{name} must lie in {interval(lo, hi)}; got {x!r}")
         return np.full((1, B), x, dtype=dtype)
     arr = real_array(x, name, allow_bool=False)
     if arr.size and not (np.all(arr >= lo) and np.all(arr <= hi)):
         bad = arr[~((arr >= lo) & (arr <= hi))].ravel()[0]
-        raise ValueError(f"{name} must lie in [{lo:g}, {hi:g}]; got {bad!r}")
+        raise ValueError(f"{name} must lie in {interval(lo, hi)}; got {bad!r}")
     T = shape[axis]
     try:
         full = np.broadcast_to(arr, shape)
@@ -123,6 +125,10 @@ def coef(x, name, shape, axis, dtype, lo=0.0, hi=1.0):
     return np.ascontiguousarray(full, dtype=dtype).reshape(T, B)
 
 
+def interval(lo, hi, lo_open=False, hi_open=False):
+    return f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+
+
 def real_number(x, name, lo=-math.inf, hi=math.inf, *, lo_open=False, hi_open=False):
     """A finite real number (int or float; bools, strings and arrays refused)
     in the interval [lo, hi] (open at an end with lo_open / hi_open), as float."""
@@ -132,9 +138,102 @@ def real_number(x, name, lo=-math.inf, hi=math.inf, *, lo_open=False, hi_open=Fa
     v = float(x)
     if not math.isfinite(v) or v < lo or v > hi or (lo_open and v == lo) or \
             (hi_open and v == hi):
-        raise ValueError(f"{name} must lie in {'(' if lo_open else '['}{lo:g}, "
-                         f"{hi:g}{')' if hi_open else ']'} (a finite number); got {x!r}")
+        raise ValueError(f"{name} must lie in {interval(lo, hi, lo_open, hi_open)} "
+                         f"(a finite number); got {x!r}")
     return v
+
+
+def per_item_array(x, name, N, dtype, *, per="item", broadcast=True, allow_bool=True):
+    """A value per item (per transition, per row): a scalar or shape (N,), as a
+    contiguous array of dtype; a scalar is broadcast to (N,), or with
+    broadcast=False kept as shape (1,) (the kernels broadcast it)."""
+    arr = real_array(x, name, allow_bool)
+    if arr.ndim == 0:
+        arr = np.broadcast_to(arr, (N,)) if broadcast else arr.reshape(1)
+    elif arr.shape != (N,):
+        raise ValueError(f"{name} must be a scalar or have shape ({N},) (one per {per}); "
+                         f"got {arr.shape}")
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def per_item(x, name, N, dtype, lo, hi, *, lo_open=False, per="item"):
+    """A number per item in [lo, hi] (open at lo with lo_open): per_item_array
+    without broadcasting, bools refused, NaN refused by the interval."""
+    arr = per_item_array(x, name, N, dtype, per=per, broadcast=False, allow_bool=False)
+    ok = (arr > lo) if lo_open else (arr >= lo)
+    ok &= arr <= hi
+    if arr.size and not ok.all():
+        raise ValueError(f"{name} must lie in {interval(lo, hi, lo_open)}; got "
+                         f"{arr[~ok][0]!r}")
+    return arr
+
+
+def item_flags(x, name, N, per="item"):
+    """Episode flags per item (nonzero = true; NaN refused) -> uint8 (N,); None: all false."""
+    if x is None:
+        return np.zeros(N, np.uint8)
+    arr = per_item_array(x, name, N, None, per=per)
+    no_nan(arr, name)
+    return np.ascontiguousarray(arr != 0, dtype=np.uint8)
+
+
+def distributions(p, name, where=None, tol=1e-6):
+    """Probability distributions along the last axis of the float array p:
+    finite, non-negative, summing to 1 within tol (only the rows where the
+    boolean ``where`` of shape p.shape[:-1] is true need to sum to 1)."""
+    all_finite(p, name)
+    if p.size and p.min() < 0:
+        bad = tuple(int(i) for i in np.argwhere(p < 0)[0])
+        raise ValueError(f"{name} must be non-negative (probabilities); {name}"
+                         f"[{', '.join(map(str, bad))}] = {float(p[bad])!r}")
+    sums = p.sum(axis=-1)
+    off = np.abs(sums - 1.0) > tol
+    if where is not None:
+        off &= where
+    if off.any():
+        i = tuple(int(k) for k in np.argwhere(off)[0]) if off.ndim else ()
+        at = f"{name}[{', '.join(map(str, i + (':',)))}]" if off.ndim else name
+        raise ValueError(f"{at} must sum to 1 (a probability distribution); it sums to "
+                         f"{float(sums[i])!r}")
+
+
+def inplace_table(Q, name, ndim=2):
+    """A table the caller's call updates in place: a writeable float32/float64
+    numpy array of ndim dimensions, none of them empty."""
+    if not isinstance(Q, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray (it is updated in place); "
+                        f"got {type(Q).__name__}")
+    if Q.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name} must have dtype float32 or float64 (it is updated in place); "
+                        f"got {Q.dtype}")
+    if Q.ndim != ndim:
+        what = "(n_states, n_actions)" if ndim == 2 else "(n_states,)"
+        raise ValueError(f"{name} must have shape {what}; got {Q.shape}")
+    if not Q.flags.writeable:
+        raise ValueError(f"{name} is read-only; the update writes it in place")
+    if 0 in Q.shape:
+        raise ValueError(f"{name} must have at least one state and action; got {Q.shape}")
+    return Q
+
+
+def no_alias(out, name, others):
+    """out= must not share memory with an array the kernel reads while it writes out."""
+    for other_name, other in others:
+        if np.may_share_memory(out, other):
+            raise ValueError(f"{name} shares memory with {other_name}: the results would be "
+                             f"written into it; pass a separate array")
+
+
+def mask(x, name, shape):
+    """A boolean mask of the given shape (nonzero = true; NaN refused) -> uint8;
+    None: all true."""
+    if x is None:
+        return np.ones(shape, np.uint8)
+    m = real_array(x, name)
+    if m.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}; got {m.shape}")
+    no_nan(m, name)
+    return np.ascontiguousarray(m != 0, dtype=np.uint8)
 
 
 #: integers the compiled kernels take (int64)
@@ -189,8 +288,13 @@ def all_finite(arr, name):
     if arr.dtype.kind != "f":
         return  # integers and bools are always finite
     # the native-dtype sum is a fast SIMD pass; it is not finite iff an element
-    # is not, or (rarely, harmlessly) it overflowed: then look element-wise
-    if arr.size and not np.isfinite(arr.sum()):
+    # is not, or (rarely, harmlessly: values near the dtype's max) it
+    # overflowed: then look element-wise
+    if not arr.size:
+        return
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = arr.sum()
+    if not np.isfinite(total):
         if not np.isfinite(arr).all():
             flat = np.flatnonzero(~np.isfinite(arr.ravel()))[0]
             idx = np.unravel_index(flat, arr.shape)
@@ -239,10 +343,49 @@ def index_array(x, name, n, upper, upper_name, allow_float=True):
 
 
 def generator(rng, name="rng"):
-    """A numpy.random.Generator from a Generator, a seed (int / SeedSequence) or None."""
+    """A numpy.random.Generator from a Generator, a seed (int >= 0 /
+    SeedSequence) or None."""
     if isinstance(rng, np.random.Generator):
         return rng
-    if rng is None or isinstance(rng, (int, np.integer, np.random.SeedSequence)):
-        return np.random.default_rng(rng)
-    raise TypeError(f"{name} must be a numpy.random.Generator, a seed (int) or None; "
-                    f"got {type(rng).__name__}")
+    if isinstance(rng, (bool, np.bool_)) or not (
+            rng is None or isinstance(rng, (int, np.integer, np.random.SeedSequence))):
+        raise TypeError(f"{name} must be a numpy.random.Generator, a seed (int) or None; "
+                        f"got {type(rng).__name__}")
+    if rng is not None and not isinstance(rng, np.random.SeedSequence) and rng < 0:
+        raise ValueError(f"{name} as a seed must be >= 0; got {rng}")
+    return np.random.default_rng(rng)
+
+
+def common_length(arrays, prefer):
+    """The number of items T shared by the leading axes of ``arrays`` (a
+    {name: array-like} of inputs with a leading per-item axis; None entries
+    and scalars skipped). When they disagree the length most of them share
+    (ties: that of ``prefer``) is taken and the odd one out is named."""
+    lengths = {}
+    for n, x in arrays.items():
+        if x is None:
+            continue
+        shape = real_array(x, n).shape if not isinstance(x, np.ndarray) else x.shape
+        if shape:
+            lengths[n] = shape[0]
+    if not lengths:
+        return None
+    counts = list(lengths.values())
+    T = max(counts, key=lambda k: (counts.count(k), k == lengths.get(prefer)))
+    if len(set(counts)) > 1:
+        odd = next(n for n, k in lengths.items() if k != T)
+        same = ", ".join(n for n, k in lengths.items() if k == T)
+        raise ValueError(f"{odd} must have {T} item(s) along its first axis, as {same}; "
+                         f"got {lengths[odd]}")
+    return T
+
+
+def backend(x, name="backend"):
+    """A backend= argument given to a constructor: checked now, including that a
+    concrete backend is available, rather than at the first kernel call."""
+    if x is None:
+        return None
+    x = _backend._check_name(x if not isinstance(x, str) else x.lower(), name)
+    if x != "auto":
+        _backend.require(x)
+    return x

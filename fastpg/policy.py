@@ -269,13 +269,7 @@ def linear_policy_probs(X, W, *, out=None, backend=None):
 
 
 def _weights(weights, N, dt, name="weights"):
-    w = C.real_array(weights, name)
-    if w.ndim == 0:
-        w = np.broadcast_to(w, (N,))
-    if w.shape != (N,):
-        raise ValueError(f"{name} must be a scalar or have shape ({N},) (one per row); "
-                         f"got {w.shape}")
-    w = np.ascontiguousarray(w, dtype=dt)
+    w = C.per_item_array(weights, name, N, dt, per="row")
     C.all_finite(w, name)
     return w
 

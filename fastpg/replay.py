@@ -216,8 +216,7 @@ class ReplayBuffer:
         if capacity % n_envs:
             raise ValueError(f"capacity ({capacity}) must be a multiple of n_envs ({n_envs}): "
                              "each step of the vector env fills one row of n_envs slots")
-        if backend is not None:
-            _backend._check_name(backend)
+        backend = C.backend(backend)
         if not isinstance(store_next_obs, (bool, np.bool_)):
             raise TypeError(f"store_next_obs must be True or False; got {store_next_obs!r}")
         if fields is not None and not isinstance(fields, dict):
@@ -385,15 +384,7 @@ class ReplayBuffer:
                 "truncated": self._column("truncated", truncated, lead, what)}
         for k in self._extra:
             cols[k] = self._column(k, extra[k], lead, what)
-        r = cols["reward"]
-        # one reduction: a NaN or inf makes the sum non-finite. Summed in float64,
-        # so float32 rewards cannot overflow it; float64 ones near 1e308 only
-        # cost the exact check
-        if r.size and not np.isfinite(np.add.reduce(r, axis=None, dtype=np.float64)) \
-                and not np.isfinite(r).all():
-            i = np.unravel_index(int(np.flatnonzero(~np.isfinite(r).ravel())[0]), r.shape)
-            raise ValueError(f"reward must be finite; reward[{', '.join(map(str, i))}] = "
-                             f"{r[i]!r}")
+        C.all_finite(cols["reward"], "reward")
         return cols
 
     # ------------------------------------------------------------------ write
@@ -434,11 +425,12 @@ class ReplayBuffer:
 
     def _extend(self, obs, action, reward, next_obs, terminated, truncated, fields, prio=None):
         E = self._n_envs
-        try:
-            T = int(np.shape(reward)[0])
-        except (IndexError, TypeError):
+        T = C.common_length({"obs": obs, "action": action, "reward": reward,
+                             "next_obs": next_obs, "terminated": terminated,
+                             "truncated": truncated}, "reward")
+        if T is None or np.ndim(reward) == 0:
             raise ValueError("extend: reward must have a leading time axis (T,) or (T, n_envs); "
-                             f"got shape {np.shape(reward)} (use add() for one step)") from None
+                             f"got shape {np.shape(reward)} (use add() for one step)")
         lead = (T,) if E == 1 else (T, E)
         what = "(T, ...)" if E == 1 else f"(T, n_envs={E}, ...)"
         if truncated is None:
@@ -1222,7 +1214,7 @@ class SumTree:
         self.first_leaf, M = tree_positions(depth)
         self.tree = _aligned_rows(2, M)  # [sums; mins] (layout: fastpg.reference.replay)
         self.tree[1] = np.inf
-        self.backend = backend
+        self.backend = C.backend(backend)
 
     def _k(self, name):
         return _backend.kernel("replay", name, self.backend)

@@ -41,23 +41,6 @@ def _kernel(name, backend):
     return _backend.kernel("tabular", name, backend)
 
 
-def _table(Q, name, ndim=2):
-    if not isinstance(Q, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray (it is updated in place); "
-                        f"got {type(Q).__name__}")
-    if Q.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{name} must have dtype float32 or float64 (it is updated in place); "
-                        f"got {Q.dtype}")
-    if Q.ndim != ndim:
-        what = "(n_states, n_actions)" if ndim == 2 else "(n_states,)"
-        raise ValueError(f"{name} must have shape {what}; got {Q.shape}")
-    if not Q.flags.writeable:
-        raise ValueError(f"{name} is read-only; the update writes it in place")
-    if Q.shape[0] == 0 or (ndim == 2 and Q.shape[1] == 0):
-        raise ValueError(f"{name} must have at least one state and action; got {Q.shape}")
-    return Q
-
-
 def _no_nan_rows(Q, name, rows):
     """NaN in the table is an error: checked over the whole table or the rows a
     batch touches, whichever is smaller (a streaming sum first)."""
@@ -78,84 +61,31 @@ def _indices(x, name, N, upper, upper_name):
                          upper_name, allow_float=False)
 
 
-def _per_transition(x, name, N, dt, lo, hi, lo_open=False):
-    arr = C.real_array(x, name, allow_bool=False)
-    if arr.ndim == 0:
-        arr = arr.reshape(1)
-    elif arr.shape != (N,):
-        raise ValueError(f"{name} must be a scalar or have shape ({N},) (one per transition); "
-                         f"got {arr.shape}")
-    arr = np.ascontiguousarray(arr, dtype=dt)
-    ok = (arr > lo) if lo_open else (arr >= lo)
-    ok &= arr <= hi
-    if arr.size and not ok.all():
-        bad = arr[~ok][0]
-        rng = f"({lo:g}, {hi:g}]" if lo_open else f"[{lo:g}, {hi:g}]"
-        raise ValueError(f"{name} must lie in {rng}; got {bad!r}")
-    return arr
-
-
-def _action_mask(x, S, A):
-    """action_mask (S, A) -> uint8, nonzero = possible; None: every action."""
-    if x is None:
-        return np.ones((S, A), np.uint8)
-    m = C.real_array(x, "action_mask")
-    if m.shape != (S, A):
-        raise ValueError(f"action_mask must have shape (S, A) = {(S, A)}; got {m.shape}")
-    C.no_nan(m, "action_mask")
-    return np.ascontiguousarray(m != 0, dtype=np.uint8)
-
-
-def _flags(x, name, N):
-    if x is None:
-        return np.zeros(N, np.uint8)
-    arr = C.real_array(x, name)
-    if arr.ndim == 0:
-        arr = np.broadcast_to(arr, (N,))
-    if arr.shape != (N,):
-        raise ValueError(f"{name} must have shape ({N},) (one per transition); got {arr.shape}")
-    C.no_nan(arr, name)
-    return np.ascontiguousarray(arr != 0, dtype=np.uint8)
-
-
 def _rewards(r, N, dt):
-    arr = C.real_array(r, "rewards")
-    if arr.ndim == 0:
-        arr = np.broadcast_to(arr, (N,))
-    if arr.shape != (N,):
-        raise ValueError(f"rewards must have shape ({N},) (one per transition); got {arr.shape}")
-    arr = np.ascontiguousarray(arr, dtype=dt)
+    arr = C.per_item_array(r, "rewards", N, dt, per="transition")
     C.all_finite(arr, "rewards")
     return arr
 
 
 def _common(Q, states, actions, rewards, next_states, terminated, gamma, alpha, qname="Q"):
-    st = np.asarray(states)
+    st = C.real_array(states, "states")
     scalar = st.ndim == 0
     if st.ndim > 1:
         raise ValueError(f"states must be a 1-D array of indices (or one index); got shape {st.shape}")
     N = 1 if scalar else st.shape[0]
-    # per-transition arrays of different lengths: name them all, not just the
-    # first one that differs from states
-    lengths = {n: np.shape(x) for n, x in (("states", states), ("actions", actions),
-                                           ("rewards", rewards), ("next_states", next_states))
-               if x is not None and np.ndim(x) == 1}
-    if len({v[0] for v in lengths.values()}) > 1:
-        counts = [v[0] for v in lengths.values()]
-        L = max(counts, key=lambda n: (counts.count(n), n == N))  # the majority's length
-        odd = next(n for n, v in lengths.items() if v[0] != L)
-        same = ", ".join(n for n, v in lengths.items() if v[0] == L)
-        raise ValueError(f"{odd} must have shape ({L},) (one per transition, as {same}); "
-                         f"got {lengths[odd]}")
+    # per-transition arrays of different lengths: name the odd one, not just
+    # the first one that differs from states
+    C.common_length({"states": states, "actions": actions, "rewards": rewards,
+                     "next_states": next_states}, "states")
     S, A = Q.shape[0], (Q.shape[1] if Q.ndim == 2 else None)
     s = _indices(st, "states", N, S, f"{qname}.shape[0]")
     a = None if actions is None else _indices(actions, "actions", N, A, f"{qname}.shape[1]")
     s2 = _indices(next_states, "next_states", N, S, f"{qname}.shape[0]")
     dt = Q.dtype
     r = _rewards(rewards, N, dt)
-    te = _flags(terminated, "terminated", N)
-    g = _per_transition(gamma, "gamma", N, dt, 0.0, 1.0)
-    al = _per_transition(alpha, "alpha", N, dt, 0.0, 1.0, lo_open=True)
+    te = C.item_flags(terminated, "terminated", N, per="transition")
+    g = C.per_item(gamma, "gamma", N, dt, 0.0, 1.0, per="transition")
+    al = C.per_item(alpha, "alpha", N, dt, 0.0, 1.0, lo_open=True, per="transition")
     return scalar, N, s, a, s2, r, te, g, al
 
 
@@ -177,8 +107,7 @@ def _scalar_real(x, name, dt, lo=None, hi=None, lo_open=False):
         return None
     v = float(x)
     if lo is not None and not ((v > lo if lo_open else v >= lo) and v <= hi):
-        rng = f"({lo:g}, {hi:g}]" if lo_open else f"[{lo:g}, {hi:g}]"
-        raise ValueError(f"{name} must lie in {rng}; got {x!r}")
+        raise ValueError(f"{name} must lie in {C.interval(lo, hi, lo_open)}; got {x!r}")
     if lo is None and not np.isfinite(v):
         raise ValueError(f"{name} must be finite; {name}[0] = {v!r}")
     return np.array([v], dt)
@@ -225,10 +154,7 @@ def _out_for(out, N, dt, tables):
     if out is None:
         return np.empty(N, dt)
     C.out_array(out, "out", (N,), dt)
-    for name, T in tables:
-        if np.may_share_memory(out, T):
-            raise ValueError(f"out shares memory with {name}: the results would be written "
-                             "into the table; pass a separate array")
+    C.no_alias(out, "out", tables)
     return out if out.flags.c_contiguous else np.empty(N, dt)
 
 
@@ -255,7 +181,7 @@ def q_learning(Q, states, actions, rewards, next_states, terminated=None, gamma=
     r"""Q-learning, in place: :math:`\delta_i = r_i + \gamma_i (1 - \mathrm{term}_i)
     \max_b Q[s'_i, b] - Q[s_i, a_i]`, :math:`Q[s_i, a_i] \mathrel{+}= \alpha_i \delta_i`,
     sequentially over i. Returns the TD errors δ (or δ_0 for scalar inputs)."""
-    _table(Q, "Q")
+    C.inplace_table(Q, "Q")
     one = None if out is not None else _one_transition(Q, "Q", states, actions, rewards,
                                                        next_states, terminated, gamma, alpha)
     if one is not None and Q.flags.c_contiguous:
@@ -278,7 +204,7 @@ def sarsa(Q, states, actions, rewards, next_states, next_actions, terminated=Non
     r"""SARSA, in place: :math:`\delta_i = r_i + \gamma_i (1 - \mathrm{term}_i)
     Q[s'_i, a'_i] - Q[s_i, a_i]` (``next_actions`` a'_i is ignored where terminated,
     but must still be a valid index), :math:`Q[s_i, a_i] \mathrel{+}= \alpha_i \delta_i`."""
-    _table(Q, "Q")
+    C.inplace_table(Q, "Q")
     one = None if out is not None else _one_transition(Q, "Q", states, actions, rewards,
                                                        next_states, terminated, gamma, alpha)
     if one is not None and Q.flags.c_contiguous:
@@ -309,7 +235,7 @@ def expected_sarsa(Q, states, actions, rewards, next_states, terminated=None, ga
     (ε spread uniformly over the n possible actions, the greedy mass 1 - ε split
     evenly over tied maxima, which leaves its value at the max).
     """
-    _table(Q, "Q")
+    C.inplace_table(Q, "Q")
     one = None if out is not None else _one_transition(Q, "Q", states, actions, rewards,
                                                        next_states, terminated, gamma, alpha)
     if one is not None and Q.flags.c_contiguous:
@@ -321,7 +247,7 @@ def expected_sarsa(Q, states, actions, rewards, next_states, terminated=None, ga
             return td[0]
     scalar, N, s, a, s2, r, te, g, al = _common(Q, states, actions, rewards, next_states,
                                                  terminated, gamma, alpha)
-    eps = _per_transition(epsilon, "epsilon", N, Q.dtype, 0.0, 1.0)
+    eps = C.per_item(epsilon, "epsilon", N, Q.dtype, 0.0, 1.0, per="transition")
     _no_nan_rows(Q, "Q", s2)
     td = _out_for(out, N, Q.dtype, [("Q", Q)])
     fn = _kernel("expected_sarsa", backend)
@@ -338,8 +264,8 @@ def double_q_learning(Q1, Q2, states, actions, rewards, next_states, which, term
     other evaluates it: :math:`\delta_i = r_i + \gamma_i (1 - \mathrm{term}_i)
     Q_\mathrm{other}[s'_i, a^*] - Q_\mathrm{upd}[s_i, a_i]`. ``which`` is drawn
     by the caller (e.g. ``rng.integers(0, 2, N)``)."""
-    _table(Q1, "Q1")
-    _table(Q2, "Q2")
+    C.inplace_table(Q1, "Q1")
+    C.inplace_table(Q2, "Q2")
     if Q1.shape != Q2.shape or Q1.dtype != Q2.dtype:
         raise ValueError(f"Q1 and Q2 must have the same shape and dtype; got {Q1.shape} "
                          f"{Q1.dtype} and {Q2.shape} {Q2.dtype}")
@@ -369,7 +295,7 @@ def td0(V, states, rewards, next_states, terminated=None, gamma=0.99, alpha=0.1,
         backend=None):
     r"""TD(0) state values, in place: :math:`\delta_i = r_i + \gamma_i (1 - \mathrm{term}_i)
     V[s'_i] - V[s_i]`, :math:`V[s_i] \mathrel{+}= \alpha_i \delta_i`."""
-    _table(V, "V", ndim=1)
+    C.inplace_table(V, "V", ndim=1)
     scalar, N, s, _, s2, r, te, g, al = _common(V, states, None, rewards, next_states,
                                                  terminated, gamma, alpha, "V")
     if np.isnan(V.sum()) and np.isnan(V).any():
@@ -378,6 +304,23 @@ def td0(V, states, rewards, next_states, terminated=None, gamma=0.99, alpha=0.1,
     fn = _kernel("td0", backend)
     _run_inplace([V], lambda v: fn(v, s, r, s2, te, g, al, td))
     return _result(td, scalar, out)
+
+
+def _choosable(rows, states, used=None):
+    """Rows of Q that epsilon_greedy picks from: no NaN, and at least one
+    action that is not -inf (a possible action). ``used``: the states among
+    ``states`` that matter (default: all)."""
+    bad_nan = np.isnan(rows).any(axis=1)
+    none = ~(rows > -np.inf).any(axis=1)
+    if used is not None:
+        bad_nan, none = bad_nan[used], none[used]
+        states = states[used]
+    if bad_nan.any():
+        raise ValueError(f"Q contains NaN in row {int(states[np.flatnonzero(bad_nan)[0]])}, "
+                         "which it must choose from")
+    if none.any():
+        s = int(states[np.flatnonzero(none)[0]])
+        raise ValueError(f"state {s} has no possible action (every entry of Q[{s}] is -inf)")
 
 
 @tensors_follow
@@ -396,12 +339,7 @@ def epsilon_greedy(Q, states, epsilon, rng=None, *, out=None, backend=None):
         s1 = _scalar_index(states, "states", Q.shape[0], "Q.shape[0]")
         e1 = _scalar_real(epsilon, "epsilon", Q.dtype, 0.0, 1.0)
         if s1 is not None and e1 is not None:  # one state: the per-step case of an agent
-            row = Q[int(s1[0])]
-            if np.isnan(row).any():
-                raise ValueError("Q contains NaN in a row it must choose from")
-            if not (row > -np.inf).any():
-                raise ValueError(f"state {int(s1[0])} has no possible action (every entry of "
-                                 f"Q[{int(s1[0])}] is -inf)")
+            _choosable(Q[s1], s1)
             gen = C.generator(rng)
             u = gen.random(2)  # the same draws as the general path (u_explore, then u_pick)
             res = np.empty(1, np.int64)
@@ -415,17 +353,10 @@ def epsilon_greedy(Q, states, epsilon, rng=None, *, out=None, backend=None):
     scalar = st.ndim == 0
     N = 1 if scalar else st.shape[0]
     s = _indices(st, "states", N, Qc.shape[0], "Q.shape[0]")
-    eps = _per_transition(epsilon, "epsilon", N, Qc.dtype, 0.0, 1.0)
-    rows = Qc[s] if N <= Qc.shape[0] else Qc
-    if np.isnan(rows).any():
-        raise ValueError("Q contains NaN in a row it must choose from")
+    eps = C.per_item(epsilon, "epsilon", N, Qc.dtype, 0.0, 1.0, per="transition")
     if N:
-        impossible = ~(Qc[s] > -np.inf).any(axis=1) if N <= Qc.shape[0] else \
-            (~(Qc > -np.inf).any(axis=1))[s]
-        if impossible.any():
-            i = int(np.flatnonzero(impossible)[0])
-            raise ValueError(f"state {int(s[i])} has no possible action (every entry of "
-                             f"Q[{int(s[i])}] is -inf)")
+        # the rows chosen from, or the whole table when that is smaller
+        _choosable(Qc[s], s) if N <= Qc.shape[0] else _choosable(Qc, np.arange(Qc.shape[0]), s)
     gen = C.generator(rng)
     u1 = gen.random(N)
     u2 = gen.random(N)
@@ -487,23 +418,14 @@ def value_iteration(P, R, gamma=0.9, tol=1e-10, max_iter=100_000, action_mask=No
     if S == 0 or A == 0:
         raise ValueError(f"P must have at least one state and action; got {Pa.shape}")
     Pf = np.ascontiguousarray(Pa, dtype=np.float64)
-    C.all_finite(Pf, "P")
     Ra = C.real_array(R, "R")
     if Ra.shape not in ((S, A, K), (S, A)):
         raise ValueError(f"R must have shape {(S, A, K)} or (S, A) = {(S, A)}; got {Ra.shape}")
     Rf = np.asarray(Ra, dtype=np.float64)
     C.all_finite(Rf, "R")
     r_sa = np.ascontiguousarray((Pf * Rf).sum(axis=2) if Rf.ndim == 3 else Rf)
-    mask = _action_mask(action_mask, S, A)
-    if (Pf < 0).any():
-        bad = tuple(int(i) for i in np.argwhere(Pf < 0)[0])
-        raise ValueError(f"P must be non-negative; P{bad} = {Pf[bad]!r}")
-    sums = Pf.sum(axis=2)
-    off = (mask != 0) & (np.abs(sums - 1.0) > 1e-6)
-    if off.any():
-        s, a = (int(i) for i in np.argwhere(off)[0])
-        raise ValueError(f"P[{s}, {a}, :] must sum to 1 (a probability distribution over next "
-                         f"states); it sums to {sums[s, a]!r}")
+    mask = C.mask(action_mask, "action_mask", (S, A))
+    C.distributions(Pf, "P", where=mask != 0)
     gamma = C.real_number(gamma, "gamma", 0.0, 1.0)
     tol = C.real_number(tol, "tol", 0.0, lo_open=True)
     it = C.positive_int(max_iter, "max_iter")
@@ -542,7 +464,7 @@ def q_learning_rollout(Q, P, R, n_steps, *, action_mask=None, terminal_states=()
     backend). Continue a run by passing ``state=`` and ``step_offset=``.
     Returns ``RolloutResult(Q, state, visits, steps)``.
     """
-    _table(Q, "Q")
+    C.inplace_table(Q, "Q")
     if Q.dtype != np.float64 or not Q.flags.c_contiguous:
         raise TypeError("Q must be a C-contiguous float64 array for q_learning_rollout")
     S, A = Q.shape
@@ -556,21 +478,14 @@ def q_learning_rollout(Q, P, R, n_steps, *, action_mask=None, terminal_states=()
     if Ra.shape != (S, A, S):
         raise ValueError(f"R must have shape (S, A, S) or (S, A); got {Ra.shape}")
     Ra = np.ascontiguousarray(Ra)
-    C.all_finite(Pa, "P")
     C.all_finite(Ra, "R")
-    mask = _action_mask(action_mask, S, A)
+    mask = C.mask(action_mask, "action_mask", (S, A))
     t = np.asarray(terminal_states)
     t = C.index_array(t.reshape(-1), "terminal_states", t.size, S, "the number of states S",
                       allow_float=False)
     terminal = np.zeros(S, np.uint8)
     terminal[t] = 1
-    if (Pa < 0).any():
-        raise ValueError("P must be non-negative")
-    sums = Pa.sum(axis=2)
-    off = (mask != 0) & (np.abs(sums - 1) > 1e-6)
-    if off.any():
-        s, a = (int(i) for i in np.argwhere(off)[0])
-        raise ValueError(f"P[{s}, {a}, :] must sum to 1; it sums to {sums[s, a]!r}")
+    C.distributions(Pa, "P", where=mask != 0)
     bad = (mask != 0) & ~np.isfinite(Q)
     if bad.any():
         s, a = (int(i) for i in np.argwhere(bad)[0])
@@ -589,9 +504,7 @@ def q_learning_rollout(Q, P, R, n_steps, *, action_mask=None, terminal_states=()
         if start.shape != (S,):
             raise ValueError(f"start_state must be a state in [0, {S}) or a distribution over "
                              f"the {S} states; got shape {start.shape}")
-        C.all_finite(start, "start_state")
-        if (start < 0).any() or abs(start.sum() - 1) > 1e-6:
-            raise ValueError("start_state as a distribution must be >= 0 and sum to 1")
+        C.distributions(start, "start_state")
     # a state the walk can stand in must have a possible action: a non-terminal
     # one (it is entered), or a start state (episodes begin there)
     occupied = (terminal == 0) | (start > 0)

@@ -73,7 +73,7 @@ CASES = {
     # messages that blamed the wrong argument or the wrong array
     "states longer than the rest": (lambda b: fastpg.q_learning(
         Z.copy(), [0, 1, 2], [0, 0], [1.0, 1.0], [1, 1], [False, False], 0.9, 0.5, backend=b),
-        ValueError, r"states must have shape \(2,\)"),
+        ValueError, r"states must have 2 item\(s\) along its first axis, as actions"),
     "policy axis out of range": (lambda b: fastpg.softmax(np.zeros((2, 3)), axis=2, backend=b),
                                  ValueError, "for logits"),
     "backend as a list": (lambda b: fastpg.softmax(np.zeros((2, 3)), backend=[b]), TypeError,
@@ -179,3 +179,32 @@ def test_agents_check_their_arguments_up_front(case):
     call, exc, pattern = AGENT_CASES[case]
     with pytest.raises(exc, match=pattern):
         call(agents)
+
+
+_MDP = dict(P=np.full((2, 1, 2), 0.5), R=np.zeros((2, 1)))
+
+#: TabularMDP construction: the same rules as the tabular kernels
+ENV_CASES = {
+    "terminal_states=[-1]": (dict(terminal_states=[-1]), ValueError, r"terminal_states\[0\]"),
+    "terminal_states=[5]": (dict(terminal_states=[5]), ValueError, "terminal_states"),
+    "start_state=1.5": (dict(start_state=1.5), TypeError, "start_state"),
+    "start_state=-1": (dict(start_state=-1), ValueError, "start_state"),
+    "start_state not summing to 1": (dict(start_state=[0.5, 0.6]), ValueError,
+                                     r"start_state must sum to 1"),
+    "possible_actions out of range": (dict(possible_actions=[[0], [3]]), ValueError,
+                                      r"possible_actions\[1\]"),
+    "max_steps=1.5": (dict(max_steps=1.5), TypeError, "max_steps"),
+    "max_steps=0": (dict(max_steps=0), ValueError, "max_steps"),
+    "R with NaN": (dict(R=np.array([[np.nan], [0.0]])), ValueError, "R"),
+    "P with a negative entry": (dict(P=np.array([[[1.5, -0.5]], [[0.5, 0.5]]])), ValueError,
+                                r"P\[0, 0, 1\] = -0.5"),
+    "P as strings": (dict(P=np.full((2, 1, 2), "a")), TypeError, "P"),
+}
+
+
+@pytest.mark.parametrize("case", list(ENV_CASES))
+def test_tabular_mdp_checks_its_arguments(case):
+    from fastpg.envs import TabularMDP
+    change, exc, pattern = ENV_CASES[case]
+    with pytest.raises(exc, match=pattern):
+        TabularMDP(**(_MDP | change))

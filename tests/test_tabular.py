@@ -237,7 +237,7 @@ def test_value_iteration_random_mdp_parity(backend):
     (dict(actions=[0, 3]), ValueError, r"actions\[1\] = 3 is out of range"),
     (dict(next_states=[9, 0]), ValueError, r"next_states\[0\] = 9"),
     (dict(states=[0.0, 1.0]), TypeError, "states must hold integers"),
-    (dict(rewards=[1.0]), ValueError, r"rewards must have shape \(2,\)"),
+    (dict(rewards=[1.0]), ValueError, r"rewards must have 2 item"),
     (dict(rewards=[1.0, np.nan]), ValueError, "rewards must be finite"),
     (dict(alpha=0.0), ValueError, r"alpha must lie in \(0, 1\]"),
     (dict(alpha=1.5), ValueError, r"alpha must lie in \(0, 1\]"),

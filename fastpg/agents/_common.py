@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import _backend
 from .. import _checks as C
 
 
@@ -115,15 +114,6 @@ def spaces(env, who):
     if is_vector_env(env):
         return env.single_observation_space, env.single_action_space
     return env.observation_space, env.action_space
-
-
-def backend_name(backend):
-    """Check ``backend=`` when the agent is built, not at its first kernel call."""
-    if backend is not None:
-        _backend._check_name(backend)
-        if backend != "auto":
-            _backend.require(backend)
-    return backend
 
 
 def run_length(episodes, steps):

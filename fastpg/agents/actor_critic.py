@@ -46,7 +46,7 @@ import numpy as np
 from .. import _checks as C
 from .. import policy as P
 from .. import returns as R
-from ._common import (Collector, History, Progress, backend_name, run_length, spaces)
+from ._common import (Collector, History, Progress, run_length, spaces)
 
 
 def outer_features(n_actions, bias=False):
@@ -106,7 +106,7 @@ class CompatibleActorCritic:
         self.ridge = float(ridge)
         self.episodes_per_update = int(episodes_per_update)
         self.estimator = estimator
-        self.backend = backend_name(backend)
+        self.backend = C.backend(backend)
         self.rng = np.random.default_rng(seed)
         self.theta = None if n_features is None else np.zeros(n_features)
         self.w = None if n_features is None else np.zeros(n_features)

@@ -34,7 +34,7 @@ import numpy as np
 from .. import _checks as C
 from .. import policy as P
 from .. import returns as R
-from ._common import (Collector, History, Progress, backend_name, make_optimizer, run_length,
+from ._common import (Collector, History, Progress, make_optimizer, run_length,
                       spaces)
 
 #: the hyper-parameters documented for CartPole-v1 (see bench/ and the README)
@@ -72,7 +72,7 @@ class Reinforce:
         self.episodes_per_update = int(episodes_per_update)
         self.normalize_returns = bool(normalize_returns)
         self.baseline = baseline
-        self.backend = backend_name(backend)
+        self.backend = C.backend(backend)
         self.W = np.zeros((self.d, self.A))
         self.opt = make_optimizer(optimizer, self.W.shape, lr)
         self.u = np.zeros(self.d)  # value weights (baseline="value")

@@ -37,7 +37,7 @@ import numpy as np
 
 from .. import _checks as C
 from ..replay import PrioritizedReplayBuffer
-from ._common import History, Progress, backend_name, greedy_episode, run_length, spaces
+from ._common import History, Progress, greedy_episode, run_length, spaces
 
 
 class ReplayQ:
@@ -80,7 +80,7 @@ class ReplayQ:
         self.train_every, self.target_update = train_every, target_update
         self.beta0, self.beta_steps = beta, beta_steps
         self.buffer = PrioritizedReplayBuffer(capacity, obs_shape, obs_dtype, alpha=alpha,
-                                              beta=beta, backend=backend_name(backend))
+                                              beta=beta, backend=C.backend(backend))
         self.rng = np.random.default_rng(seed)
         self.steps = 0
         self.updates = 0

@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import _checks as C
 from .. import tabular as T
-from ._common import History, Progress, backend_name, greedy_episode, run_length, spaces
+from ._common import History, Progress, greedy_episode, run_length, spaces
 
 
 def _spaces(env):
@@ -65,7 +65,7 @@ class _TabularAgent:
         if self.mask is not None:
             self.Q[~self.mask] = -np.inf
         self.rng = np.random.default_rng(seed)
-        self.backend = backend_name(backend)
+        self.backend = C.backend(backend)
         self.updates = 0
         self.episodes = 0
 

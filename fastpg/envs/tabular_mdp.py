@@ -21,19 +21,22 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
+from .. import _checks as C
+
 
 class TabularMDP(gymnasium.Env):
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(self, P, R, start_state=0, possible_actions=None, terminal_states=(),
                  max_steps=None, render_mode=None):
-        P = np.asarray(P, dtype=np.float64)
+        P = C.float_array(P, "P", np.float64)
         if P.ndim != 3 or P.shape[0] != P.shape[2] or 0 in P.shape:
             raise ValueError(f"P must have shape (S, A, S) with S, A >= 1; got {P.shape}")
         S, A, _ = P.shape
-        R = np.asarray(R, dtype=np.float64)
+        R = C.float_array(R, "R", np.float64)
         if R.shape not in ((S, A, S), (S, A)):
             raise ValueError(f"R must have shape (S, A, S) or (S, A); got {R.shape}")
+        C.all_finite(R, "R")
         mask = np.zeros((S, A), bool)
         if possible_actions is None:
             mask[:] = True
@@ -42,36 +45,30 @@ class TabularMDP(gymnasium.Env):
                 raise ValueError(f"possible_actions must list the actions of each of the {S} "
                                  f"states; got {len(possible_actions)} entries")
             for s, acts in enumerate(possible_actions):
-                for a in acts:
-                    if not 0 <= int(a) < A:
-                        raise ValueError(f"possible_actions[{s}] holds {a}, not in [0, {A})")
-                    mask[s, int(a)] = True
-        if (P < 0).any() or not np.all(np.isfinite(P)):
-            raise ValueError("P must hold finite non-negative probabilities")
-        sums = P.sum(axis=2)
-        bad = mask & (np.abs(sums - 1) > 1e-6)
-        if bad.any():
-            s, a = np.argwhere(bad)[0]
-            raise ValueError(f"P[{s}, {a}, :] must sum to 1 (a possible action); sums to "
-                             f"{sums[s, a]!r}")
-        start = np.asarray(start_state)
-        if start.ndim == 0:
-            if not 0 <= int(start) < S:
-                raise ValueError(f"start_state must be a state in [0, {S}); got {start_state}")
-            self.start_probs = np.eye(S)[int(start)]
+                acts = np.asarray(acts).reshape(-1)
+                mask[s, C.index_array(acts, f"possible_actions[{s}]", acts.size, A,
+                                      "the number of actions A", allow_float=False)] = True
+        C.distributions(P, "P", where=mask)
+        if np.ndim(start_state) == 0:
+            s0 = C.index_array([start_state], "start_state", 1, S, "the number of states S",
+                               allow_float=False)[0]
+            self.start_probs = np.eye(S)[s0]
         else:
-            if start.shape != (S,) or (start < 0).any() or abs(start.sum() - 1) > 1e-6:
-                raise ValueError("start_state must be a state index or a probability vector "
-                                 f"of length {S}")
-            self.start_probs = start.astype(np.float64)
+            start = C.float_array(start_state, "start_state", np.float64)
+            if start.shape != (S,):
+                raise ValueError(f"start_state must be a state index or a probability vector "
+                                 f"of length {S}; got shape {start.shape}")
+            C.distributions(start, "start_state")
+            self.start_probs = start
+        terminal = np.asarray(terminal_states).reshape(-1)
         self.terminal = np.zeros(S, bool)
-        for t in terminal_states:
-            self.terminal[int(t)] = True
-        if max_steps is not None and int(max_steps) < 1:
-            raise ValueError(f"max_steps must be >= 1 or None; got {max_steps}")
+        self.terminal[C.index_array(terminal, "terminal_states", terminal.size, S,
+                                    "the number of states S", allow_float=False)] = True
+        if max_steps is not None:
+            max_steps = C.positive_int(max_steps, "max_steps")
         self.P, self.R, self.action_mask = P, R, mask
         self.n_states, self.n_actions = S, A
-        self.max_steps = None if max_steps is None else int(max_steps)
+        self.max_steps = max_steps
         self.observation_space = spaces.Discrete(S)
         self.action_space = spaces.Discrete(A)
         self.render_mode = render_mode

@@ -25,6 +25,7 @@ from stable_baselines3.common import buffers
 from stable_baselines3.common.callbacks import BaseCallback
 
 from ... import _backend
+from ... import _checks as C
 
 
 class RolloutBuffer(buffers.RolloutBuffer):
@@ -42,10 +43,9 @@ class RolloutBuffer(buffers.RolloutBuffer):
         if isinstance(observation_space, spaces.Dict):
             raise TypeError("fastpg's RolloutBuffer takes Box/Discrete/MultiBinary observations; "
                             "for Dict observation spaces keep SB3's DictRolloutBuffer")
-        if backend is not None:
-            _backend._check_name(backend)
-        if not (0 <= gamma <= 1 and 0 <= gae_lambda <= 1):
-            raise ValueError(f"gamma and gae_lambda must lie in [0, 1]; got {gamma}, {gae_lambda}")
+        backend = C.backend(backend)
+        gamma = C.real_number(gamma, "gamma", 0.0, 1.0)
+        gae_lambda = C.real_number(gae_lambda, "gae_lambda", 0.0, 1.0)
         self.exact_truncation = bool(exact_truncation)
         self.backend = backend
         _backend.kernel("returns", "gae", backend)  # an unavailable backend fails here, not mid-run

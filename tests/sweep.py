@@ -1,0 +1,707 @@
+"""A generated bad-input sweep over every public kernel and replay entry point.
+
+Each entry point has one valid call. Every argument has a *kind* (a discount,
+an index array, a table updated in place, ...) and each kind a list of bad
+values; a case is the valid call with one argument replaced by one bad value.
+A case passes ("ok") when it raises ValueError or TypeError whose message
+names the argument, and leaves every array it was given (tables updated in
+place included) and every buffer unchanged. Otherwise it is one of:
+
+- ``accepted``: no error (the bad value was used);
+- ``wrong-type``: another exception (IndexError, ZeroDivisionError, a numba
+  TypingError, ...);
+- ``unnamed``: ValueError/TypeError whose message does not name the argument;
+- ``state-changed``: refused, but after writing into a table or buffer;
+- ``crash``: the process died (found by ``python -m tests.sweep``, which runs
+  the cases in a child process and resumes after a death).
+
+A second list, *extremes*, holds valid but extreme inputs (NaN and inf in
+the data, float32 underflow): a compiled backend must give the reference's
+result there (NaN where it has NaN) or raise what it raises, else the case is
+``disagrees`` (a silent wrong result).
+
+tests/test_sweep.py asserts that every case is "ok" on every backend;
+``python -m tests.sweep [--fastpg DIR]`` prints the counts per family (used to
+compare two versions of fastpg).
+"""
+from __future__ import annotations
+
+import inspect
+import re
+
+import numpy as np
+
+from .kernel_calls import CALLS
+
+NAN, INF = float("nan"), float("inf")
+
+#: bad values of a number in [0, 1] (discounts, lambda, exploration rates)
+_UNIT = [("-0.1", -0.1), ("1.5", 1.5), ("nan", NAN), ("inf", INF), ("True", True),
+         ("str", "0.9"), ("None", None), ("complex", 0.5j)]
+
+
+def _longer(v):
+    v = np.asarray(v)
+    return np.concatenate([v, v[:1]]) if v.ndim else np.full(3, v)
+
+
+def _floats(required):
+    bad = [("str array", lambda v: np.full(np.shape(v), "a")),
+           ("complex", lambda v: np.asarray(v) + 1j),
+           ("ragged", [[1.0], [1.0, 2.0]]),
+           ("str", "x")]
+    return bad + ([("None", None)] if required else [])
+
+
+def _data(required=True, first=False):
+    return _floats(required) + ([] if first else [("longer", _longer)])
+
+
+_INDEX = [("-1", lambda v: np.where(np.arange(np.size(v)) == 0, -1, v)),
+          ("10**6", lambda v: np.where(np.arange(np.size(v)) == 0, 10**6, v)),
+          ("1.5", lambda v: np.asarray(v) + 0.5),
+          ("nan", lambda v: np.where(np.arange(np.size(v)) == 0, NAN, v)),
+          ("bool", lambda v: np.asarray(v) > 0),
+          ("str", lambda v: np.full(np.shape(v), "a")),
+          ("uint64 max", lambda v: np.full(np.shape(v), 2**64 - 1, np.uint64)),
+          ("1e20", lambda v: np.full(np.shape(v), 1e20)),
+          ("longer", _longer)]
+_FLAGS = [("nan", lambda v: np.where(np.arange(np.size(v)).reshape(np.shape(v)) == 0, NAN, 0.0)),
+          ("str", lambda v: np.full(np.shape(v), "yes")),
+          ("longer", _longer), ("ragged", [[1.0], [1.0, 2.0]])]
+_COUNT = [("0", 0), ("-1", -1), ("1.5", 1.5), ("True", True), ("str", "3"), ("2**63", 2**63),
+          ("nan", NAN), ("None", None)]
+_TABLE = [("list", lambda v: v.tolist()),
+          ("int dtype", lambda v: v.astype(np.int64)),
+          ("read-only", lambda v: _readonly(v)),
+          ("wrong ndim", lambda v: v[..., None]),
+          ("nan", lambda v: np.full_like(v, NAN)),
+          ("empty", lambda v: v[:0])]
+
+
+def _readonly(v):
+    v = v.copy()
+    v.flags.writeable = False
+    return v
+
+
+def _out(want):
+    return [("list", lambda v: np.asarray(want()).tolist()),
+            ("wrong shape", lambda v: np.empty(np.shape(want()) + (2,), np.asarray(want()).dtype)),
+            ("wrong dtype", lambda v: np.empty(np.shape(want()), np.float64 if np.asarray(
+                want()).dtype.kind in "iu" else np.int64)),
+            ("read-only", lambda v: _readonly(np.empty_like(np.asarray(want()))))]
+
+
+def _stochastic(P):
+    P = np.array(P, float)
+    bad = [("negative", lambda v: np.where(np.arange(P.size).reshape(P.shape) == 0, -0.5, P)),
+           ("rows not summing to 1", lambda v: P * 0.5),
+           ("nan", lambda v: np.full_like(P, NAN)),
+           ("str", lambda v: np.full(P.shape, "a")),
+           ("wrong shape", lambda v: np.concatenate([P, P[..., :1]], -1)),
+           ("2-D", lambda v: P[0])]
+    return bad
+
+
+#: argument name -> kind: each kind is a function of (entry point, valid call)
+#: giving the list of (label, bad value or function of the valid value)
+KINDS = {
+    "unit": lambda e: _UNIT,
+    "rate": lambda e: [x for x in _UNIT if x[0] != "1.5"] + [("0", 0.0) if e in (
+        "q_learning_rollout",) else ("-1", -1.0)],
+    "data": lambda e: _data(),
+    "first": lambda e: _data(first=True),
+    "optional data": lambda e: _data(required=False),
+    "index": lambda e: _INDEX,
+    "flags": lambda e: _FLAGS,
+    "count": lambda e: _COUNT,
+    "count0": lambda e: [x for x in _COUNT if x[0] != "0"],
+    "which": lambda e: [x for x in _INDEX if x[0] != "bool"],
+    "state list": lambda e: [x for x in _INDEX if x[0] not in ("longer", "bool")],
+    "table": lambda e: _TABLE,
+    "axis": lambda e: [("5", 5), ("1.5", 1.5), ("str", "0")],
+    "rng": lambda e: [("str", "seed"), ("1.5", 1.5), ("-1", -1)],
+    "backend": lambda e: [("bogus", "bogus"), ("list", ["numba"]), ("int", 3)],
+    "tol": lambda e: [("-1", -1.0), ("nan", NAN), ("True", True), ("str", "1e-3"),
+                      ("None", None)],
+    "nonneg": lambda e: [("-1", -1.0), ("nan", NAN), ("inf", INF), ("True", True),
+                         ("str", "0")],
+    "nonneg int": lambda e: [("-1", -1), ("1.5", 1.5), ("True", True), ("str", "0")],
+    "state": lambda e: [("-1", -1), ("10**6", 10**6), ("1.5", 1.5), ("True", True),
+                        ("str", "0")],
+    "mask": lambda e: [("nan", lambda v: np.where(np.eye(*np.shape(v)) > 0, NAN, 1.0)),
+                       ("wrong shape", lambda v: np.ones((1, 1))),
+                       ("str", lambda v: np.full(np.shape(v), "a"))],
+}
+
+#: the kind of each argument of the kernel functions (tests/kernel_calls.py)
+PARAM_KIND = {
+    "gamma": "unit", "lam": "unit", "epsilon": "unit", "alpha": "rate",
+    "rewards": "first", "values": "data", "next_values": "optional data", "v": "data",
+    "logits": "first", "probs": "first", "X": "first", "W": "data", "phi": "first",
+    "theta": "data", "advantages": "data", "weights": "optional data", "R": "data",
+    "terminated": "flags", "truncated": "flags",
+    "states": "index", "actions": "index", "next_states": "index", "next_actions": "index",
+    "which": "which", "terminal_states": "state list",
+    "n": "count", "n_steps": "count0", "max_iter": "count",
+    "Q": "table", "Q1": "table", "Q2": "table", "V": "table",
+    "axis": "axis", "rng": "rng", "backend": "backend", "tol": "tol",
+    "alpha_decay": "nonneg", "step_offset": "nonneg int", "start_state": "state",
+    "state": "state", "action_mask": "mask",
+}
+
+#: arguments whose bad values depend on the call (kernel, argument) -> kind
+SPECIAL = {("value_iteration", "P"), ("q_learning_rollout", "P"),
+           ("value_iteration", "R"), ("q_learning_rollout", "R")}
+
+FAMILY = {
+    "discounted_returns": "returns", "gae": "returns", "lambda_returns": "returns",
+    "nstep_returns": "returns", "q_learning": "tabular", "sarsa": "tabular",
+    "expected_sarsa": "tabular", "double_q_learning": "tabular", "td0": "tabular",
+    "epsilon_greedy": "tabular", "value_iteration": "tabular",
+    "q_learning_rollout": "tabular",
+}
+
+#: default-valued arguments worth sweeping (a valid value to start from)
+EXTRA_ARGS = {
+    "q_learning_rollout": dict(action_mask=np.ones((4, 3)), terminal_states=[3],
+                               start_state=0, epsilon=0.5, alpha=0.5, alpha_decay=0.1,
+                               gamma=0.9, step_offset=0, state=None),
+    "value_iteration": dict(tol=1e-8, max_iter=1000, action_mask=np.ones((4, 3))),
+    "discounted_returns": dict(truncated=np.zeros((7, 2), bool)),
+}
+
+
+class Case:
+    """One call of an entry point with one argument replaced."""
+
+    def __init__(self, family, entry, arg, label, call, snapshot, extreme=False):
+        self.family, self.entry, self.arg, self.label = family, entry, arg, label
+        self.call, self.snapshot, self.extreme = call, snapshot, extreme
+
+    @property
+    def id(self):
+        return f"{self.entry}:{self.arg}={self.label}"
+
+
+def _copy(x):
+    return x.copy() if isinstance(x, np.ndarray) else x
+
+
+def _same(a, b):
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
+                and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    if isinstance(a, (tuple, list)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return a == b or (a != a and b != b)
+
+
+def kernel_cases(fastpg, backend):
+    """Cases for every public kernel function in tests/kernel_calls.py."""
+    for name, args, kw in CALLS:
+        fn = getattr(fastpg, name)
+        params = inspect.signature(fn).parameters
+        valid = dict(inspect.signature(fn).bind(*args, **kw).arguments)
+        valid.update({k: v for k, v in EXTRA_ARGS.get(name, {}).items() if k in params})
+        valid["backend"] = backend
+        fam = FAMILY.get(name, "policy")
+
+        def want(name=name, valid=valid):
+            out = getattr(fastpg, name)(**{k: _copy(v) for k, v in valid.items()}
+                                        | {"backend": "numpy"})
+            return out[0] if isinstance(out, tuple) else out
+
+        for arg in params:
+            if (name, arg) in SPECIAL:
+                bad = (_stochastic(valid["P"]) if arg == "P" else
+                       [("str", lambda v: np.full(np.shape(v), "a")),
+                        ("wrong shape", lambda v: np.ones((1, 1)))])
+            elif name == "epsilon_greedy" and arg in ("Q", "states"):
+                bad = [x for x in (_data(first=True) if arg == "Q" else _INDEX)
+                       if x[0] != "longer"] + ([("nan", lambda v: np.full_like(v, NAN)),
+                                                ("empty", lambda v: v[:0])] if arg == "Q" else [])
+            elif arg == "out":
+                if name in ("value_iteration", "q_learning_rollout"):
+                    continue
+                bad = _out(want)
+            elif arg in PARAM_KIND:
+                bad = KINDS[PARAM_KIND[arg]](name)
+            else:
+                continue
+            if arg not in valid and PARAM_KIND.get(arg) in ("flags", "optional data"):
+                # an optional array left out of the valid call: start from a
+                # valid one of the right shape
+                ref = next(iter(valid.values())) if name != "discounted_returns" else args[0]
+                valid_arg = np.zeros(np.shape(args[0]), bool) if "flags" in PARAM_KIND[arg] \
+                    else np.ones(np.shape(args[0])[:1] if arg == "weights" else np.shape(ref))
+            else:
+                valid_arg = valid.get(arg, params[arg].default)
+            for label, value in bad:
+                yield _kernel_case(fastpg, fam, name, valid, arg, label, value, valid_arg)
+
+
+def _kernel_case(fastpg, fam, name, valid, arg, label, value, valid_arg):
+    def setup():
+        kw = {k: _copy(v) for k, v in valid.items()}
+        kw[arg] = value(_copy(valid_arg)) if callable(value) else value
+        return kw
+
+    def call(kw):
+        return getattr(fastpg, name)(**kw)
+
+    def snapshot(kw):
+        return {k: _copy(v) for k, v in kw.items() if isinstance(v, np.ndarray)}
+
+    return Case(fam, name, arg, label, (setup, call), snapshot)
+
+
+def _names(arg):
+    return re.compile(r"(?<![A-Za-z_])" + re.escape(arg) + r"(?![A-Za-z_])")
+
+
+def run_case(case):
+    """The outcome of one case: "ok" or the kind of failure, and a detail."""
+    setup, call = case.call
+    kw = setup()
+    before = case.snapshot(kw)
+    try:
+        call(kw)
+    except (ValueError, TypeError) as exc:
+        if type(exc).__module__.startswith("numba"):
+            return "wrong-type", f"{type(exc).__name__}: {str(exc)[:120]}"
+        after = case.snapshot(kw)
+        if not _same(before, after):
+            return "state-changed", str(exc)[:160]
+        if not _names(case.arg).search(str(exc)):
+            return "unnamed", f"{type(exc).__name__}: {str(exc)[:160]}"
+        return "ok", ""
+    except Exception as exc:  # noqa: BLE001 (what is being classified)
+        return "wrong-type", f"{type(exc).__name__}: {str(exc)[:160]}"
+    return "accepted", ""
+
+
+# -- replay buffers and the sum tree ------------------------------------------
+
+_O = np.zeros(2, np.float32)
+_OB = np.zeros((3, 2), np.float32)
+_COLUMNS = ("obs", "action", "reward", "next_obs", "terminated", "truncated")
+
+
+def _filled(fastpg, backend, per=False, **kw):
+    cls = fastpg.PrioritizedReplayBuffer if per else fastpg.ReplayBuffer
+    if per:
+        kw.setdefault("alpha", 2.0)  # (p + eps)**alpha can overflow: item 2 of the issue
+    buf = cls(8, (2,), backend=backend, **kw)
+    rng = np.random.default_rng(1)
+    o = rng.normal(size=(6, 2)).astype(np.float32)
+    buf.extend(o[:-1], rng.integers(0, 3, 5), rng.normal(size=5), o[1:], [0, 0, 1, 0, 0])
+    return buf
+
+
+def _buffer_state(buf):
+    if buf is None:
+        return None
+    if isinstance(buf, type(None)) or not hasattr(buf, "column"):  # a SumTree
+        return {"total": buf.total, "priorities": np.array(buf.priorities)}
+    state = {"total_added": buf.total_added, "len": len(buf)}
+    for c in _COLUMNS:
+        try:
+            state[c] = np.array(buf.column(c))
+        except Exception:  # noqa: BLE001 (a column this buffer does not store)
+            pass
+    if hasattr(buf, "update_priorities"):
+        state["priorities"] = np.array(buf.get_priorities(np.arange(len(buf))))
+    return state
+
+
+def _tree(fastpg, backend):
+    t = fastpg.SumTree(4, backend=backend)
+    t.update([0, 1, 2], [1.0, 2.0, 3.0])
+    return t
+
+
+#: entry point -> (make the object (None: a constructor), method name,
+#: valid arguments, {argument: kind or a list of bad values})
+_NUM_BAD = [("-1", -1.0), ("nan", NAN), ("inf", INF), ("True", True), ("str", "0.6"),
+            ("None", None)]
+_OBS = _floats(True) + [("wrong shape", np.zeros(3, np.float32))]
+_OBSB = _floats(True) + [("wrong shape", np.zeros((3, 3), np.float32)),
+                         ("shorter", np.zeros((2, 2), np.float32))]
+_SHAPE = [("(2.5,)", (2.5,)), ("(-1,)", (-1,)), ("str", "2"), ("None", None)]
+_DTYPE = [("bogus", "bogus"), ("object", object), ("str", str)]
+_ADD_FLAGS = [("nan", NAN), ("str", "yes"), ("array", np.zeros(3))]
+_BATCH_FLAGS = [("nan", np.array([NAN, 0, 0])), ("str", np.full(3, "yes")),
+                ("shorter", np.zeros(2, bool))]
+_REWARD = [("str", "a"), ("complex", 1j), ("None", None), ("array", np.zeros(3))]
+_ACTION = [("1.5", 1.5), ("True", True), ("str", "a"), ("None", None)]
+
+
+def _buffer_entries(fastpg, backend):
+    B = dict(backend=backend)
+    ctor_bad = {"capacity": _COUNT, "obs_shape": _SHAPE, "obs_dtype": _DTYPE,
+                "action_shape": _SHAPE[:3], "action_dtype": _DTYPE, "n_envs": _COUNT,
+                "reward_dtype": _DTYPE, "store_next_obs": [("str", "no"), ("None", None)],
+                "fields": [("list", ["logp"]), ("str", "logp")],
+                "backend": KINDS["backend"](None)}
+    add_bad = {"obs": _OBS, "action": _ACTION, "reward": _REWARD, "next_obs": _OBS,
+               "terminated": _ADD_FLAGS, "truncated": _ADD_FLAGS}
+    ext_bad = {"obs": _OBSB, "action": [("1.5", np.full(3, 1.5)), ("bool", np.ones(3, bool)),
+                                        ("str", np.full(3, "a")), ("shorter", np.zeros(2, int))],
+               "reward": [("str", np.full(3, "a")), ("complex", np.zeros(3) + 1j),
+                          ("shorter", np.zeros(2))],
+               "next_obs": _OBSB, "terminated": _BATCH_FLAGS, "truncated": _BATCH_FLAGS}
+    add = dict(obs=_O, action=1, reward=0.5, next_obs=_O, terminated=False, truncated=False)
+    ext = dict(obs=_OB, action=np.array([0, 1, 2]), reward=np.ones(3), next_obs=_OB,
+               terminated=np.zeros(3, bool), truncated=np.zeros(3, bool))
+    sample_bad = {"batch_size": [x for x in _COUNT if x[0] != "0"], "rng": KINDS["rng"](None),
+                  "n_step": _COUNT, "gamma": _UNIT}
+    idx_bad = [("-1", [-1]), ("10**6", [10**6]), ("1.5", [1.5]), ("str", ["a"]),
+               ("bool", [True]), ("uint64 max", np.array([2**64 - 1], np.uint64))]
+    per = lambda: _filled(fastpg, backend, per=True)  # noqa: E731
+    plain = lambda: _filled(fastpg, backend)  # noqa: E731
+    return {
+        "ReplayBuffer()": (None, fastpg.ReplayBuffer, dict(capacity=8, obs_shape=(2,), **B),
+                           ctor_bad),
+        "PrioritizedReplayBuffer()": (None, fastpg.PrioritizedReplayBuffer,
+                                      dict(capacity=8, obs_shape=(2,), **B),
+                                      {"alpha": _NUM_BAD, "beta": _NUM_BAD, "eps": _NUM_BAD}),
+        "ReplayBuffer.add": (plain, "add", add, add_bad),
+        "ReplayBuffer.extend": (plain, "extend", ext, ext_bad),
+        "ReplayBuffer.sample": (plain, "sample", dict(batch_size=4, rng=0, n_step=2, gamma=0.9),
+                                sample_bad),
+        "ReplayBuffer.get": (plain, "get", dict(indices=[0, 1], n_step=2, gamma=0.9),
+                             {"indices": idx_bad, "n_step": _COUNT, "gamma": _UNIT}),
+        "PrioritizedReplayBuffer.add": (per, "add", dict(add, priorities=1.0),
+                                        {"priorities": _NUM_BAD[:3] + [("1e200", 1e200)]}),
+        "PrioritizedReplayBuffer.sample": (per, "sample", dict(batch_size=4, rng=0, beta=0.5),
+                                           {"beta": _NUM_BAD[:5]}),
+        "PrioritizedReplayBuffer.update_priorities": (
+            per, "update_priorities", dict(indices=[0, 1], priorities=[1.0, 2.0]),
+            {"indices": idx_bad, "priorities": [("-1", [-1.0, 1.0]), ("nan", [NAN, 1.0]),
+                                                ("inf", [INF, 1.0]), ("1e200", [1e200, 1.0]),
+                                                ("str", ["a", "b"]), ("shorter", [1.0])]}),
+        "PrioritizedReplayBuffer.weights": (per, "weights", dict(indices=[0, 1], beta=0.5),
+                                            {"indices": idx_bad, "beta": _NUM_BAD[:5]}),
+        "SumTree()": (None, fastpg.SumTree, dict(capacity=4, **B),
+                      {"capacity": _COUNT, "backend": KINDS["backend"](None)}),
+        "SumTree.update": (lambda: _tree(fastpg, backend), "update",
+                           dict(indices=[0, 1], priorities=[1.0, 2.0]),
+                           {"indices": idx_bad, "priorities": [("-1", [-1.0, 1.0]),
+                                                               ("nan", [NAN, 1.0]),
+                                                               ("inf", [INF, 1.0]),
+                                                               ("str", ["a", "b"])]}),
+        "SumTree.sample": (lambda: _tree(fastpg, backend), "sample",
+                           dict(batch_size=4, rng=0),
+                           {"batch_size": [x for x in _COUNT if x[0] != "0"],
+                            "rng": KINDS["rng"](None)}),
+        "SumTree.weights": (lambda: _tree(fastpg, backend), "weights",
+                            dict(indices=[0, 1], beta=0.5),
+                            {"indices": idx_bad, "beta": _NUM_BAD[:5]}),
+        "SumTree.find_prefixsum": (lambda: _tree(fastpg, backend), "find_prefixsum",
+                                   dict(mass=[0.5, 2.5]),
+                                   {"mass": [("nan", [NAN]), ("-1", [-1.0]), ("str", ["a"]),
+                                             ("inf", [INF])]}),
+    }
+
+
+def buffer_cases(fastpg, backend):
+    for entry, (make, method, valid, bad) in _buffer_entries(fastpg, backend).items():
+        for arg, values in bad.items():
+            for label, value in values:
+                yield _buffer_case(entry, make, method, valid, arg, label, value)
+
+
+def _buffer_case(entry, make, method, valid, arg, label, value):
+    def setup():
+        kw = {k: _copy(v) for k, v in valid.items()}
+        kw[arg] = value
+        return {"self": make() if make else None, "kw": kw}
+
+    def call(state):
+        target = state["self"]
+        fn = method if target is None else getattr(target, method)
+        return fn(**state["kw"])
+
+    def snapshot(state):
+        return _buffer_state(state["self"]), {k: _copy(v) for k, v in state["kw"].items()}
+
+    return Case("replay", entry, arg, label, (setup, call), snapshot)
+
+
+# -- extremes: valid input where compiled code could silently differ -----------
+
+_EXTREME = [("nan", NAN), ("inf", INF), ("-inf", -INF), ("1e300", 1e300)]
+_RANDOM = {"sample_categorical", "epsilon_greedy", "q_learning_rollout"}
+
+
+def _results(out, kw):
+    """What a call produced: its return value(s) and the tables it updates."""
+    vals = list(out) if isinstance(out, tuple) else [out]
+    # an iteration count may differ by rounding where values converge at 1e300
+    return [np.asarray(v) for v in vals if v is not None and not isinstance(v, int)] + \
+        [v for k, v in kw.items() if k in ("Q", "Q1", "Q2", "V")]
+
+
+def _agree(a, b):
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b):
+        if x.shape != y.shape:
+            return False
+        if x.dtype.kind == "f" or y.dtype.kind == "f":
+            tol = 1e-4 if np.float32 in (x.dtype, y.dtype) else 1e-9
+            with np.errstate(invalid="ignore"):
+                if not np.allclose(x, y, rtol=tol, atol=tol, equal_nan=True):
+                    return False
+        elif not np.array_equal(x, y):
+            return False
+    return True
+
+
+def _extreme_case(fastpg, fam, name, kw_of, label, arg="data"):
+    def setup():
+        return kw_of()
+
+    @np.errstate(all="ignore")
+    def call(kw):
+        ref = {k: _copy(v) for k, v in kw.items()} | {"backend": "numpy"}
+        try:
+            want = _results(getattr(fastpg, name)(**ref), ref)
+        except (ValueError, TypeError) as exc:
+            want = exc
+        try:
+            got = _results(getattr(fastpg, name)(**kw), kw)
+        except (ValueError, TypeError) as exc:
+            if isinstance(want, Exception) and type(exc) is type(want):
+                return
+            raise _Disagrees(f"raised {type(exc).__name__} ({str(exc)[:80]}); the reference "
+                             f"{'raised ' + type(want).__name__ if isinstance(want, Exception) else 'did not'}")
+        if isinstance(want, Exception):
+            raise _Disagrees(f"returned; the reference raised {type(want).__name__}")
+        if not _agree(want, got):
+            raise _Disagrees("results differ from the reference")
+
+    return Case(fam, name, arg, label, (setup, call), lambda kw: None, extreme=True)
+
+
+class _Disagrees(Exception):
+    pass
+
+
+def extreme_cases(fastpg, backend):
+    for name, args, kw in CALLS:
+        if name in _RANDOM:
+            continue
+        fn = getattr(fastpg, name)
+        valid = dict(inspect.signature(fn).bind(*args, **kw).arguments)
+        valid["backend"] = backend
+        fam = FAMILY.get(name, "policy")
+        for arg, v in valid.items():
+            if PARAM_KIND.get(arg) not in ("first", "data", "optional data"):
+                continue
+            for dt in (np.float64, np.float32):
+                for label, x in _EXTREME:
+                    def kw_of(arg=arg, v=v, dt=dt, x=x, valid=valid):
+                        kw = {k: _copy(w) for k, w in valid.items()}
+                        a = np.array(v, dt)
+                        with np.errstate(over="ignore"):
+                            a.reshape(-1)[a.size // 2] = x
+                        kw[arg] = a
+                        for k in ("Q", "Q1", "Q2", "V"):  # the tables in the data's dtype
+                            if k in kw:
+                                kw[k] = kw[k].astype(dt)
+                        return kw
+                    yield _extreme_case(fastpg, fam, name, kw_of,
+                                        f"{np.dtype(dt).name} {label}", arg)
+    # long episodes: the discount product underflows long before the end
+    for dt in (np.float64, np.float32):
+        for name in ("discounted_returns", "gae", "lambda_returns", "nstep_returns"):
+            for label, x in (("nan", NAN), ("inf", INF)):
+                def long(name=name, dt=dt, x=x):
+                    r = np.zeros(1200, dt)  # 0.5**1075 is 0 in float64
+                    r[-1] = x
+                    v = np.zeros(1200, dt)
+                    return {"discounted_returns": dict(rewards=r, gamma=0.5),
+                            "gae": dict(rewards=r, values=v, next_values=v, gamma=0.5, lam=0.9),
+                            "lambda_returns": dict(rewards=r, next_values=v, gamma=0.5, lam=0.9),
+                            "nstep_returns": dict(rewards=r, next_values=v, gamma=0.5, n=64)
+                            }[name] | {"backend": backend}
+                yield _extreme_case(fastpg, "returns", name, long,
+                                    f"{np.dtype(dt).name} T=1200 gamma=0.5 {label} at the end",
+                                    "rewards")
+        def sparse_inf(dt=dt):
+            r = np.zeros(50, dt)
+            r[4] = r[40] = INF
+            return dict(rewards=r, next_values=np.zeros(50, dt), gamma=0.05, n=61,
+                        backend=backend)
+        yield _extreme_case(fastpg, "returns", "nstep_returns", sparse_inf,
+                            f"{np.dtype(dt).name} inf rewards, gamma**k underflows", "rewards")
+
+
+def run_extreme(case):
+    setup, call = case.call
+    try:
+        call(setup())
+    except _Disagrees as exc:
+        return "disagrees", str(exc)
+    except Exception as exc:  # noqa: BLE001
+        return "wrong-type", f"{type(exc).__name__}: {str(exc)[:160]}"
+    return "ok", ""
+
+
+def all_cases(fastpg, backend):
+    yield from kernel_cases(fastpg, backend)
+    yield from buffer_cases(fastpg, backend)
+    if backend != "numpy":  # the extremes compare a backend with the reference
+        yield from extreme_cases(fastpg, backend)
+
+
+def outcome(case):
+    return run_extreme(case) if case.extreme else run_case(case)
+
+
+# -- the report: every case in child processes, resumed after a crash ----------
+
+def _table_outcome(call, pattern):
+    try:
+        call()
+    except (ValueError, TypeError) as exc:
+        return ("ok" if re.search(pattern, str(exc)) else "unnamed"), str(exc)[:160]
+    except Exception as exc:  # noqa: BLE001
+        return "wrong-type", f"{type(exc).__name__}: {str(exc)[:160]}"
+    return "accepted", ""
+
+
+def _child(backend, start, fastpg_dir):
+    import json
+    import sys
+    import warnings
+
+    if fastpg_dir:  # this package (tests) is imported already, so only fastpg moves
+        sys.path.insert(0, fastpg_dir)
+    import fastpg
+    warnings.simplefilter("ignore")
+    np.seterr(all="ignore")
+    if backend == "agents":
+        from . import test_bad_input as tb
+        import fastpg.agents as agents
+        for i, (label, (call, _, pattern)) in enumerate(tb.AGENT_CASES.items()):
+            if i >= start:
+                o, d = _table_outcome(lambda: call(agents), pattern)
+                print(json.dumps([i, "agents", label, o, d]), flush=True)
+        return
+    for i, case in enumerate(all_cases(fastpg, backend)):
+        if i < start:
+            continue
+        try:
+            o, d = outcome(case)
+        except Exception as exc:  # noqa: BLE001 (a case this version cannot set up)
+            o, d = "n/a", f"{type(exc).__name__}: {exc}"[:160]
+        print(json.dumps([i, case.family, case.id, o, d]), flush=True)
+
+
+def _cli(fastpg_dir):
+    """The bad command lines of tests/test_cli.py, each in a fresh process."""
+    import subprocess
+    import sys
+
+    from .test_cli import BAD_COMMANDS
+    code = ("import sys; sys.path.insert(0, sys.argv[1]) if sys.argv[1] else None; "
+            "from fastpg import cli; cli.main(sys.argv[2:])")
+    for label, (argv, _) in BAD_COMMANDS.items():
+        try:
+            p = subprocess.run([sys.executable, "-c", code, fastpg_dir or ""] + argv,
+                               capture_output=True, text=True, timeout=120,
+                               stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            yield "cli", label, "accepted", "ran for 120 s"
+            continue
+        err = p.stderr.strip()
+        if p.returncode < 0:
+            yield "cli", label, "crash", f"signal {-p.returncode}"
+        elif p.returncode == 0:
+            yield "cli", label, "accepted", ""
+        elif "Traceback" in err:
+            yield "cli", label, "traceback", err.splitlines()[-1][:160]
+        elif p.returncode == 2 and err.startswith("fastpg: error:") and err.count("\n") == 0:
+            yield "cli", label, "ok", ""
+        else:
+            yield "cli", label, "unclear", f"exit {p.returncode}: {err[:160]}"
+
+
+def report(backends, fastpg_dir=None, timeout=60.0):
+    """Counts of outcomes per (family, outcome) over every backend; crashes
+    found by running the cases in a child that is restarted after a death."""
+    import collections
+    import json
+    import select
+    import subprocess
+    import sys
+
+    counts = collections.Counter()
+    bad = []
+    for backend in list(backends) + ["agents"]:
+        start = 0
+        while True:
+            p = subprocess.Popen([sys.executable, "-m", "tests.sweep", "--child", backend,
+                                  str(start), fastpg_dir or ""], stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, text=True)
+            last, why = start - 1, None
+            while True:
+                # a case that runs for minutes (a huge count accepted) is a hang
+                if not select.select([p.stdout], [], [], timeout)[0]:
+                    p.kill()
+                    why = "hang"
+                    break
+                line = p.stdout.readline()
+                if not line:
+                    break
+                i, fam, cid, o, d = json.loads(line)
+                counts[(fam, o)] += 1
+                last = i
+                if o != "ok":
+                    bad.append((backend, cid, o, d))
+            p.wait()
+            if why is None and p.returncode == 0:
+                break
+            why = why or "crash"
+            counts[("?", why)] += 1
+            bad.append((backend, f"case {last + 1}", why, f"exit {p.returncode}"))
+            start = last + 2
+    for fam, label, o, d in _cli(fastpg_dir):
+        counts[(fam, o)] += 1
+        if o != "ok":
+            bad.append(("cli", label, o, d))
+    return counts, bad
+
+
+def _main(argv):
+    import argparse
+
+    if argv and argv[0] == "--child":
+        return _child(argv[1], int(argv[2]), argv[3] if len(argv) > 3 else "")
+    ap = argparse.ArgumentParser(prog="python -m tests.sweep", description=__doc__.split("\n")[0])
+    ap.add_argument("--fastpg", default="", help="directory holding the fastpg to test")
+    ap.add_argument("--backends", default="numpy,numba,cython")
+    ap.add_argument("-v", "--verbose", action="store_true", help="list every failing case")
+    args = ap.parse_args(argv)
+    counts, bad = report(args.backends.split(","), args.fastpg)
+    fams = sorted({f for f, _ in counts})
+    outs = sorted({o for _, o in counts}, key=lambda o: (o != "ok", o))
+    print("family".ljust(9) + "".join(o.rjust(15) for o in outs))
+    for f in fams:
+        print(f.ljust(9) + "".join(str(counts[(f, o)]).rjust(15) for o in outs))
+    print("total".ljust(9) + "".join(str(sum(counts[(f, o)] for f in fams)).rjust(15)
+                                     for o in outs))
+    if args.verbose:
+        for row in bad:
+            print(*row, sep=" | ")
+
+
+if __name__ == "__main__":
+    import sys
+    _main(sys.argv[1:])
