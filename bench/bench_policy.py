@@ -8,6 +8,7 @@ import pytest
 
 from fastpg import _backend
 
+from .checks import assert_same
 from .workloads import POLICY_QUICK, call_policy, make_policy, seed_policy_loop
 
 _DATA = {}
@@ -28,7 +29,9 @@ def test_policy(benchmark, kernel, backend, size):
         pytest.skip(why)
     benchmark.group = f"{kernel}|{size}"
     fn = call_policy(kernel, _data(size), backend)
-    fn()  # warm-up: JIT compile excluded
+    got = fn()  # warm-up: JIT compile excluded
+    if backend != "numpy":
+        assert_same(got, call_policy(kernel, _data(size), "numpy")())
     benchmark(fn)
 
 

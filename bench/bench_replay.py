@@ -13,6 +13,7 @@ import pytest
 
 from fastpg import _backend
 
+from .checks import assert_same
 from .workloads import REPLAY_BATCH, REPLAY_SIZES, REPLAY_WORKLOADS, call_replay, make_replay
 
 _DATA = {}
@@ -42,6 +43,31 @@ def test_replay(benchmark, workload, size, backend):
     benchmark.pedantic(fn, rounds=5 if backend == "numpy" else 30, iterations=1)
     if benchmark.stats:
         benchmark.extra_info["transitions_per_s"] = n / benchmark.stats.stats.median
+    _check(workload, d, fn, backend)
+
+
+def _check(workload, d, fn, backend):
+    """Once per benchmark: a sample equals the reference backend's on the same
+    state and seed; an add workload stored exactly what it was given."""
+    if workload in ("per_sample_update", "uniform_sample"):
+        if backend == "numpy":
+            return
+        buf = d["buf"] if workload == "per_sample_update" else d["uniform"]
+        got = buf.sample(REPLAY_BATCH, np.random.default_rng(1))
+        buf.backend = "numpy"
+        want = buf.sample(REPLAY_BATCH, np.random.default_rng(1))
+        buf.backend = backend
+        assert got.keys() == want.keys()
+        for k in want:
+            assert_same(got[k], want[k])
+        return
+    new = fn.buffer
+    n = len(new)
+    assert n == min(new.capacity, new.total_added) and n > 0
+    np.testing.assert_array_equal(new.column("action")[:n], 1)
+    np.testing.assert_array_equal(new.column("reward")[:n], np.float32(0.5))
+    np.testing.assert_array_equal(new.column("obs")[:n], 0)
+    assert not new.column("terminated")[:n].any()
 
 
 # ------------------------------------------------------------------ peers

@@ -342,6 +342,32 @@ def index_array(x, name, n, upper, upper_name, allow_float=True):
     return arr
 
 
+def shape_tuple(x, name):
+    """An array shape: an int or a sequence of ints >= 0 (not bools, not 2.5) -> tuple."""
+    if isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)):
+        x = (int(x),)
+    try:
+        if isinstance(x, (str, bytes)) or any(isinstance(v, (bool, np.bool_)) for v in x):
+            raise TypeError
+        shape = tuple(operator.index(v) for v in x)  # 2.5 is not a size
+    except TypeError:
+        raise TypeError(f"{name} must be a tuple of ints; got {x!r}") from None
+    if any(v < 0 for v in shape):
+        raise ValueError(f"{name} must not have negative sizes; got {shape}")
+    return shape
+
+
+def numeric_dtype(x, name):
+    """A bool, integer or float numpy dtype (not structured, complex or object)."""
+    try:
+        dt = np.dtype(x)
+    except TypeError as exc:
+        raise TypeError(f"{name}: {exc}") from None
+    if dt.kind not in "biuf" or dt.fields is not None:
+        raise TypeError(f"{name} must be a bool, integer or float dtype; got {dt}")
+    return dt
+
+
 def generator(rng, name="rng"):
     """A numpy.random.Generator from a Generator, a seed (int >= 0 /
     SeedSequence) or None."""

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import json
 import math
-import operator
 import os
 import tempfile
 import threading
@@ -76,30 +75,6 @@ class Batch(dict):
 
     def __dir__(self):
         return list(self.keys()) + dir(dict)
-
-
-def _shape(x, name):
-    if isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)):
-        x = (int(x),)
-    try:
-        if isinstance(x, (str, bytes)) or any(isinstance(v, (bool, np.bool_)) for v in x):
-            raise TypeError
-        shape = tuple(operator.index(v) for v in x)  # 2.5 is not a size
-    except TypeError:
-        raise TypeError(f"{name} must be a tuple of ints; got {x!r}") from None
-    if any(v < 0 for v in shape):
-        raise ValueError(f"{name} must not have negative sizes; got {shape}")
-    return shape
-
-
-def _dtype(x, name):
-    try:
-        dt = np.dtype(x)
-    except TypeError as exc:
-        raise TypeError(f"{name}: {exc}") from None
-    if dt.kind not in "biuf" or dt.fields is not None:
-        raise TypeError(f"{name} must be a bool, integer or float dtype; got {dt}")
-    return dt
 
 
 def _cast_error(name, src, dst, arr):
@@ -226,12 +201,13 @@ class ReplayBuffer:
         self._n_envs = n_envs
         self._store_next_obs = bool(store_next_obs)
         self.backend = backend
-        reward_dtype = _dtype(reward_dtype, "reward_dtype")
+        reward_dtype = C.numeric_dtype(reward_dtype, "reward_dtype")
         if reward_dtype.kind != "f":
             raise TypeError(f"reward_dtype must be float32 or float64; got {reward_dtype}")
-        spec = {"obs": (_shape(obs_shape, "obs_shape"), _dtype(obs_dtype, "obs_dtype")),
-                "action": (_shape(action_shape, "action_shape"),
-                           _dtype(action_dtype, "action_dtype")),
+        spec = {"obs": (C.shape_tuple(obs_shape, "obs_shape"),
+                        C.numeric_dtype(obs_dtype, "obs_dtype")),
+                "action": (C.shape_tuple(action_shape, "action_shape"),
+                           C.numeric_dtype(action_dtype, "action_dtype")),
                 "reward": ((), reward_dtype)}
         if self._store_next_obs:
             spec["next_obs"] = spec["obs"]
@@ -246,8 +222,8 @@ class ReplayBuffer:
                 fshape, fdtype = value
             except (TypeError, ValueError):
                 raise TypeError(f"fields[{name!r}] must be (shape, dtype); got {value!r}") from None
-            spec[name] = (_shape(fshape, f"fields[{name!r}] shape"),
-                          _dtype(fdtype, f"fields[{name!r}] dtype"))
+            spec[name] = (C.shape_tuple(fshape, f"fields[{name!r}] shape"),
+                          C.numeric_dtype(fdtype, f"fields[{name!r}] dtype"))
         self._spec = spec
         self._extra = tuple(k for k in spec if k not in self._CORE)
         self._lock = threading.RLock()

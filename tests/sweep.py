@@ -12,8 +12,8 @@ place included) and every buffer unchanged. Otherwise it is one of:
   TypingError, ...);
 - ``unnamed``: ValueError/TypeError whose message does not name the argument;
 - ``state-changed``: refused, but after writing into a table or buffer;
-- ``crash``: the process died (found by ``python -m tests.sweep``, which runs
-  the cases in a child process and resumes after a death).
+- ``crash``: the process died (found by ``python -m tests.sweep_report``,
+  which runs the cases in a child process and resumes after a death).
 
 A second list, *extremes*, holds valid but extreme inputs (NaN and inf in
 the data, float32 underflow): a compiled backend must give the reference's
@@ -21,8 +21,8 @@ result there (NaN where it has NaN) or raise what it raises, else the case is
 ``disagrees`` (a silent wrong result).
 
 tests/test_sweep.py asserts that every case is "ok" on every backend;
-``python -m tests.sweep [--fastpg DIR]`` prints the counts per family (used to
-compare two versions of fastpg).
+``python -m tests.sweep_report [--fastpg DIR]`` prints the counts per family
+(used to compare two versions of fastpg).
 """
 from __future__ import annotations
 
@@ -432,276 +432,16 @@ def _buffer_case(entry, make, method, valid, arg, label, value):
     return Case("replay", entry, arg, label, (setup, call), snapshot)
 
 
-# -- extremes: valid input where compiled code could silently differ -----------
-
-_EXTREME = [("nan", NAN), ("inf", INF), ("-inf", -INF), ("1e300", 1e300)]
-_RANDOM = {"sample_categorical", "epsilon_greedy", "q_learning_rollout"}
-
-
-def _results(out, kw):
-    """What a call produced: its return value(s) and the tables it updates."""
-    vals = list(out) if isinstance(out, tuple) else [out]
-    # an iteration count may differ by rounding where values converge at 1e300
-    return [np.asarray(v) for v in vals if v is not None and not isinstance(v, int)] + \
-        [v for k, v in kw.items() if k in ("Q", "Q1", "Q2", "V")]
-
-
-def _agree(a, b):
-    if len(a) != len(b):
-        return False
-    for x, y in zip(a, b):
-        if x.shape != y.shape:
-            return False
-        if x.dtype.kind == "f" or y.dtype.kind == "f":
-            tol = 1e-4 if np.float32 in (x.dtype, y.dtype) else 1e-9
-            with np.errstate(invalid="ignore"):
-                if not np.allclose(x, y, rtol=tol, atol=tol, equal_nan=True):
-                    return False
-        elif not np.array_equal(x, y):
-            return False
-    return True
-
-
-def _extreme_case(fastpg, fam, name, kw_of, label, arg="data"):
-    def setup():
-        return kw_of()
-
-    @np.errstate(all="ignore")
-    def call(kw):
-        ref = {k: _copy(v) for k, v in kw.items()} | {"backend": "numpy"}
-        try:
-            want = _results(getattr(fastpg, name)(**ref), ref)
-        except (ValueError, TypeError) as exc:
-            want = exc
-        try:
-            got = _results(getattr(fastpg, name)(**kw), kw)
-        except (ValueError, TypeError) as exc:
-            if isinstance(want, Exception) and type(exc) is type(want):
-                return
-            raise _Disagrees(f"raised {type(exc).__name__} ({str(exc)[:80]}); the reference "
-                             f"{'raised ' + type(want).__name__ if isinstance(want, Exception) else 'did not'}")
-        if isinstance(want, Exception):
-            raise _Disagrees(f"returned; the reference raised {type(want).__name__}")
-        if not _agree(want, got):
-            raise _Disagrees("results differ from the reference")
-
-    return Case(fam, name, arg, label, (setup, call), lambda kw: None, extreme=True)
-
-
-class _Disagrees(Exception):
-    pass
-
-
-def extreme_cases(fastpg, backend):
-    for name, args, kw in CALLS:
-        if name in _RANDOM:
-            continue
-        fn = getattr(fastpg, name)
-        valid = dict(inspect.signature(fn).bind(*args, **kw).arguments)
-        valid["backend"] = backend
-        fam = FAMILY.get(name, "policy")
-        for arg, v in valid.items():
-            if PARAM_KIND.get(arg) not in ("first", "data", "optional data"):
-                continue
-            for dt in (np.float64, np.float32):
-                for label, x in _EXTREME:
-                    def kw_of(arg=arg, v=v, dt=dt, x=x, valid=valid):
-                        kw = {k: _copy(w) for k, w in valid.items()}
-                        a = np.array(v, dt)
-                        with np.errstate(over="ignore"):
-                            a.reshape(-1)[a.size // 2] = x
-                        kw[arg] = a
-                        for k in ("Q", "Q1", "Q2", "V"):  # the tables in the data's dtype
-                            if k in kw:
-                                kw[k] = kw[k].astype(dt)
-                        return kw
-                    yield _extreme_case(fastpg, fam, name, kw_of,
-                                        f"{np.dtype(dt).name} {label}", arg)
-    # long episodes: the discount product underflows long before the end
-    for dt in (np.float64, np.float32):
-        for name in ("discounted_returns", "gae", "lambda_returns", "nstep_returns"):
-            for label, x in (("nan", NAN), ("inf", INF)):
-                def long(name=name, dt=dt, x=x):
-                    r = np.zeros(1200, dt)  # 0.5**1075 is 0 in float64
-                    r[-1] = x
-                    v = np.zeros(1200, dt)
-                    return {"discounted_returns": dict(rewards=r, gamma=0.5),
-                            "gae": dict(rewards=r, values=v, next_values=v, gamma=0.5, lam=0.9),
-                            "lambda_returns": dict(rewards=r, next_values=v, gamma=0.5, lam=0.9),
-                            "nstep_returns": dict(rewards=r, next_values=v, gamma=0.5, n=64)
-                            }[name] | {"backend": backend}
-                yield _extreme_case(fastpg, "returns", name, long,
-                                    f"{np.dtype(dt).name} T=1200 gamma=0.5 {label} at the end",
-                                    "rewards")
-        def sparse_inf(dt=dt):
-            r = np.zeros(50, dt)
-            r[4] = r[40] = INF
-            return dict(rewards=r, next_values=np.zeros(50, dt), gamma=0.05, n=61,
-                        backend=backend)
-        yield _extreme_case(fastpg, "returns", "nstep_returns", sparse_inf,
-                            f"{np.dtype(dt).name} inf rewards, gamma**k underflows", "rewards")
-
-
-def run_extreme(case):
-    setup, call = case.call
-    try:
-        call(setup())
-    except _Disagrees as exc:
-        return "disagrees", str(exc)
-    except Exception as exc:  # noqa: BLE001
-        return "wrong-type", f"{type(exc).__name__}: {str(exc)[:160]}"
-    return "ok", ""
-
-
 def all_cases(fastpg, backend):
     yield from kernel_cases(fastpg, backend)
     yield from buffer_cases(fastpg, backend)
     if backend != "numpy":  # the extremes compare a backend with the reference
+        from .sweep_extremes import extreme_cases
         yield from extreme_cases(fastpg, backend)
 
 
 def outcome(case):
-    return run_extreme(case) if case.extreme else run_case(case)
-
-
-# -- the report: every case in child processes, resumed after a crash ----------
-
-def _table_outcome(call, pattern):
-    try:
-        call()
-    except (ValueError, TypeError) as exc:
-        return ("ok" if re.search(pattern, str(exc)) else "unnamed"), str(exc)[:160]
-    except Exception as exc:  # noqa: BLE001
-        return "wrong-type", f"{type(exc).__name__}: {str(exc)[:160]}"
-    return "accepted", ""
-
-
-def _child(backend, start, fastpg_dir):
-    import json
-    import sys
-    import warnings
-
-    if fastpg_dir:  # this package (tests) is imported already, so only fastpg moves
-        sys.path.insert(0, fastpg_dir)
-    import fastpg
-    warnings.simplefilter("ignore")
-    np.seterr(all="ignore")
-    if backend == "agents":
-        from . import test_bad_input as tb
-        import fastpg.agents as agents
-        for i, (label, (call, _, pattern)) in enumerate(tb.AGENT_CASES.items()):
-            if i >= start:
-                o, d = _table_outcome(lambda: call(agents), pattern)
-                print(json.dumps([i, "agents", label, o, d]), flush=True)
-        return
-    for i, case in enumerate(all_cases(fastpg, backend)):
-        if i < start:
-            continue
-        try:
-            o, d = outcome(case)
-        except Exception as exc:  # noqa: BLE001 (a case this version cannot set up)
-            o, d = "n/a", f"{type(exc).__name__}: {exc}"[:160]
-        print(json.dumps([i, case.family, case.id, o, d]), flush=True)
-
-
-def _cli(fastpg_dir):
-    """The bad command lines of tests/test_cli.py, each in a fresh process."""
-    import subprocess
-    import sys
-
-    from .test_cli import BAD_COMMANDS
-    code = ("import sys; sys.path.insert(0, sys.argv[1]) if sys.argv[1] else None; "
-            "from fastpg import cli; cli.main(sys.argv[2:])")
-    for label, (argv, _) in BAD_COMMANDS.items():
-        try:
-            p = subprocess.run([sys.executable, "-c", code, fastpg_dir or ""] + argv,
-                               capture_output=True, text=True, timeout=120,
-                               stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            yield "cli", label, "accepted", "ran for 120 s"
-            continue
-        err = p.stderr.strip()
-        if p.returncode < 0:
-            yield "cli", label, "crash", f"signal {-p.returncode}"
-        elif p.returncode == 0:
-            yield "cli", label, "accepted", ""
-        elif "Traceback" in err:
-            yield "cli", label, "traceback", err.splitlines()[-1][:160]
-        elif p.returncode == 2 and err.startswith("fastpg: error:") and err.count("\n") == 0:
-            yield "cli", label, "ok", ""
-        else:
-            yield "cli", label, "unclear", f"exit {p.returncode}: {err[:160]}"
-
-
-def report(backends, fastpg_dir=None, timeout=60.0):
-    """Counts of outcomes per (family, outcome) over every backend; crashes
-    found by running the cases in a child that is restarted after a death."""
-    import collections
-    import json
-    import select
-    import subprocess
-    import sys
-
-    counts = collections.Counter()
-    bad = []
-    for backend in list(backends) + ["agents"]:
-        start = 0
-        while True:
-            p = subprocess.Popen([sys.executable, "-m", "tests.sweep", "--child", backend,
-                                  str(start), fastpg_dir or ""], stdout=subprocess.PIPE,
-                                 stderr=subprocess.DEVNULL, text=True)
-            last, why = start - 1, None
-            while True:
-                # a case that runs for minutes (a huge count accepted) is a hang
-                if not select.select([p.stdout], [], [], timeout)[0]:
-                    p.kill()
-                    why = "hang"
-                    break
-                line = p.stdout.readline()
-                if not line:
-                    break
-                i, fam, cid, o, d = json.loads(line)
-                counts[(fam, o)] += 1
-                last = i
-                if o != "ok":
-                    bad.append((backend, cid, o, d))
-            p.wait()
-            if why is None and p.returncode == 0:
-                break
-            why = why or "crash"
-            counts[("?", why)] += 1
-            bad.append((backend, f"case {last + 1}", why, f"exit {p.returncode}"))
-            start = last + 2
-    for fam, label, o, d in _cli(fastpg_dir):
-        counts[(fam, o)] += 1
-        if o != "ok":
-            bad.append(("cli", label, o, d))
-    return counts, bad
-
-
-def _main(argv):
-    import argparse
-
-    if argv and argv[0] == "--child":
-        return _child(argv[1], int(argv[2]), argv[3] if len(argv) > 3 else "")
-    ap = argparse.ArgumentParser(prog="python -m tests.sweep", description=__doc__.split("\n")[0])
-    ap.add_argument("--fastpg", default="", help="directory holding the fastpg to test")
-    ap.add_argument("--backends", default="numpy,numba,cython")
-    ap.add_argument("-v", "--verbose", action="store_true", help="list every failing case")
-    args = ap.parse_args(argv)
-    counts, bad = report(args.backends.split(","), args.fastpg)
-    fams = sorted({f for f, _ in counts})
-    outs = sorted({o for _, o in counts}, key=lambda o: (o != "ok", o))
-    print("family".ljust(9) + "".join(o.rjust(15) for o in outs))
-    for f in fams:
-        print(f.ljust(9) + "".join(str(counts[(f, o)]).rjust(15) for o in outs))
-    print("total".ljust(9) + "".join(str(sum(counts[(f, o)] for f in fams)).rjust(15)
-                                     for o in outs))
-    if args.verbose:
-        for row in bad:
-            print(*row, sep=" | ")
-
-
-if __name__ == "__main__":
-    import sys
-    _main(sys.argv[1:])
+    if case.extreme:
+        from .sweep_extremes import run_extreme
+        return run_extreme(case)
+    return run_case(case)

@@ -1,5 +1,6 @@
 """Every policy kernel x backend x dtype against the NumPy reference (hypothesis)."""
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -41,6 +42,7 @@ def _same(got, want, dtype):
     np.testing.assert_allclose(got, want, **tol(dtype))
 
 
+@pytest.mark.parity
 @given(b=batches())
 def test_softmax_family(backend, dtype, b):
     z = b["z"].astype(dtype)
@@ -57,6 +59,7 @@ def test_softmax_family(backend, dtype, b):
     _same(dl, dl0, dtype)
 
 
+@pytest.mark.parity
 @given(b=batches(masked=False))
 def test_jacobian_and_jvp(backend, dtype, b):
     p = P.softmax(b["z"], backend="numpy").astype(dtype)
@@ -65,6 +68,7 @@ def test_jacobian_and_jvp(backend, dtype, b):
     _same(P.softmax_jvp(p, v, backend=backend), P.softmax_jvp(p, v, backend="numpy"), dtype)
 
 
+@pytest.mark.parity
 @given(b=batches(masked=False))
 def test_linear_policy(backend, dtype, b):
     X, W = b["X"].astype(dtype), b["W"].astype(dtype)
@@ -77,6 +81,7 @@ def test_linear_policy(backend, dtype, b):
     np.testing.assert_allclose(got, want, rtol=tol(dtype)["rtol"], atol=tol(dtype)["atol"] * scale)
 
 
+@pytest.mark.parity
 @given(b=batches(masked=False))
 def test_action_features(backend, dtype, b):
     phi, theta = b["phi"].astype(dtype), b["theta"].astype(dtype)
@@ -88,6 +93,7 @@ def test_action_features(backend, dtype, b):
     np.testing.assert_allclose(got, want, rtol=tol(dtype)["rtol"], atol=tol(dtype)["atol"] * scale)
 
 
+@pytest.mark.parity
 @given(b=batches(), seed=st.integers(0, 2**32 - 1))
 def test_sample_categorical_same_actions_on_every_backend(backend, dtype, b, seed):
     z = b["z"].astype(dtype)

@@ -17,6 +17,7 @@ def _k(backend, name):
     return _backend.kernel("replay", name, backend)
 
 
+@pytest.mark.parity
 @given(C=st.integers(1, 40), n=st.integers(0, 100), start=st.integers(0, 39),
        R=st.integers(1, 9), seed=st.integers(0, 2**32 - 1))
 def test_ring_write_matches_the_reference(backend, C, n, start, R, seed):
@@ -47,6 +48,7 @@ def test_byte_kernels_take_strided_rows(backend):
     np.testing.assert_array_equal(rec, expect)  # the bytes outside the field untouched
 
 
+@pytest.mark.parity
 @given(C=st.integers(1, 50), B=st.integers(0, 40), R=st.integers(1, 17),
        seed=st.integers(0, 2**32 - 1))
 def test_gather_rows_and_uniform_sample_match_the_reference(backend, C, B, R, seed):
@@ -66,6 +68,7 @@ def test_gather_rows_and_uniform_sample_match_the_reference(backend, C, B, R, se
     assert B == 0 or (s1.min() >= 0 and s1.max() < C)
 
 
+@pytest.mark.parity
 @given(E=st.sampled_from([1, 2, 3]), rows=st.integers(1, 12), n=st.integers(1, 6),
        gamma=st.sampled_from([0.0, 0.5, 0.99, 1.0]), seed=st.integers(0, 2**32 - 1))
 def test_nstep_gather_matches_the_reference(backend, dtype, E, rows, n, gamma, seed):

@@ -15,6 +15,7 @@ def test_registry_lists_every_replay_kernel():
     assert set(_backend.REGISTRY["replay"]) == set(ref.__all__)
 
 
+@pytest.mark.parity
 @given(capacity=st.integers(1, 70), seed=st.integers(0, 2**32 - 1), zeros=st.booleans())
 def test_kernels_match_the_reference(backend, capacity, seed, zeros):
     rng = np.random.default_rng(seed)

@@ -58,6 +58,7 @@ def _call(name, d, backend):
     return fastpg.nstep_returns(d["rewards"], d["next_values"], d["gamma"], d["n"], **kw)
 
 
+@pytest.mark.parity
 @pytest.mark.parametrize("name", ["discounted_returns", "gae", "lambda_returns", "nstep_returns"])
 @given(d=episodes())
 def test_matches_reference(name, d, backend, dtype):
@@ -137,6 +138,7 @@ def test_reference_equals_plain_python_loops(T, seed, p, n, lam):
         rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parity
 @pytest.mark.parametrize("T", [1, 5, 40_003])
 def test_block_path_long_streams(T, backend, dtype):
     """Long flat streams and narrow batches cross the compiled kernels' block

@@ -65,6 +65,7 @@ def _check(got_Q, want_Q, got_td, want_td, dtype):
     np.testing.assert_allclose(got_td, want_td, **tol(dtype))
 
 
+@pytest.mark.parity
 @given(b=batches())
 def test_updates_match_the_reference_loops(backend, dtype, b):
     common = (b["states"], b["actions"], b["rewards"], b["next_states"])
@@ -98,6 +99,7 @@ def test_updates_match_the_reference_loops(backend, dtype, b):
                  backend="numpy", **kw), dtype)
 
 
+@pytest.mark.parity
 @given(b=batches(), seed=st.integers(0, 2**32 - 1))
 def test_epsilon_greedy_same_actions_on_every_backend(backend, dtype, b, seed):
     Q = b["Q"].astype(dtype)
@@ -211,6 +213,7 @@ def test_value_iteration_homl(backend):
     np.testing.assert_allclose(res2.Q, res.Q)
 
 
+@pytest.mark.parity
 def test_value_iteration_random_mdp_parity(backend):
     rng = np.random.default_rng(0)
     S, A = 30, 4
