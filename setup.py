@@ -70,6 +70,18 @@ def _sync_pxd():
             shutil.copyfile(pxd, dst)
 
 
+def _write_tuning_pxi():
+    # the Cython kernels' block sizes come from fastpg/_tuning.py, the numba
+    # kernels' source of the same constants (run, not imported: no fastpg import)
+    import runpy
+    tuning = runpy.run_path(str(HERE / "fastpg" / "_tuning.py"))
+    text = tuning["pxi_text"](tuning)
+    pxi = SRC / "_tuning.pxi"
+    if not pxi.exists() or pxi.read_text() != text:
+        pxi.write_text(text)
+
+
+_write_tuning_pxi()
 _sync_pxd()
 debug = os.environ.get("FASTPG_DEBUG", "0") == "1"
 omp = _openmp_flags()

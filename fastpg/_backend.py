@@ -21,6 +21,8 @@ import functools
 import importlib
 import os
 
+from ._tuning import PARALLEL_MIN, PARALLEL_MIN_BY_KERNEL
+
 BACKENDS = ("numpy", "numba", "cython")
 _MODULE_ROOT = {"numpy": "fastpg.reference", "numba": "fastpg._numba", "cython": "fastpg._cy"}
 
@@ -51,11 +53,6 @@ AUTO_PREFERENCE = {name: ("cython", "numba", "numpy")
 
 _DEFAULT_PREFERENCE = ("cython", "numba", "numpy")
 
-#: work size (elements) from which the ``<name>_parallel`` variant is used
-PARALLEL_MIN = 1 << 20
-#: per-kernel thresholds where the work per element is larger (measured: a
-#: 2-thread linear_policy_grad wins from about N*d*A = 2**15)
-PARALLEL_MIN_BY_KERNEL = {"linear_policy_grad": 1 << 15}
 
 _default: str | None = None
 _override: contextvars.ContextVar[str | None] = contextvars.ContextVar("fastpg_backend", default=None)

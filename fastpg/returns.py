@@ -33,6 +33,7 @@ import numpy as np
 from . import _backend
 from . import _checks as C
 from ._interop import tensors_follow
+from ._tuning import NARROW_WORK_FACTOR, ROW_MIN_B
 
 __all__ = ["discounted_returns", "gae", "lambda_returns", "nstep_returns", "GAEResult"]
 
@@ -104,14 +105,9 @@ def _last_value_row(nv, p):
 
 
 def _work(p):
-    """Work size for the serial/parallel choice of the scan kernels.
-
-    Narrow arrays (flat streams) take the blocked path, whose blocks already
-    pay off on 2 threads from ~100k steps (measured: flat 100k discounted
-    0.16 -> 0.11 ms); wide arrays take the row path, where threads only win
-    on much larger inputs (T2048xB64 gae: 0.24 ms serial, 0.45 ms on 2).
-    """
-    return p.T * p.B * (16 if p.B < 8 else 1)
+    """Work size for the serial/parallel choice of the scan kernels (see
+    fastpg._tuning.NARROW_WORK_FACTOR)."""
+    return p.T * p.B * (NARROW_WORK_FACTOR if p.B < ROW_MIN_B else 1)
 
 
 def _coef(x, name, p):

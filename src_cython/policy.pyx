@@ -12,8 +12,7 @@ from libc.math cimport exp, expf, log, INFINITY, isnan
 from libc.stdint cimport int64_t
 from libc.stdlib cimport malloc, calloc, free
 
-cdef enum:
-    NCHUNK = 64  # row chunks of the parallel sums (fixed: results independent of threads)
+include "_tuning.pxi"  # NCHUNK (from fastpg/_tuning.py)
 
 
 cdef inline double _row_max(const floating[:, ::1] z, Py_ssize_t i) noexcept nogil:

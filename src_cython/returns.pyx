@@ -17,12 +17,12 @@ from cython cimport floating
 from cython.parallel cimport prange
 from libc.stdlib cimport malloc, calloc, free
 
+include "_tuning.pxi"  # BLOCK, ROW_MIN_B, MAX_SLABS (from fastpg/_tuning.py)
+
 cdef enum:
     DISC = 0
     GAE = 1
     LAMBDA = 2
-    BLOCK = 16384
-    ROW_MIN_B = 8
 
 # Compile-time kernel modes: empty tag structs in a fused type, so every
 # helper is specialised per mode (the mode branches vanish from the per-element
@@ -295,7 +295,7 @@ cdef int _scan(const Src* S, floating dummy, bint parallel, const mode_t* tag) n
             _rows(S, 0, B, y, tag)
             free(y)
             return 0
-        nslab = min(B // ROW_MIN_B, 64)
+        nslab = min(B // ROW_MIN_B, MAX_SLABS)
         y = <floating*>malloc(B * sizeof(floating))
         if y == NULL:
             return -1

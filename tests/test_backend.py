@@ -102,3 +102,33 @@ def test_parallel_variant_used_for_big_inputs_matches(backend):
     got = fastpg.discounted_returns(r, 0.99, term, backend=backend)
     want = fastpg.discounted_returns(r[:, None], 0.99, term[:, None], backend="numpy")[:, 0]
     np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-4)
+
+
+def test_tuning_constants_live_in_one_place():
+    """Every backend reads fastpg/_tuning.py: the numba kernels import it, the
+    Cython build writes it to src_cython/_tuning.pxi (checked where the
+    sources are, i.e. in a checkout), the dispatch layer reads its thresholds."""
+    from fastpg import _tuning
+    assert _backend.PARALLEL_MIN is _tuning.PARALLEL_MIN
+    if _backend.available("numba"):
+        from fastpg._numba import policy as npol
+        from fastpg._numba import returns as nret
+        assert (nret.BLOCK, nret.ROW_MIN_B, nret.MAX_SLABS, npol.NCHUNK) == \
+            (_tuning.BLOCK, _tuning.ROW_MIN_B, _tuning.MAX_SLABS, _tuning.NCHUNK)
+    pxi = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                       "src_cython", "_tuning.pxi")
+    if not os.path.exists(pxi):
+        pytest.skip("no src_cython/ next to the tests (an installed package)")
+    with open(pxi) as f:
+        assert f.read() == _tuning.pxi_text()
+
+
+def test_numba_cache_is_invalidated_by_a_tuning_change():
+    pytest.importorskip("numba")
+    from fastpg._numba import _TUNING, returns
+    cache = returns.discounted_returns._cache
+    if not hasattr(cache, "_impl"):
+        pytest.skip("no numba cache here (nothing writable)")
+    stamp = cache._impl.locator.get_source_stamp()
+    st = os.stat(_TUNING)
+    assert stamp[1:] == (st.st_mtime, st.st_size)

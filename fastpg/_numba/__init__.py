@@ -21,6 +21,9 @@ from numba.core import caching, config
 from numba.misc.appdirs import AppDirs
 
 
+_TUNING = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_tuning.py")
+
+
 def _cache_root() -> str:
     if config.CACHE_DIR:  # NUMBA_CACHE_DIR
         return config.CACHE_DIR
@@ -37,6 +40,17 @@ class _UserCacheLocator(caching._SourceFileBackedLocatorMixin, caching._CacheLoc
 
     def get_cache_path(self):
         return self._cache_path
+
+    def get_source_stamp(self):
+        # numba freezes the constants the kernels import from fastpg/_tuning.py
+        # but checks only the kernel's own file: a change there must
+        # invalidate the cache too
+        stamp = super().get_source_stamp()
+        try:
+            st = os.stat(_TUNING)
+        except OSError:
+            return stamp
+        return (stamp, st.st_mtime, st.st_size)
 
 
 class _CacheImpl(caching.CompileResultCacheImpl):

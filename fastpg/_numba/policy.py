@@ -17,13 +17,13 @@ import math
 import numpy as np
 from numba import prange
 
+from .._tuning import NCHUNK
 from . import jit
 
 __all__ = ["softmax", "log_softmax", "softmax_jacobian", "softmax_jvp", "log_prob_grad",
            "linear_policy_probs", "linear_policy_grad", "compatible_features",
            "action_feature_grad", "sample_categorical", "entropy", "policy_gradient_loss"]
 
-_NCHUNK = 64  # row chunks of the parallel sums (fixed: results independent of threads)
 
 
 @jit
@@ -231,19 +231,19 @@ def linear_policy_grad(X, actions, weights, W, out):
 def linear_policy_grad_parallel(X, actions, weights, W, out):
     N, d = X.shape
     A = W.shape[1]
-    accs = np.zeros((_NCHUNK, d, A), dtype=np.float64)
-    bads = np.full(_NCHUNK, -1, dtype=np.int64)
-    for c in prange(_NCHUNK):
+    accs = np.zeros((NCHUNK, d, A), dtype=np.float64)
+    bads = np.full(NCHUNK, -1, dtype=np.int64)
+    for c in prange(NCHUNK):
         z = np.empty(A, dtype=np.float64)
-        bads[c] = _lpg_rows(X, actions, weights, W, c * N // _NCHUNK, (c + 1) * N // _NCHUNK,
+        bads[c] = _lpg_rows(X, actions, weights, W, c * N // NCHUNK, (c + 1) * N // NCHUNK,
                             accs[c], z)
-    for c in range(_NCHUNK):
+    for c in range(NCHUNK):
         if bads[c] >= 0:
             return bads[c]
     for k in range(d):
         for a in range(A):
             s = 0.0
-            for c in range(_NCHUNK):
+            for c in range(NCHUNK):
                 s += accs[c, k, a]
             out[k, a] = s
     return -1

@@ -21,14 +21,12 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
+from .._tuning import BLOCK, MAX_SLABS, ROW_MIN_B, TILE_ROWS
 from . import jit
 
 __all__ = ["discounted_returns", "gae", "lambda_returns", "nstep_returns"]
 
 DISC, GAE, LAMBDA = 0, 1, 2
-BLOCK = 1 << 14  # steps per block in the narrow path (buffers stay in L2)
-ROW_MIN_B = 8  # batch width from which the row (vectorised) path is used
-TILE_ROWS = 32  # rows per coefficient tile in the row path
 
 
 # Why buffers: a numba call that takes arrays costs an atomic incref/decref
@@ -315,7 +313,7 @@ def _scan_parallel(m, r, v, nv, g, lm, term, trunc, out, out2):
         return
     if B >= ROW_MIN_B:
         # each thread owns a slab of columns
-        nslab = max(1, min(B // ROW_MIN_B, 64))
+        nslab = max(1, min(B // ROW_MIN_B, MAX_SLABS))
         for i in prange(nslab):
             _rows(m, r, v, nv, g, lm, term, trunc, out, out2,
                   i * B // nslab, (i + 1) * B // nslab)
