@@ -1,5 +1,7 @@
 import importlib
+import inspect
 import os
+import re
 import subprocess
 import sys
 
@@ -25,9 +27,14 @@ def test_every_registered_kernel_exists_in_every_backend(family, name_backend):
 
 def test_every_registered_kernel_is_public():
     for family, names in _backend.REGISTRY.items():
-        if family == "replay":
-            continue  # used through classes (fastpg.SumTree, the buffers): tests/test_replay_tree.py
         mod = importlib.import_module(f"fastpg.{family}")
+        if family == "replay":
+            # used through the public classes (fastpg.SumTree and the buffers),
+            # which look their kernels up by name
+            calls = re.findall(r'_k\("(\w+)"\)|kernel\("replay", "(\w+)"', inspect.getsource(mod))
+            used = {n for pair in calls for n in pair if n}
+            assert set(names) <= used, f"replay kernels no public class calls: {set(names) - used}"
+            continue
         for name in names:
             assert callable(getattr(mod, name)) and hasattr(fastpg, name)
 
