@@ -1,4 +1,4 @@
-"""pytest-benchmark suite for replay buffers (issue 5 workloads).
+"""pytest-benchmark suite for replay buffers.
 
 Groups are ``workload|size``; ``extra_info["transitions_per_s"]`` is the rate
 to compare. Workloads: (a)/(b) prioritized sample 256 + update 256
