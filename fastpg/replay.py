@@ -947,7 +947,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         if m == 1 and prio is None:  # add(): one leaf, into scratch arrays
             self._one[0] = start
             self._one_p[0] = self._max_p ** self._alpha
-            self._k("tree_update")(self._tree.tree, self._tree.depth, self._one, self._one_p)
+            self._tree._set(self._one, self._one_p, self.backend)
             return
         slots = (start + np.arange(keep, m, dtype=np.int64)) % self._capacity
         if prio is None:
@@ -956,7 +956,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
             if prio.size:
                 self._max_p = max(self._max_p, float(prio.max()))
             p = prio[keep:] ** self._alpha if self._alpha != 1.0 else prio[keep:]
-        self._k("tree_update")(self._tree.tree, self._tree.depth, slots, p)
+        self._tree._set(slots, p, self.backend)
 
     def sample(self, batch_size, rng=None, *, n_step=1, gamma=None, beta=None, views=False):
         """Prioritized sample; as :meth:`ReplayBuffer.sample`, plus ``weights``.
@@ -976,7 +976,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
 
         def finish(batch, slots):
             w = np.empty(slots.shape[0], np.float32)
-            self._k("importance_weights")(self._tree.tree, self._tree.depth, slots, beta, w)
+            self._tree._weights(slots, beta, w, self.backend)
             batch["weights"] = w
 
         return finish
@@ -985,7 +985,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         if not self._tree.total > 0:
             raise ValueError("cannot sample: every stored priority is 0")
         slots = np.empty(B, np.int64)
-        self._k("tree_sample")(self._tree.tree, self._tree.depth, rng.random(B), slots)
+        self._tree._find(rng.random(B), slots, self.backend)
         return slots
 
     def update_priorities(self, indices, priorities):
@@ -1019,7 +1019,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
             self._max_p = max(self._max_p, float(p.max()))
             if self._alpha != 1.0:
                 p **= self._alpha
-            self._k("tree_update")(self._tree.tree, self._tree.depth, slots, p)
+            self._tree._set(slots, p, self.backend)
             return int(idx.size)
 
     @property
@@ -1033,7 +1033,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         ``batch.indices``); an index never added or overwritten is an error.
         With alpha > 0, ``** (1 / alpha)`` gives p back."""
         with self._lock:
-            return self._tree.tree[0, self._tree.first_leaf + self._live_slots(indices)]
+            return self._tree.priorities[self._live_slots(indices)]
 
     def weights(self, indices, beta=None, dtype=np.float32) -> np.ndarray:
         """Importance weights (N·P(i))^−β / max_k (N·P(k))^−β of the stored
@@ -1063,8 +1063,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         max_p = float(_stored(arrays, "max_p", (), "f"))
         if not (math.isfinite(max_p) and max_p > 0):
             raise ValueError(f"max_p = {max_p!r} must be finite and > 0")
-        self._k("tree_update")(self._tree.tree, self._tree.depth, np.arange(n, dtype=np.int64),
-                               leaves)
+        self._tree._set(np.arange(n, dtype=np.int64), leaves, self.backend)
         self._max_p = max_p
 
 
@@ -1192,8 +1191,23 @@ class SumTree:
         self.tree[1] = np.inf
         self.backend = C.backend(backend)
 
-    def _k(self, name):
-        return _backend.kernel("replay", name, self.backend)
+    def _k(self, name, backend=None):
+        return _backend.kernel("replay", name, self.backend if backend is None else backend)
+
+    # The unchecked operations, on validated int64 slots and float64 arrays.
+    # The prioritized buffer calls these with its own backend (which a caller
+    # may change after construction), never the tree's arrays directly.
+    def _set(self, slots, p, backend=None):
+        """Leaves ``slots`` get priorities ``p`` (the last write of a slot wins)."""
+        self._k("tree_update", backend)(self.tree, self.depth, slots, p)
+
+    def _find(self, u, out, backend=None):
+        """``out[i]``: the slot holding mass ``(i + u[i]) / B * total`` (stratified)."""
+        self._k("tree_sample", backend)(self.tree, self.depth, u, out)
+
+    def _weights(self, slots, beta, out, backend=None):
+        """``out``: the importance weights (p_min / p_slot)^beta."""
+        self._k("importance_weights", backend)(self.tree, self.depth, slots, beta, out)
 
     @property
     def sum_tree(self) -> np.ndarray:
@@ -1235,7 +1249,7 @@ class SumTree:
 
     def update(self, indices, priorities):
         idx = self._indices(indices)
-        self._k("tree_update")(self.tree, self.depth, idx, _priorities(priorities, idx.shape)[0])
+        self._set(idx, _priorities(priorities, idx.shape)[0])
 
     def sample(self, batch_size, rng=None):
         B = C.positive_int(batch_size, "batch_size")
@@ -1243,7 +1257,7 @@ class SumTree:
             raise ValueError("cannot sample: every priority is 0 (an empty buffer?)")
         u = C.generator(rng).random(B)
         out = np.empty(B, np.int64)
-        self._k("tree_sample")(self.tree, self.depth, u, out)
+        self._find(u, out)
         return out
 
     def find_prefixsum(self, mass):
@@ -1293,5 +1307,5 @@ class SumTree:
         out = np.empty(idx.shape[0], np.dtype(dtype))
         if out.dtype not in (np.float32, np.float64):
             raise TypeError(f"dtype must be float32 or float64; got {out.dtype}")
-        self._k("importance_weights")(self.tree, self.depth, idx, float(beta), out)
+        self._weights(idx, float(beta), out)
         return out

@@ -31,7 +31,7 @@ def test_every_registered_kernel_is_public():
         if family == "replay":
             # used through the public classes (fastpg.SumTree and the buffers),
             # which look their kernels up by name
-            calls = re.findall(r'_k\("(\w+)"\)|kernel\("replay", "(\w+)"', inspect.getsource(mod))
+            calls = re.findall(r'_k\("(\w+)"|kernel\("replay", "(\w+)"', inspect.getsource(mod))
             used = {n for pair in calls for n in pair if n}
             assert set(names) <= used, f"replay kernels no public class calls: {set(names) - used}"
             continue

@@ -207,3 +207,27 @@ def test_column_is_a_read_only_view_of_the_storage():
         buf.column("next_obs")
     with pytest.raises(ValueError, match="no stored field 'nope'"):
         buf.column("nope")
+
+
+def test_prioritized_tree_operations_follow_the_buffer_backend(monkeypatch):
+    """The buffer drives its sum tree through the tree's own (unchecked)
+    methods, with the buffer's backend, also when it is changed later."""
+    from fastpg import PrioritizedReplayBuffer, _backend
+    from fastpg import replay as R
+    buf = PrioritizedReplayBuffer(16, (2,), backend="numpy")
+    o = np.zeros((4, 2), np.float32)
+    buf.extend(o, np.zeros(4, int), np.ones(4), o, np.zeros(4, bool))
+    seen = []
+    real = _backend.kernel
+
+    def spy(family, name, backend=None, size=0):
+        seen.append((name, backend))
+        return real(family, name, backend, size)
+
+    monkeypatch.setattr(R._backend, "kernel", spy)
+    buf.backend = "numba" if _backend.available("numba") else "numpy"
+    b = buf.sample(4, 0)
+    buf.update_priorities(b.indices, np.ones(4))
+    tree_calls = {(n, be) for n, be in seen if n.startswith("tree") or n == "importance_weights"}
+    assert tree_calls == {("tree_sample", buf.backend), ("importance_weights", buf.backend),
+                          ("tree_update", buf.backend)}
