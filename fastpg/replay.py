@@ -39,6 +39,7 @@ import os
 import tempfile
 import threading
 import zipfile
+from typing import NamedTuple
 
 import numpy as np
 
@@ -140,6 +141,25 @@ class _hybridmethod:
         return bound
 
 
+class _FastAdd(NamedTuple):
+    """What add() needs for one transition without conversion: the field
+    arrays, the cut flags, and the dtypes/shape an input must already have."""
+    obs: np.ndarray
+    action: np.ndarray
+    reward: np.ndarray
+    next_obs: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+    cut: np.ndarray
+    obs_dtype: np.dtype
+    obs_shape: tuple
+    action_dtype: np.dtype
+
+
+#: class name -> class, for load(): ReplayBuffer and every subclass
+_ARCHIVE_CLASSES: dict = {}
+
+
 class ReplayBuffer:
     """A ring buffer of transitions with uniform sampling and n-step returns.
 
@@ -180,6 +200,11 @@ class ReplayBuffer:
     thread may add while others sample and update priorities; the kernels
     release the GIL.
     """
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        # load() rebuilds the saved class by name (the first class of a name keeps it)
+        _ARCHIVE_CLASSES.setdefault(cls.__name__, cls)
 
     _CORE = ("obs", "action", "reward", "next_obs", "terminated", "truncated")
 
@@ -257,7 +282,7 @@ class ReplayBuffer:
                                     "itemsize": self._rec.shape[1]})
         self._cut = self._f["_cut"].data
         f = self._f
-        self._fast = None if not self._store_next_obs or self._extra else (
+        self._fast = None if not self._store_next_obs or self._extra else _FastAdd(
             f["obs"].data, f["action"].data, f["reward"].data, f["next_obs"].data,
             f["terminated"].data, f["truncated"].data, self._cut, self._spec["obs"][1],
             self._spec["obs"][0], self._spec["action"][1])
@@ -427,7 +452,7 @@ class ReplayBuffer:
         reward (checked finite), a Python int or exact-dtype action, and
         Python/NumPy bool or int flags.
         """
-        od, ad, rd, nd, td, trd, cut, odt, oshape, adt = self._fast
+        od, ad, rd, nd, td, trd, cut, odt, oshape, adt = self._fast  # a _FastAdd
         if not (type(obs) is np.ndarray and obs.dtype == odt and obs.shape == oshape
                 and type(next_obs) is np.ndarray and next_obs.dtype == odt
                 and next_obs.shape == oshape):
@@ -771,8 +796,7 @@ class ReplayBuffer:
         """
         path = os.fspath(path)
         arrays, config = _read_archive(path)
-        kinds = {"ReplayBuffer": ReplayBuffer, "PrioritizedReplayBuffer": PrioritizedReplayBuffer}
-        saved = kinds.get(config.get("class"))
+        saved = _ARCHIVE_CLASSES.get(config.get("class"))
         if saved is None or not issubclass(saved, cls if self is None else type(self)):
             raise TypeError(f"{path} holds a {config.get('class')}, not a "
                             f"{(cls if self is None else type(self)).__name__}")
@@ -831,6 +855,9 @@ class ReplayBuffer:
             self._ref[:n] = ref
             self._side = np.array(side)
             self._free = free.tolist()
+
+
+_ARCHIVE_CLASSES["ReplayBuffer"] = ReplayBuffer
 
 
 class PrioritizedReplayBuffer(ReplayBuffer):
