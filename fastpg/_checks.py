@@ -197,6 +197,22 @@ def distributions(p, name, where=None, tol=1e-6):
                          f"{float(sums[i])!r}")
 
 
+def start_distribution(x, name, S):
+    """A start state: an index in [0, S), or a probability distribution over
+    the S states -> float64 (S,) probabilities."""
+    if np.ndim(x) == 0:
+        s = index_array([x], name, 1, S, "the number of states S", allow_float=False)[0]
+        p = np.zeros(S)
+        p[s] = 1.0
+        return p
+    p = float_array(x, name, np.float64)
+    if p.shape != (S,):
+        raise ValueError(f"{name} must be a state in [0, {S}) or a distribution over the {S} "
+                         f"states; got shape {p.shape}")
+    distributions(p, name)
+    return p
+
+
 def inplace_table(Q, name, ndim=2):
     """A table the caller's call updates in place: a writeable float32/float64
     numpy array of ndim dimensions, none of them empty."""

@@ -23,7 +23,6 @@ Conventions (docs/design.md, "tabular"):
 """
 from __future__ import annotations
 
-import numbers
 from typing import NamedTuple
 
 import numpy as np
@@ -492,19 +491,7 @@ def q_learning_rollout(Q, P, R, n_steps, *, action_mask=None, terminal_states=()
         raise ValueError(f"Q[{s}, {a}] = {float(Q[s, a])} for a possible action "
                          f"(action_mask[{s}, {a}] is true): the update would make it NaN; "
                          "start possible actions at a finite value, or mask the action")
-    if isinstance(start_state, (bool, np.bool_)):
-        raise TypeError("start_state must be a state index or a distribution; "
-                        f"got {start_state!r}")
-    if isinstance(start_state, numbers.Integral):
-        start = np.zeros(S)
-        start[int(C.index_array([start_state], "start_state", 1, S, "the number of states S",
-                                allow_float=False)[0])] = 1.0
-    else:
-        start = C.float_array(start_state, "start_state", np.float64)
-        if start.shape != (S,):
-            raise ValueError(f"start_state must be a state in [0, {S}) or a distribution over "
-                             f"the {S} states; got shape {start.shape}")
-        C.distributions(start, "start_state")
+    start = C.start_distribution(start_state, "start_state", S)
     # a state the walk can stand in must have a possible action: a non-terminal
     # one (it is entered), or a start state (episodes begin there)
     occupied = (terminal == 0) | (start > 0)

@@ -30,7 +30,7 @@ BAD_ROLLOUTS = {
                              "step_offset"),
     "float step_offset": (dict(step_offset=1.5), TypeError, "step_offset"),
     "start_state -1": (dict(start_state=-1), ValueError, "start_state"),
-    "start_state 1.5": (dict(start_state=1.5), ValueError, "start_state"),
+    "start_state 1.5": (dict(start_state=1.5), TypeError, "start_state"),
     "start_state '3'": (dict(start_state="3"), TypeError, "start_state"),
     "start_state True": (dict(start_state=True), TypeError, "start_state"),
     "start_state 3": (dict(start_state=3), ValueError, "start_state"),

@@ -49,17 +49,7 @@ class TabularMDP(gymnasium.Env):
                 mask[s, C.index_array(acts, f"possible_actions[{s}]", acts.size, A,
                                       "the number of actions A", allow_float=False)] = True
         C.distributions(P, "P", where=mask)
-        if np.ndim(start_state) == 0:
-            s0 = C.index_array([start_state], "start_state", 1, S, "the number of states S",
-                               allow_float=False)[0]
-            self.start_probs = np.eye(S)[s0]
-        else:
-            start = C.float_array(start_state, "start_state", np.float64)
-            if start.shape != (S,):
-                raise ValueError(f"start_state must be a state index or a probability vector "
-                                 f"of length {S}; got shape {start.shape}")
-            C.distributions(start, "start_state")
-            self.start_probs = start
+        self.start_probs = C.start_distribution(start_state, "start_state", S)
         terminal = np.asarray(terminal_states).reshape(-1)
         self.terminal = np.zeros(S, bool)
         self.terminal[C.index_array(terminal, "terminal_states", terminal.size, S,
