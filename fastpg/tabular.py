@@ -355,7 +355,10 @@ def epsilon_greedy(Q, states, epsilon, rng=None, *, out=None, backend=None):
     eps = C.per_item(epsilon, "epsilon", N, Qc.dtype, 0.0, 1.0, per="transition")
     if N:
         # the rows chosen from, or the whole table when that is smaller
-        _choosable(Qc[s], s) if N <= Qc.shape[0] else _choosable(Qc, np.arange(Qc.shape[0]), s)
+        if N <= Qc.shape[0]:
+            _choosable(Qc[s], s)
+        else:
+            _choosable(Qc, np.arange(Qc.shape[0]), s)
     gen = C.generator(rng)
     u1 = gen.random(N)
     u2 = gen.random(N)

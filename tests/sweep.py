@@ -305,7 +305,7 @@ def _filled(fastpg, backend, per=False, **kw):
 def _buffer_state(buf):
     if buf is None:
         return None
-    if isinstance(buf, type(None)) or not hasattr(buf, "column"):  # a SumTree
+    if not hasattr(buf, "column"):  # a SumTree
         return {"total": buf.total, "priorities": np.array(buf.priorities)}
     state = {"total_added": buf.total_added, "len": len(buf)}
     for c in _COLUMNS:
