@@ -708,6 +708,28 @@ class ReplayBuffer:
         batch["indices"] = self._index_of(slots)
         return batch
 
+    def _records(self, batch_size, rng):
+        """``batch_size`` uniform draws as :meth:`sample` makes them (same
+        ``rng`` stream, same slots), returned as one gathered block of records
+        viewed as a structured array: ``r["obs"]``, ``r["reward"]`` ... are
+        views, one-step fields only. None where that layout does not apply
+        (n-step-free callers only: next_obs not stored, records over
+        ``_RECORD_GATHER_MAX`` bytes, a prioritized buffer, an empty buffer, a
+        batch size that is not a positive int), and the caller takes
+        :meth:`sample`. For adapters that call it once per gradient step: a
+        single draw, a single gather, no per-field copies."""
+        if (type(batch_size) is not int or batch_size <= 0 or type(rng) is not np.random.Generator
+                or not self._store_next_obs or self._rec.shape[1] > _RECORD_GATHER_MAX
+                or type(self)._draw is not ReplayBuffer._draw):
+            return None
+        with self._lock:
+            if not self._added:
+                return None
+            slots = self._draw(batch_size, rng)
+            rec = np.empty((batch_size, self._rec.shape[1]), np.uint8)
+            self._k("gather_rows")(self._rec, slots, rec)
+        return rec.view(self._rec_dtype).reshape(batch_size)
+
     def _gather_field(self, name, slots):
         fld = self._f[name]
         B = slots.shape[0]

@@ -224,6 +224,32 @@ def test_sample_contract_matches_sb3():
                 assert (x.shape, x.dtype, x.device) == (y.shape, y.dtype, y.device), name
 
 
+@pytest.mark.parametrize("E", [1, 4])
+@pytest.mark.parametrize("kw,one_block", [({}, True), ({"optimize_memory_usage": True}, False),
+                                          ({"n_steps": 3}, False)])
+def test_sample_one_block_path_equals_the_general_one(backend, E, kw, one_block):
+    """sample() takes one gathered block for one-step batches with stored
+    next observations; it must give the general path's batch, same draws."""
+    rng = np.random.default_rng(E)
+    ours = F.ReplayBuffer(40, OBS, ACT, n_envs=E, backend=backend, **kw)
+    for step in _transitions(30, E, rng):
+        ours.add(*step)
+    taken = ours._one_block and ours.buffer._records(1, np.random.default_rng(0)) is not None
+    assert taken == one_block
+    state = copy.deepcopy(ours._rng.bit_generator.state)
+    a = ours.sample(64)
+    ours._rng.bit_generator.state = state
+    b = ours._samples(ours.buffer.sample(64, ours._rng, views=True, **ours._nstep), None)
+    assert a._fields == b._fields
+    for name in b._fields:
+        x, y = getattr(a, name), getattr(b, name)
+        if y is None:
+            assert x is None, name
+            continue
+        assert (x.shape, x.dtype) == (y.shape, y.dtype), name
+        np.testing.assert_array_equal(x.numpy(), y.numpy(), err_msg=name)
+
+
 def test_prioritized_samples_and_priorities():
     rng = np.random.default_rng(7)
     buf = F.PrioritizedReplayBuffer(64, OBS, ACT, n_envs=2, alpha=1.0, beta=0.5, eps=0.0,

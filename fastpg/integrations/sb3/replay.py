@@ -86,6 +86,10 @@ class ReplayBuffer(buffers.ReplayBuffer):
             backend=backend, **fastpg_kwargs)
         # seeded from NumPy's global state, which SB3 seeds (set_random_seed) first
         self._rng = np.random.default_rng(np.random.randint(0, 2**31 - 1, size=4))
+        # one-step uniform batches as views of one gathered block (see sample)
+        names = self.buffer._rec_dtype.names
+        self._one_block = self.n_steps == 1 and type(self)._pack is ReplayBuffer._pack and all(
+            k in names for k in ("obs", "action", "reward", "next_obs", "terminated"))
 
     # ------------------------------------------------------------------ write
     def add(self, obs, next_obs, action, reward, done, infos) -> None:
@@ -121,6 +125,15 @@ class ReplayBuffer(buffers.ReplayBuffer):
     def sample(self, batch_size: int, env=None):
         """``batch_size`` transitions, uniformly (fastpg's kernels)."""
         self._check_env(env)
+        if self._one_block and env is None:
+            # inside a training loop every NumPy call starts with cold caches,
+            # so the common case is one draw, one gather and five views
+            r = self.buffer._records(batch_size, self._rng)
+            if r is not None:
+                B, t = r.shape[0], self._tensor
+                return ReplayBufferSamples(t(r["obs"]), t(r["action"]), t(r["next_obs"]),
+                                           t(r["terminated"].astype(np.float32).reshape(B, 1)),
+                                           t(r["reward"].reshape(B, 1)))
         b = self.buffer.sample(batch_size, self._rng, views=True, **self._nstep)
         return self._samples(b, env)
 

@@ -48,11 +48,14 @@ class RolloutBuffer(buffers.RolloutBuffer):
         gae_lambda = C.real_number(gae_lambda, "gae_lambda", 0.0, 1.0)
         self.exact_truncation = bool(exact_truncation)
         self.backend = backend
-        _backend.kernel("returns", "gae", backend)  # an unavailable backend fails here, not mid-run
+        # resolved once (an unavailable backend fails here, not mid-run): the
+        # size is fixed, and inside a training loop every lookup runs cold
+        self._gae = _backend.kernel("returns", "gae", backend, buffer_size * n_envs)
         # the kernel's arguments that do not change (layout: fastpg.reference.returns)
         self._gamma = np.full((1, n_envs), gamma, np.float32)
         self._lam = np.full((1, n_envs), gae_lambda, np.float32)
         self._done = np.zeros((buffer_size, n_envs), np.uint8)
+        self._done_bool = self._done.view(bool)  # written as bool: no cast loop
         self._no_flags = np.zeros((0, n_envs), np.uint8)
         super().__init__(buffer_size, observation_space, action_space, device, gae_lambda, gamma,
                          n_envs)
@@ -94,16 +97,18 @@ class RolloutBuffer(buffers.RolloutBuffer):
         buffer's arrays are already in the kernel's layout (float32 ``(T, E)``),
         so the backend's ``gae`` kernel is called on them directly.
         """
-        T, E = self.buffer_size, self.n_envs
+        E = self.n_envs
         try:  # SB3 computes last_values without grad, on the model's device
             last = last_values.numpy()
         except (RuntimeError, TypeError):
             last = last_values.detach().cpu().numpy()
-        last = last.reshape(1, E).astype(np.float32, copy=False)
-        done = self._done
-        np.not_equal(self.episode_starts[1:], 0, out=done[:-1])
-        np.not_equal(np.reshape(dones, E), 0, out=done[-1])
-        gae = _backend.kernel("returns", "gae", self.backend, T * E)
+        last = last.reshape(1, E)
+        if last.dtype != np.float32:
+            last = last.astype(np.float32)
+        done, flags = self._done, self._done_bool
+        np.not_equal(self.episode_starts[1:], 0, out=flags[:-1])
+        flags[-1] = np.reshape(dones, E)  # nonzero -> True, as != 0
+        gae = self._gae
         if not self.exact_truncation:
             gae(self.rewards, self.values, last, self._gamma, self._lam, done, self._no_flags,
                 self.advantages, self.returns)
