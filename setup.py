@@ -15,6 +15,7 @@ from pathlib import Path
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
@@ -97,6 +98,13 @@ extensions = [
 ]
 
 
+class BuildExt(build_ext):
+    def finalize_options(self):
+        super().finalize_options()
+        if not self.parallel:  # the modules compile independently (-O3: minutes in series)
+            self.parallel = os.cpu_count() or 1
+
+
 class BuildPy(build_py):
     def run(self):
         _sync_pxd()
@@ -109,6 +117,7 @@ setup(
         language_level=3,
         include_path=[str(HERE)],
         compiler_directives={"boundscheck": debug, "wraparound": debug},
+        nthreads=os.cpu_count() or 1,
     ),
-    cmdclass={"build_py": BuildPy},
+    cmdclass={"build_ext": BuildExt, "build_py": BuildPy},
 )

@@ -28,6 +28,9 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "parity: compares each compiled backend with the NumPy reference "
         "(its backend parameter leaves out numpy)")
+    config.addinivalue_line(
+        "markers", "backend_fixed: calls one compiled backend directly (cimport, a user's "
+        "@njit, a subprocess), never the default one, so FASTPG_BACKEND changes nothing")
 
 
 def pytest_generate_tests(metafunc):
@@ -37,6 +40,24 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("backend", COMPILED if parity else BACKENDS)
     if "dtype" in metafunc.fixturenames:
         metafunc.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+
+
+def pytest_collection_modifyitems(config, items):
+    # FASTPG_DEFAULT_BACKEND_ONLY=1 (.ci/run's second pass, with FASTPG_BACKEND
+    # pinned): a test that takes a backend parameter already ran with that
+    # backend in the first pass, which covers every backend, and a backend_fixed
+    # one runs the same whatever the default; what the pass adds is the tests
+    # that call the default backend
+    if os.environ.get("FASTPG_DEFAULT_BACKEND_ONLY") != "1":
+        return
+    keep, drop = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        fixed = "backend" in params or item.get_closest_marker("backend_fixed") is not None
+        (drop if fixed else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def tol(dtype):

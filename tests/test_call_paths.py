@@ -35,6 +35,7 @@ def _expected(args, dtype):
     return ref.gae(r, v, nv, g, lm, te, tr, a, b)
 
 
+@pytest.mark.backend_fixed
 @pytest.mark.skipif(not _backend.available("numba"), reason="numba unavailable")
 def test_user_njit_function_calls_numba_kernel(dtype):
     import numba
@@ -91,6 +92,7 @@ setup(ext_modules=cythonize("user_{t}.pyx", include_path=[fastpg.get_include()])
 """
 
 
+@pytest.mark.backend_fixed
 @pytest.mark.skipif(not _backend.available("cython"), reason="cython backend unavailable")
 @pytest.mark.parametrize("ctype", ["float", "double"])
 def test_cimport_from_user_cython(tmp_path, ctype):
@@ -115,6 +117,7 @@ def test_cimport_from_user_cython(tmp_path, ctype):
     np.testing.assert_allclose(ret, er, **tol(dtype))
 
 
+@pytest.mark.backend_fixed
 @pytest.mark.skipif(not _backend.available("numba"), reason="numba unavailable")
 def test_numba_from_read_only_install(tmp_path):
     """No writable cache location anywhere: the numba kernels still compile
@@ -144,6 +147,7 @@ def test_numba_from_read_only_install(tmp_path):
     assert res.stdout.strip().splitlines()[-1] == "[-22.0, -40.0, -50.0]"
 
 
+@pytest.mark.backend_fixed
 @pytest.mark.skipif(not _backend.available("numba"), reason="numba unavailable")
 @pytest.mark.parametrize("where", ["user-cache", "NUMBA_CACHE_DIR"])
 def test_numba_cache_never_inside_the_package(tmp_path, where):
@@ -187,6 +191,7 @@ def test_every_public_kernel_is_in_the_call_table():
     assert {c[0] for c in CALLS} == public
 
 
+@pytest.mark.backend_fixed
 @pytest.mark.skipif(not _backend.available("numba"), reason="numba unavailable")
 def test_read_only_inputs_compile_nothing_twice():
     """np.asarray of a JAX array is read-only, as are broadcast views; numba

@@ -139,9 +139,13 @@ def test_train_homl_chapter_schedule(capsys, seed):
     assert "Q: [[" in out
 
 
-def test_bench_e2e_small_run(tmp_path, capsys):
+def test_bench_e2e_small_run(tmp_path, capsys, monkeypatch):
     from .conftest import need
     need("stable_baselines3")
+    from fastpg import _e2e
+    # the command's wiring, not PPO: SB3's default 2048-step rollouts (16,384
+    # steps and 2,560 minibatches before anything is reported) cut to 64
+    monkeypatch.setitem(_e2e.PPO_CONFIGS, "PPO-2048", lambda: dict(n_steps=64, batch_size=64))
     path = tmp_path / "e2e.json"
     assert cli.main(["bench", "--e2e", "--e2e-steps", "512,1300", "--seeds", "1",
                      "--json", str(path)]) == 0

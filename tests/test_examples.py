@@ -18,13 +18,31 @@ def test_the_examples_are_there():
                                           "torch_dqn.py", "torch_reinforce.py"}
 
 
+@pytest.fixture(scope="module")
+def runs(request):
+    """The selected examples, started together two at a time (each on one
+    thread: small networks gain nothing from a second one, and two scripts
+    keep both cores busy); test -> future of its CompletedProcess."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    chosen = [item.callspec.params["path"] for item in request.session.items
+              if item.originalname == "test_example_runs"]
+    env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
+
+    def run(path):
+        return subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
+                              timeout=300, cwd=path.parent, env=env)
+
+    with ThreadPoolExecutor(2) as pool:
+        yield {path: pool.submit(run, path) for path in chosen}
+
+
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_example_runs(path):
+def test_example_runs(path, runs):
     need("torch")
     if path.name.startswith("sb3_"):
         need("stable_baselines3")
-    res = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
-                         timeout=300, cwd=path.parent, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    res = runs[path].result()
     assert res.returncode == 0, res.stderr[-3000:]
     last = res.stdout.strip().splitlines()[-1]
     # the summary line: "... return <x> ..." (greedy or mean of the last episodes)
