@@ -117,7 +117,8 @@ setup(
         language_level=3,
         include_path=[str(HERE)],
         compiler_directives={"boundscheck": debug, "wraparound": debug},
-        nthreads=os.cpu_count() or 1,
+        # a process pool: fork-safe only where setup.py is not re-imported by spawn
+        nthreads=(os.cpu_count() or 1) if sys.platform.startswith("linux") else 0,
     ),
     cmdclass={"build_ext": BuildExt, "build_py": BuildPy},
 )

@@ -712,12 +712,12 @@ class ReplayBuffer:
         """``batch_size`` uniform draws as :meth:`sample` makes them (same
         ``rng`` stream, same slots), returned as one gathered block of records
         viewed as a structured array: ``r["obs"]``, ``r["reward"]`` ... are
-        views, one-step fields only. None where that layout does not apply
-        (n-step-free callers only: next_obs not stored, records over
-        ``_RECORD_GATHER_MAX`` bytes, a prioritized buffer, an empty buffer, a
-        batch size that is not a positive int), and the caller takes
-        :meth:`sample`. For adapters that call it once per gradient step: a
-        single draw, a single gather, no per-field copies."""
+        views of the one-step fields (n-step returns are the caller's to
+        refuse). None where this does not apply (next_obs not stored, records
+        over ``_RECORD_GATHER_MAX`` bytes, a prioritized buffer, an empty
+        buffer, a batch size that is not a positive int): the caller then
+        takes :meth:`sample`. For adapters called once per gradient step: one
+        draw, one gather, no per-field copies."""
         if (type(batch_size) is not int or batch_size <= 0 or type(rng) is not np.random.Generator
                 or not self._store_next_obs or self._rec.shape[1] > _RECORD_GATHER_MAX
                 or type(self)._draw is not ReplayBuffer._draw):
