@@ -213,7 +213,6 @@ def test_prioritized_tree_operations_follow_the_buffer_backend(monkeypatch):
     """The buffer drives its sum tree through the tree's own (unchecked)
     methods, with the buffer's backend, also when it is changed later."""
     from fastpg import PrioritizedReplayBuffer, _backend
-    from fastpg import replay as R
     buf = PrioritizedReplayBuffer(16, (2,), backend="numpy")
     o = np.zeros((4, 2), np.float32)
     buf.extend(o, np.zeros(4, int), np.ones(4), o, np.zeros(4, bool))
@@ -224,7 +223,7 @@ def test_prioritized_tree_operations_follow_the_buffer_backend(monkeypatch):
         seen.append((name, backend))
         return real(family, name, backend, size)
 
-    monkeypatch.setattr(R._backend, "kernel", spy)
+    monkeypatch.setattr(_backend, "kernel", spy)
     buf.backend = "numba" if _backend.available("numba") else "numpy"
     b = buf.sample(4, 0)
     buf.update_priorities(b.indices, np.ones(4))

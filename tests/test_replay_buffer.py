@@ -172,7 +172,7 @@ def test_samples_match_a_brute_force_model(backend, store_next_obs, E, cap, T):
 
 @pytest.mark.parametrize("store_next_obs", [True, False], ids=["stored", "elided"])
 def test_wide_records_are_gathered_field_by_field(backend, store_next_obs):
-    from fastpg.replay import _RECORD_GATHER_MAX
+    from fastpg.replay._layout import _RECORD_GATHER_MAX
 
     steps = _stream(2, 12, seed=5, obs_dim=140)
     buf = ReplayBuffer(16, (140,), n_envs=2, store_next_obs=store_next_obs, backend=backend)

@@ -1,0 +1,100 @@
+"""Record layout of the replay buffers: the batch type, the fields' strided
+views of the record array, the one-transition fast path's arrays, the input
+casting rule."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+_FLAG_TYPES = (bool, np.bool_, int)
+#: records up to this many bytes are gathered whole, then split per field (one
+#: cache miss per transition); wider ones (image observations) are gathered
+#: field by field so that each byte is copied once
+_RECORD_GATHER_MAX = 512
+
+
+class Batch(dict):
+    """A sampled batch: a dict of NumPy arrays, also readable as attributes.
+
+    Always: ``obs, action, reward, next_obs, terminated, truncated, indices``
+    and the buffer's extra fields. With ``gamma`` (n-step sampling): also
+    ``discount`` (γ^m, 0 after a termination) and ``steps`` (m). From a
+    prioritized buffer: also ``weights``.
+    """
+
+    __slots__ = ()
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __dir__(self):
+        return list(self.keys()) + dir(dict)
+
+
+def _cast_error(name, src, dst, arr):
+    """None when ``arr`` (dtype src) can be stored as dst without changing a value."""
+    if src.kind not in "biuf":
+        return f"{name} must hold real numbers of dtype {dst}; got dtype {src}"
+    if dst.kind == "b":  # flags: nonzero means true; NaN means nothing
+        if src.kind == "f" and arr.size and np.isnan(arr).any():
+            return f"{name} contains NaN (a flag must be a bool or a number, nonzero = true)"
+        return None
+    if src.kind == "b":
+        return (f"{name} must hold numbers of dtype {dst}; got bool (convert it explicitly if "
+                "that is intended)")
+    if dst.kind in "iu":
+        if src.kind == "f":
+            return (f"{name} must be stored as {dst}; got floating-point dtype {src} "
+                    f"(convert it explicitly if rounding is intended)")
+        if src.kind in "iu" and not np.can_cast(src, dst) and arr.size:
+            info = np.iinfo(dst)
+            if arr.min() < info.min or arr.max() > info.max:
+                return f"{name} has values outside the range of {dst} [{info.min}, {info.max}]"
+    return None
+
+
+class _Field:
+    """One field of the record array: a strided view of its bytes and of its values."""
+
+    __slots__ = ("name", "shape", "dtype", "offset", "width", "rows", "data")
+
+    def __init__(self, name, shape, dtype, rec, offset):
+        capacity = rec.shape[0]
+        self.name, self.shape, self.dtype, self.offset = name, shape, dtype, offset
+        self.width = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
+        self.rows = rec[:, offset:offset + self.width]  # (C, width) uint8, strided
+        if self.width:
+            data = self.rows.view(dtype)
+            data.shape = (capacity,) + shape  # a view (raises rather than copy)
+        else:
+            data = np.zeros((capacity,) + shape, dtype)
+        self.data = data
+
+    def take(self, rec):
+        """This field of gathered records ``rec`` (B, record bytes), contiguous."""
+        B = rec.shape[0]
+        if not self.width:
+            return np.zeros((B,) + self.shape, self.dtype)
+        # typed view first: numpy then copies items, not single bytes (3.6 -> ~1 us)
+        out = np.array(rec[:, self.offset:self.offset + self.width].view(self.dtype))
+        out.shape = (B,) + self.shape
+        return out
+
+
+class _FastAdd(NamedTuple):
+    """What add() needs for one transition without conversion: the field
+    arrays, the cut flags, and the dtypes/shape an input must already have."""
+    obs: np.ndarray
+    action: np.ndarray
+    reward: np.ndarray
+    next_obs: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+    cut: np.ndarray
+    obs_dtype: np.dtype
+    obs_shape: tuple
+    action_dtype: np.dtype

@@ -1,0 +1,187 @@
+"""Sampling from the replay buffers: uniform draws, gathering records,
+n-step returns, next observations that were not stored."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _checks as C
+from ._layout import _RECORD_GATHER_MAX, Batch
+
+
+class Sampling:
+    """sample / get and what they share (a mixin of
+    :class:`~fastpg.replay.ReplayBuffer`)."""
+
+    def _draw(self, B, rng):
+        slots = np.empty(B, np.int64)
+        self._k("uniform_sample")(rng.random(B), len(self), slots)
+        return slots
+
+    def sample(self, batch_size, rng=None, *, n_step=1, gamma=None, views=False):
+        """Sample ``batch_size`` transitions uniformly, with replacement.
+
+        Sampling is always with replacement, so ``batch_size`` may exceed
+        ``len(self)``; an empty buffer is an error, except that
+        ``batch_size=0`` always gives an empty batch (every field, no rows). ``rng``: a
+        numpy.random.Generator or a seed (the same seed gives the same batch
+        on every backend).
+
+        n-step (``n_step`` = n > 1, ``gamma`` required): for the sampled step
+        t, ``reward`` is G = Σ_{k<m} γ^k r_{t+k}, ``next_obs`` the bootstrap
+        observation (the next_obs of step t+m-1), ``discount`` = γ^m, or 0 if
+        step t+m-1 terminated, and ``steps`` = m, where m <= n stops at the
+        first terminated or truncated step and at the write head (the newest
+        step of that env); ``terminated``/``truncated`` are those of step
+        t+m-1. The TD target is ``reward + discount * V(next_obs)``. With
+        ``gamma`` and n_step = 1 the same fields are returned for one step.
+
+        ``views=True``: the fields of records up to 512 bytes are views into
+        one block of gathered records (one copy per transition instead of one
+        per field; the arrays are not contiguous), e.g. for ``torch.from_numpy``.
+        """
+        return self._sample(batch_size, rng, n_step, gamma, views=views)
+
+    def get(self, indices, *, n_step=1, gamma=None, views=False):
+        """The stored transitions ``indices`` (transition numbers, as in
+        ``batch.indices``), as a batch in that order, n-step as in
+        :meth:`sample`. An index never added, or already overwritten, is an
+        error. For callers that choose the transitions themselves."""
+        return self._sample(None, None, n_step, gamma, indices=indices, views=views)
+
+    def indices_at(self, slots) -> np.ndarray:
+        """The transition numbers of the transitions now in ``slots`` (ring
+        positions 0 .. len(self) - 1)."""
+        with self._lock:
+            s = C.index_array(np.reshape(slots, -1), "slots", np.size(slots), len(self), "len(self)",
+                              allow_float=False)
+            return self._index_of(s)
+
+    def _index_of(self, slots):
+        # the transitions in slots were added at most capacity additions ago
+        if self._added <= self._capacity:
+            return slots.copy()  # no lap yet: index = slot
+        return slots + self._capacity * ((self._added - 1 - slots) // self._capacity)
+
+    def _live_slots(self, indices):
+        """Slots of transition numbers that are still stored (else an error)."""
+        idx = np.asarray(indices)
+        idx = idx.reshape(1) if idx.ndim == 0 else idx
+        if idx.ndim != 1:
+            raise ValueError(f"indices must be 1-D (batch.indices); got shape {idx.shape}")
+        W, Cap = self._added, self._capacity
+        idx = C.index_array(idx, "indices", idx.shape[0], W, "total_added", allow_float=False)
+        if idx.size and idx.min() < W - Cap:
+            i = int(np.argmin(idx))
+            raise ValueError(f"indices[{i}] = {int(idx[i])} has been overwritten: the buffer "
+                             f"holds transitions {W - Cap} .. {W - 1}")
+        return idx % Cap
+
+    def _sample(self, batch_size, rng, n_step, gamma, finish=None, indices=None, views=False):
+        """Validate, draw (or take ``indices``), gather; ``finish(batch, slots)``
+        runs under the same lock."""
+        if indices is None:
+            B = C.positive_int(batch_size, "batch_size", lo=0)
+        n_step = C.positive_int(n_step, "n_step")
+        if gamma is None and n_step > 1:
+            raise ValueError("n_step > 1 needs gamma (the discount of the n-step return)")
+        if gamma is not None:
+            gamma = C.real_number(gamma, "gamma", 0.0, 1.0)
+        rng = C.generator(rng) if indices is None else None
+        with self._lock:
+            if indices is not None:
+                slots = self._live_slots(indices)
+                B = slots.shape[0]
+            if not B:  # an empty batch with every field (also from an empty buffer)
+                slots = np.zeros(0, np.int64)
+                batch = Batch({k: np.zeros((0,) + shape, dt) for k, (shape, dt)
+                               in self.fields.items()}, indices=slots)
+                if gamma is not None:
+                    batch.update(discount=np.zeros(0, self._spec["reward"][1]), steps=slots)
+                if finish is not None:
+                    finish(batch, slots)
+                return batch
+            if indices is None:
+                if not self._added:
+                    raise ValueError("cannot sample from an empty buffer: add transitions first")
+                slots = self._draw(B, rng)
+            batch = self._gather(slots, n_step, gamma, not views)
+            if finish is not None:
+                finish(batch, slots)
+            return batch
+
+    def _gather(self, slots, n_step, gamma, copy=True):
+        B = slots.shape[0]
+        Cap, E = self._capacity, self._n_envs
+        f = self._f
+        gather = self._k("gather_rows")
+        if self._rec.shape[1] <= _RECORD_GATHER_MAX:
+            rec = np.empty((B, self._rec.shape[1]), np.uint8)
+            gather(self._rec, slots, rec)
+            if copy:
+                take = lambda fld: fld.take(rec)  # noqa: E731
+            else:
+                recs = rec.view(self._rec_dtype).reshape(B)
+                take = lambda fld: recs[fld.name] if fld.width else fld.take(rec)  # noqa: E731
+        else:  # big records (frames): copy each field once, straight from storage
+            take = lambda fld: self._gather_field(fld.name, slots)  # noqa: E731
+        batch = Batch()
+        if gamma is None:
+            for name, fld in f.items():
+                if name != "_cut":
+                    batch[name] = take(fld)
+            boot = slots
+        else:
+            rew = f["reward"].data
+            ret = np.empty(B, rew.dtype)
+            disc = np.empty(B, rew.dtype)
+            boot = np.empty(B, np.int64)
+            newest_row = ((self._added - 1) // E) % (Cap // E)
+            self._k("nstep_gather")(rew, f["terminated"].data.view(np.uint8), self._cut,
+                                    slots, E, newest_row, n_step, gamma, ret, disc, boot)
+            for name, fld in f.items():
+                if name not in ("_cut", "reward", "next_obs", "terminated", "truncated"):
+                    batch[name] = take(fld)
+            batch["reward"] = ret
+            for name in ("terminated", "truncated"):
+                out = np.empty(B, bool)
+                gather(f[name].rows, boot, out.reshape(B, 1).view(np.uint8))
+                batch[name] = out
+            batch["discount"] = disc
+            # m = steps taken: rows from the sampled step to the last one, + 1
+            batch["steps"] = (boot // E - slots // E) % (Cap // E) + 1
+            if self._store_next_obs:
+                batch["next_obs"] = self._gather_field("next_obs", boot)
+        if not self._store_next_obs:
+            batch["next_obs"] = self._next_obs(boot)
+        batch["indices"] = self._index_of(slots)
+        return batch
+
+    def _records(self, batch_size, rng):
+        """``batch_size`` uniform draws as :meth:`sample` makes them (same
+        ``rng`` stream, same slots), returned as one gathered block of records
+        viewed as a structured array: ``r["obs"]``, ``r["reward"]`` ... are
+        views of the one-step fields (n-step returns are the caller's to
+        refuse). None where this does not apply (next_obs not stored, records
+        over ``_RECORD_GATHER_MAX`` bytes, a prioritized buffer, an empty
+        buffer, a batch size that is not a positive int): the caller then
+        takes :meth:`sample`. For adapters called once per gradient step: one
+        draw, one gather, no per-field copies."""
+        if (type(batch_size) is not int or batch_size <= 0 or type(rng) is not np.random.Generator
+                or not self._store_next_obs or self._rec.shape[1] > _RECORD_GATHER_MAX
+                or type(self)._draw is not Sampling._draw):
+            return None
+        with self._lock:
+            if not self._added:
+                return None
+            slots = self._draw(batch_size, rng)
+            rec = np.empty((batch_size, self._rec.shape[1]), np.uint8)
+            self._k("gather_rows")(self._rec, slots, rec)
+        return rec.view(self._rec_dtype).reshape(batch_size)
+
+    def _gather_field(self, name, slots):
+        fld = self._f[name]
+        B = slots.shape[0]
+        out = np.empty((B,) + fld.shape, fld.dtype)
+        if fld.width:
+            self._k("gather_rows")(fld.rows, slots, out.reshape(B, -1).view(np.uint8))
+        return out
