@@ -1,5 +1,5 @@
 """Stable-Baselines3 training end to end with SB3's buffers and with fastpg's
-(workloads: fastpg._e2e; the full comparison is `fastpg bench --e2e`).
+(workloads: fastpg.bench.e2e; the full comparison is `fastpg bench --e2e`).
 
 Short runs by default (each once in CI, under --benchmark-disable, with their
 results checked); FASTPG_BENCH_FULL=1 runs the sizes of the comparison (PPO
@@ -22,7 +22,7 @@ DQN_STEPS = 50_000 if FULL else 2_000
 @pytest.mark.parametrize("buffer", ["sb3", "fastpg"])
 def test_ppo_cartpole(benchmark, buffer, config, rollout):
     need("stable_baselines3")
-    from fastpg import _e2e
+    from fastpg.bench import e2e as _e2e
     benchmark.group = f"e2e|{config} CartPole-v1 {PPO_STEPS}"
     res = benchmark.pedantic(_e2e.ppo_run, args=(buffer, PPO_STEPS, 0),
                              kwargs={"config": config}, rounds=1, iterations=1)
@@ -35,7 +35,7 @@ def test_ppo_cartpole(benchmark, buffer, config, rollout):
 @pytest.mark.parametrize("variant", ["sb3", "fastpg", "fastpg-per"])
 def test_dqn_cartpole(benchmark, variant):
     need("stable_baselines3")
-    from fastpg import _e2e
+    from fastpg.bench import e2e as _e2e
     benchmark.group = f"e2e|DQN CartPole-v1 {DQN_STEPS}"
     res = benchmark.pedantic(_e2e.dqn_run, args=(variant, DQN_STEPS, 0), rounds=1, iterations=1)
     benchmark.extra_info.update({k: v for k, v in res.items() if k != "curve"})

@@ -2,7 +2,7 @@
 
 Groups are ``kernel|size``; the NumPy reference is the baseline of each group;
 the seed notebook's per-sample loop joins ``linear_policy_grad`` at the small
-size. The action-feature kernels use 10,000 rows (see fastpg._workloads.N_PHI).
+size. The action-feature kernels use 10,000 rows (see fastpg.bench.workloads.N_PHI).
 """
 import pytest
 

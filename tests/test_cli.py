@@ -142,7 +142,7 @@ def test_train_homl_chapter_schedule(capsys, seed):
 def test_bench_e2e_small_run(tmp_path, capsys, monkeypatch):
     from .conftest import need
     need("stable_baselines3")
-    from fastpg import _e2e
+    from fastpg.bench import e2e as _e2e
     # the command's wiring, not PPO: SB3's default 2048-step rollouts (16,384
     # steps and 2,560 minibatches before anything is reported) cut to 64
     monkeypatch.setitem(_e2e.PPO_CONFIGS, "PPO-2048", lambda: dict(n_steps=64, batch_size=64))
@@ -179,4 +179,5 @@ def test_cold_start_imports_this_fastpg_not_the_working_directory(tmp_path, monk
     (tmp_path / "fastpg").mkdir()
     (tmp_path / "fastpg" / "__init__.py").write_text("raise ImportError('the wrong fastpg')")
     monkeypatch.chdir(tmp_path)
-    assert cli.cold_start("numpy") > 0
+    from fastpg.bench import run
+    assert run.cold_start("numpy") > 0

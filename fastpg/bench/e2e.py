@@ -94,7 +94,7 @@ def ppo_run(buffer, steps=PPO_STEPS, seed=0, n_envs=8, config="PPO"):
     from stable_baselines3 import PPO
     from stable_baselines3.common.env_util import make_vec_env
 
-    from .integrations import sb3 as F
+    from ..integrations import sb3 as F
 
     env = make_vec_env("CartPole-v1", n_envs=n_envs, seed=seed)
     kw = {} if buffer == "sb3" else {"rollout_buffer_class": F.RolloutBuffer}
@@ -120,7 +120,7 @@ def dqn_run(variant, steps=DQN_STEPS, seed=0):
     from stable_baselines3 import DQN
     from stable_baselines3.common.monitor import Monitor
 
-    from .integrations import sb3 as F
+    from ..integrations import sb3 as F
 
     env = Monitor(gym.make("CartPole-v1"))
     if variant == "fastpg-per":
@@ -213,7 +213,7 @@ def bench_e2e(args, fail):
     import json
     import sys
 
-    from . import __version__
+    from .. import __version__
 
     try:
         import stable_baselines3

@@ -342,7 +342,7 @@ REPLAY_BATCH = 256
 
 def make_replay(size, seed=0, capacity=None):
     """A filled PrioritizedReplayBuffer of the given size (capacity may be cut for CI)."""
-    from .replay import PrioritizedReplayBuffer
+    from ..replay import PrioritizedReplayBuffer
 
     cap, shape, dt, store = REPLAY_SIZES[size]
     cap = capacity or cap
@@ -363,7 +363,7 @@ def make_replay(size, seed=0, capacity=None):
 
 def call_replay(workload, d, backend, n_add=20_000):
     """(fn, transitions per call) for a replay workload on one backend."""
-    from .replay import ReplayBuffer
+    from ..replay import ReplayBuffer
 
     buf, rng, B = d["buf"], d["rng"], REPLAY_BATCH
     buf.backend = backend
