@@ -5,6 +5,29 @@ A kernel is a name: ``fastpg.reference.<family>.<name>``,
 one positional signature. The public functions validate and normalise, then
 call ``kernel(family, name, backend)``.
 
+The kernel contract (every family, every backend):
+
+* Arguments are positional, in the reference's order and names. The public
+  layer has validated and normalised them (dtypes, C-contiguity, shapes,
+  ranges) before the call; kernels check nothing the public layer checks.
+* Results go into caller-provided output arrays, written in full; a kernel
+  allocates only scratch. Inputs are never written, except the tables a
+  kernel updates in place by design (tabular updates, replay storage and
+  the sum tree).
+* Return value: a return kernel returns its output array(s), so that a
+  caller's own ``@njit`` or Cython code can use the call as an expression.
+  Every other kernel returns an integer status: -1 when done, or i >= 0, the
+  first input row it could not use (the policy kernels: a row with no
+  possible action, a non-finite logit); the public layer turns that into a
+  ValueError naming the argument and the row. Two kernels return a scalar
+  result instead: ``value_iteration`` (the sweeps run) and
+  ``q_learning_rollout`` (the state the simulation ended in).
+* Out of memory for scratch: numba raises MemoryError itself; the compiled
+  Cython code returns -2 to its wrapper, and every wrapper raises
+  ``MemoryError("fastpg: out of memory in a <family> kernel")``. No caller
+  sees -2.
+* Compiled kernels release the GIL.
+
 Choosing a backend: the ``backend=`` keyword of a public function, then
 ``use_backend(...)`` (a context variable: per thread / task), then
 ``set_backend(...)``, then the ``FASTPG_BACKEND`` environment variable, then

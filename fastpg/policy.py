@@ -69,8 +69,6 @@ def _where(i, batch):
 
 def _raise_bad(i, z, batch, name="logits", actions=None):
     """Say what is wrong with row i of z (N, A) (the kernels only report the row)."""
-    if i == -2:
-        raise MemoryError("fastpg: out of memory in a policy kernel")
     row = z[i]
     at = _where(i, batch)
     if np.isnan(row).any():
@@ -91,8 +89,6 @@ def _raise_overflow(i, what, rows, params):
     after the fact, and not by a pass before the kernel: a non-finite input
     always makes that row's logits non-finite (inf * 0 is NaN), so the kernel
     finds it for free."""
-    if i == -2:
-        raise MemoryError("fastpg: out of memory in a policy kernel")
     pname, parr = params
     if not np.isfinite(parr).all():
         C.all_finite(parr, pname)

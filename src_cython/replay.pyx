@@ -201,7 +201,7 @@ def tree_update(double[:, ::1] tree, Py_ssize_t depth, const int64_t[::1] indice
     with nogil:
         rc = tree_update_c(tree, depth, indices, priorities)
     if rc == -2:
-        raise MemoryError()
+        raise MemoryError("fastpg: out of memory in a replay kernel")
     return rc
 
 
@@ -211,7 +211,7 @@ def tree_sample(const double[:, ::1] tree, Py_ssize_t depth, const double[::1] u
     with nogil:
         rc = tree_sample_c(tree, depth, u, out)
     if rc == -2:
-        raise MemoryError()
+        raise MemoryError("fastpg: out of memory in a replay kernel")
     return rc
 
 
