@@ -82,7 +82,19 @@ def _write_tuning_pxi():
         pxi.write_text(text)
 
 
+def _render_templates():
+    # src_cython/*.pxi.tp: Tempita templates of repeated Cython wrappers (one
+    # body per kernel, serial and parallel), rendered next to them
+    from Cython import Tempita
+    for tp in SRC.glob("*.pxi.tp"):
+        text = Tempita.sub(tp.read_text())
+        out = tp.with_suffix("")
+        if not out.exists() or out.read_text() != text:
+            out.write_text(text)
+
+
 _write_tuning_pxi()
+_render_templates()
 _sync_pxd()
 debug = os.environ.get("FASTPG_DEBUG", "0") == "1"
 omp = _openmp_flags()
