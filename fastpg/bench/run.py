@@ -49,12 +49,12 @@ def cold_start(backend):
     import os
     import tempfile
 
+    import fastpg
+
     code = ("import time; t0 = time.perf_counter(); import fastpg, numpy as np; "
             f"fastpg.gae(np.ones((64, 8), np.float32), np.zeros((64, 8), np.float32), "
             f"np.zeros(8, np.float32), 0.99, 0.95, backend={backend!r}); "
             "print(time.perf_counter() - t0)")
-    import fastpg
-
     root = os.path.dirname(os.path.dirname(os.path.abspath(fastpg.__file__)))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [root] + [p for p in [os.environ.get("PYTHONPATH")] if p]))

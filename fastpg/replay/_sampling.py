@@ -115,8 +115,7 @@ class Sampling:
         f = self._f
         gather = self._k("gather_rows")
         if self._rec.shape[1] <= _RECORD_GATHER_MAX:
-            rec = np.empty((B, self._rec.shape[1]), np.uint8)
-            gather(self._rec, slots, rec)
+            rec = self._gather_records(slots)
             if copy:
                 take = lambda fld: fld.take(rec)  # noqa: E731
             else:
@@ -173,10 +172,14 @@ class Sampling:
         with self._lock:
             if not self._added:
                 return None
-            slots = self._draw(batch_size, rng)
-            rec = np.empty((batch_size, self._rec.shape[1]), np.uint8)
-            self._k("gather_rows")(self._rec, slots, rec)
+            rec = self._gather_records(self._draw(batch_size, rng))
         return rec.view(self._rec_dtype).reshape(batch_size)
+
+    def _gather_records(self, slots):
+        """The whole records of ``slots``, (B, record bytes) uint8."""
+        rec = np.empty((slots.shape[0], self._rec.shape[1]), np.uint8)
+        self._k("gather_rows")(self._rec, slots, rec)
+        return rec
 
     def _gather_field(self, name, slots):
         fld = self._f[name]
