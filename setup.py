@@ -13,6 +13,7 @@ import sysconfig
 import tempfile
 from pathlib import Path
 
+import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
@@ -104,6 +105,7 @@ extensions = [
         [str(pyx.relative_to(HERE))],
         extra_compile_args=["-O3"] + VEC_FLAGS + omp + (["-O0", "-g"] if debug else []),
         extra_link_args=omp,
+        include_dirs=[numpy.get_include()],  # the kernels read arrays through the NumPy C API
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     )
     for pyx in sorted(SRC.glob("*.pyx"))

@@ -18,6 +18,7 @@ from cython.parallel cimport prange
 from libc.stdlib cimport malloc, calloc, free
 
 include "_tuning.pxi"  # BLOCK, ROW_MIN_B, MAX_SLABS (from fastpg/_tuning.py)
+include "_ndarg.pxi"  # Arr2: the Python-callable kernels' array arguments
 
 cdef enum:
     DISC = 0
@@ -345,24 +346,37 @@ cdef int _scan(const Src* S, floating dummy, bint parallel, const mode_t* tag) n
     return 0
 
 
-cdef const unsigned char* _flag(const unsigned char[:, ::1] f, Py_ssize_t* stride,
-                                unsigned char* zeros) noexcept nogil:
-    if f.shape[0] == 0:
-        stride[0] = 0
-        return zeros
-    stride[0] = f.shape[1]
-    return &f[0, 0]
+cdef inline Arr2 _mv(const floating[:, ::1] a) noexcept nogil:
+    cdef Arr2 v
+    v.p = <void*>&a[0, 0] if a.shape[0] > 0 and a.shape[1] > 0 else NULL
+    v.rows = a.shape[0]
+    v.cols = a.shape[1]
+    return v
 
 
-cdef int _run(int m, const floating[:, ::1] rewards, const floating[:, ::1] values,
-              const floating[:, ::1] next_values, const floating[:, ::1] gamma,
-              const floating[:, ::1] lam, const unsigned char[:, ::1] terminated,
-              const unsigned char[:, ::1] truncated, floating[:, ::1] out,
-              floating[:, ::1] out2, bint parallel) noexcept nogil:
+cdef inline Arr2 _mvf(const unsigned char[:, ::1] a) noexcept nogil:
+    cdef Arr2 v
+    v.p = <void*>&a[0, 0] if a.shape[0] > 0 and a.shape[1] > 0 else NULL
+    v.rows = a.shape[0]
+    v.cols = a.shape[1]
+    return v
+
+
+cdef inline Arr2 _none(Py_ssize_t B) noexcept nogil:
+    cdef Arr2 v
+    v.p = NULL
+    v.rows = 0
+    v.cols = B
+    return v
+
+
+cdef int _run(int m, Arr2 rewards, Arr2 values, Arr2 next_values, Arr2 gamma, Arr2 lam,
+              Arr2 terminated, Arr2 truncated, Arr2 out, Arr2 out2, bint parallel,
+              floating zero) noexcept nogil:
+    """Fill a Src from the arguments' views (rows 0 = absent) and run its scan."""
     cdef Src S
-    cdef Py_ssize_t T = rewards.shape[0], B = rewards.shape[1]
+    cdef Py_ssize_t T = rewards.rows, B = rewards.cols
     cdef int rc
-    cdef floating zero = 0
     if T == 0 or B == 0:
         return 0
     # absent flags / next_values read as a zero row with row stride 0
@@ -372,24 +386,26 @@ cdef int _run(int m, const floating[:, ::1] rewards, const floating[:, ::1] valu
     S.m = m
     S.T = T
     S.B = B
-    S.r = &rewards[0, 0]
-    S.v = &values[0, 0] if values.shape[0] > 0 else zeros
-    S.out = &out[0, 0]
-    S.out2 = &out2[0, 0] if out2.shape[0] > 0 else S.out
-    S.g = &gamma[0, 0]
-    S.gs = B if gamma.shape[0] > 1 else 0
-    S.lm = &lam[0, 0]
-    S.ls = B if lam.shape[0] > 1 else 0
-    S.te = _flag(terminated, &S.tes, <unsigned char*>zeros)
-    S.tr = _flag(truncated, &S.trs, <unsigned char*>zeros)
+    S.r = rewards.p
+    S.v = values.p if values.rows > 0 else zeros
+    S.out = out.p
+    S.out2 = out2.p if out2.rows > 0 else S.out
+    S.g = gamma.p
+    S.gs = B if gamma.rows > 1 else 0
+    S.lm = lam.p
+    S.ls = B if lam.rows > 1 else 0
+    S.te = <const unsigned char*>terminated.p if terminated.rows > 0 else <unsigned char*>zeros
+    S.tes = B if terminated.rows > 0 else 0
+    S.tr = <const unsigned char*>truncated.p if truncated.rows > 0 else <unsigned char*>zeros
+    S.trs = B if truncated.rows > 0 else 0
     S.nvmode = 0
-    if next_values.shape[0] == 0:
+    if next_values.rows == 0:
         S.nv = zeros
         S.nvs = 0
     else:
-        S.nv = &next_values[0, 0]
-        S.nvs = B if next_values.shape[0] == T else 0  # (1, B): one row for every step
-        if m == GAE and next_values.shape[0] != T:
+        S.nv = next_values.p
+        S.nvs = B if next_values.rows == T else 0  # (1, B): one row for every step
+        if m == GAE and next_values.rows != T:
             S.nvmode = 1
     cdef DiscTag disc_tag
     cdef GaeTag gae_tag
@@ -404,13 +420,17 @@ cdef int _run(int m, const floating[:, ::1] rewards, const floating[:, ::1] valu
     return rc
 
 
-cdef void _nstep(const floating[:, ::1] r, const floating[:, ::1] nv,
-                 const floating[:, ::1] g, Py_ssize_t n,
-                 const unsigned char[:, ::1] term, const unsigned char[:, ::1] trunc,
-                 floating[:, ::1] out, Py_ssize_t t0, Py_ssize_t t1) noexcept nogil:
-    cdef Py_ssize_t T = r.shape[0], B = r.shape[1], t, b, k, s
-    cdef Py_ssize_t gs = 1 if g.shape[0] > 1 else 0
-    cdef bint has_te = term.shape[0] > 0, has_tr = trunc.shape[0] > 0
+cdef void _nstep(Arr2 rv, Arr2 nvv, Arr2 gv, Py_ssize_t n, Arr2 te, Arr2 tr, Arr2 ov,
+                 Py_ssize_t t0, Py_ssize_t t1, floating zero) noexcept nogil:
+    cdef Py_ssize_t T = rv.rows, B = rv.cols, t, b, k, s
+    cdef Py_ssize_t gs = B if gv.rows > 1 else 0
+    cdef const floating* r = <const floating*>rv.p
+    cdef const floating* nv = <const floating*>nvv.p
+    cdef const floating* g = <const floating*>gv.p
+    cdef const unsigned char* term = <const unsigned char*>te.p
+    cdef const unsigned char* trunc = <const unsigned char*>tr.p
+    cdef floating* out = <floating*>ov.p
+    cdef bint has_te = te.rows > 0, has_tr = tr.rows > 0
     cdef double acc, disc, gk  # float64 sums, as the reference: gamma^k must not underflow
     for t in range(t0, t1):
         for b in range(B):
@@ -418,15 +438,29 @@ cdef void _nstep(const floating[:, ::1] r, const floating[:, ::1] nv,
             disc = 1
             for k in range(min(n, T - t)):
                 s = t + k
-                gk = g[s * gs, b]
-                acc = acc + disc * r[s, b]
-                if has_te and term[s, b] != 0:
+                gk = g[s * gs + b]
+                acc = acc + disc * r[s * B + b]
+                if has_te and term[s * B + b] != 0:
                     break
-                if k == n - 1 or s == T - 1 or (has_tr and trunc[s, b] != 0):
-                    acc = acc + disc * gk * nv[s, b]
+                if k == n - 1 or s == T - 1 or (has_tr and trunc[s * B + b] != 0):
+                    acc = acc + disc * gk * nv[s * B + b]
                     break
                 disc = disc * gk
-            out[t, b] = <floating>acc
+            out[t * B + b] = <floating>acc
+
+
+cdef int _nstep_run(Arr2 r, Arr2 nv, Arr2 g, Py_ssize_t n, Arr2 te, Arr2 tr, Arr2 out,
+                    bint parallel, floating zero) noexcept nogil:
+    cdef Py_ssize_t T = r.rows, nchunk, i
+    if T == 0 or r.cols == 0:
+        return 0
+    if not parallel:
+        _nstep(r, nv, g, n, te, tr, out, 0, T, zero)
+        return 0
+    nchunk = max(1, min(T // 4096, 256))
+    for i in prange(nchunk, schedule='static'):
+        _nstep(r, nv, g, n, te, tr, out, i * T // nchunk, (i + 1) * T // nchunk, zero)
+    return 0
 
 
 # ---- cimport-able API (declared in returns.pxd) ---------------------------
@@ -436,8 +470,10 @@ cdef int discounted_returns_c(const floating[:, ::1] rewards, const floating[:, 
                               const unsigned char[:, ::1] truncated,
                               const floating[:, ::1] next_values,
                               floating[:, ::1] out, bint parallel) noexcept nogil:
-    return _run(DISC, rewards, rewards[:0], next_values, gamma, gamma, terminated,
-                truncated, out, out[:0], parallel)
+    cdef floating zero = 0
+    return _run(DISC, _mv(rewards), _none(rewards.shape[1]), _mv(next_values), _mv(gamma),
+                _mv(gamma), _mvf(terminated), _mvf(truncated), _mv(out),
+                _none(rewards.shape[1]), parallel, zero)
 
 
 cdef int gae_c(const floating[:, ::1] rewards, const floating[:, ::1] values,
@@ -445,8 +481,10 @@ cdef int gae_c(const floating[:, ::1] rewards, const floating[:, ::1] values,
                const floating[:, ::1] lam, const unsigned char[:, ::1] terminated,
                const unsigned char[:, ::1] truncated, floating[:, ::1] advantages_out,
                floating[:, ::1] returns_out, bint parallel) noexcept nogil:
-    return _run(GAE, rewards, values, next_values, gamma, lam, terminated, truncated,
-                advantages_out, returns_out, parallel)
+    cdef floating zero = 0
+    return _run(GAE, _mv(rewards), _mv(values), _mv(next_values), _mv(gamma), _mv(lam),
+                _mvf(terminated), _mvf(truncated), _mv(advantages_out), _mv(returns_out),
+                parallel, zero)
 
 
 cdef int lambda_returns_c(const floating[:, ::1] rewards, const floating[:, ::1] next_values,
@@ -454,8 +492,10 @@ cdef int lambda_returns_c(const floating[:, ::1] rewards, const floating[:, ::1]
                           const unsigned char[:, ::1] terminated,
                           const unsigned char[:, ::1] truncated,
                           floating[:, ::1] out, bint parallel) noexcept nogil:
-    return _run(LAMBDA, rewards, rewards[:0], next_values, gamma, lam, terminated,
-                truncated, out, out[:0], parallel)
+    cdef floating zero = 0
+    return _run(LAMBDA, _mv(rewards), _none(rewards.shape[1]), _mv(next_values), _mv(gamma),
+                _mv(lam), _mvf(terminated), _mvf(truncated), _mv(out),
+                _none(rewards.shape[1]), parallel, zero)
 
 
 cdef int nstep_returns_c(const floating[:, ::1] rewards, const floating[:, ::1] next_values,
@@ -463,15 +503,9 @@ cdef int nstep_returns_c(const floating[:, ::1] rewards, const floating[:, ::1] 
                          const unsigned char[:, ::1] terminated,
                          const unsigned char[:, ::1] truncated,
                          floating[:, ::1] out, bint parallel) noexcept nogil:
-    cdef Py_ssize_t T = rewards.shape[0], nchunk, i
-    if not parallel:
-        _nstep(rewards, next_values, gamma, n, terminated, truncated, out, 0, T)
-        return 0
-    nchunk = max(1, min(T // 4096, 256))
-    for i in prange(nchunk, schedule='static'):
-        _nstep(rewards, next_values, gamma, n, terminated, truncated, out,
-               i * T // nchunk, (i + 1) * T // nchunk)
-    return 0
+    cdef floating zero = 0
+    return _nstep_run(_mv(rewards), _mv(next_values), _mv(gamma), n, _mvf(terminated),
+                      _mvf(truncated), _mv(out), parallel, zero)
 
 
 # ---- registry kernels (Python-callable; same names as fastpg.reference) ----

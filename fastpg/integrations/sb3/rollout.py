@@ -27,6 +27,8 @@ from stable_baselines3.common.callbacks import BaseCallback
 from ... import _backend
 from ... import _checks as C
 
+_F32 = np.dtype(np.float32)
+
 
 class RolloutBuffer(buffers.RolloutBuffer):
     """``PPO(..., rollout_buffer_class=RolloutBuffer)`` (or ``A2C``).
@@ -36,6 +38,9 @@ class RolloutBuffer(buffers.RolloutBuffer):
     module doc) and ``backend`` (fastpg kernel backend, default ``auto``).
     ``compute_returns_and_advantage`` writes ``advantages`` and ``returns``
     (float32, ``(n_steps, n_envs)``) in one pass of :func:`fastpg.gae`.
+    One visible difference: ``episode_starts`` is a bool array (SB3's is
+    float32 0/1), because the GAE kernel reads its done flags from the same
+    memory.
     """
 
     def __init__(self, buffer_size, observation_space, action_space, device="auto",
@@ -54,14 +59,19 @@ class RolloutBuffer(buffers.RolloutBuffer):
         # the kernel's arguments that do not change (layout: fastpg.reference.returns)
         self._gamma = np.full((1, n_envs), gamma, np.float32)
         self._lam = np.full((1, n_envs), gae_lambda, np.float32)
-        self._done = np.zeros((buffer_size, n_envs), np.uint8)
-        self._done_bool = self._done.view(bool)  # written as bool: no cast loop
+        # episode_starts is rows :-1 of one bool array and the kernel's done
+        # flags (done after step t = episode start at t + 1) are rows 1: of
+        # the same memory, so no flag conversion runs per rollout
+        self._starts = np.zeros((buffer_size + 1, n_envs), bool)
+        self._done = self._starts[1:].view(np.uint8)
         self._no_flags = np.zeros((0, n_envs), np.uint8)
         super().__init__(buffer_size, observation_space, action_space, device, gae_lambda, gamma,
                          n_envs)
 
     def reset(self) -> None:
         super().reset()
+        self._starts.fill(False)
+        self.episode_starts = self._starts[:-1]
         if self.exact_truncation:
             shape = (self.buffer_size, self.n_envs)
             self.truncated = np.zeros(shape, bool)
@@ -103,11 +113,10 @@ class RolloutBuffer(buffers.RolloutBuffer):
         except (RuntimeError, TypeError):
             last = last_values.detach().cpu().numpy()
         last = last.reshape(1, E)
-        if last.dtype != np.float32:
+        if last.dtype is not _F32:
             last = last.astype(np.float32)
-        done, flags = self._done, self._done_bool
-        np.not_equal(self.episode_starts[1:], 0, out=flags[:-1])
-        flags[-1] = np.reshape(dones, E)  # nonzero -> True, as != 0
+        self._starts[-1] = np.reshape(dones, E)  # nonzero -> True, as SB3's 1 - dones
+        done = self._done
         gae = self._gae
         if not self.exact_truncation:
             gae(self.rewards, self.values, last, self._gamma, self._lam, done, self._no_flags,

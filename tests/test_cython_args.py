@@ -1,0 +1,97 @@
+"""The Cython return kernels called directly (the registry functions, not the
+validated public API): arrays arrive through the NumPy C API, and anything
+that would index out of bounds or write a read-only array is refused with a
+clear error before the kernel runs; well-formed calls equal the reference."""
+import numpy as np
+import pytest
+
+from fastpg import _backend
+from fastpg.reference import returns as ref
+
+from .conftest import tol
+
+pytestmark = pytest.mark.skipif(not _backend.available("cython"),
+                                reason="cython backend unavailable")
+
+
+def _cy():
+    from fastpg._cy import returns
+    return returns
+
+
+def _gae_args(T=6, B=3, dtype=np.float32, seed=0):
+    rng = np.random.default_rng(seed)
+    f = lambda *s: rng.standard_normal(s).astype(dtype)
+    flags = (rng.random((T, B)) < 0.3).astype(np.uint8)
+    return [f(T, B), f(T, B), f(1, B), np.full((1, B), 0.9, dtype), np.full((1, B), 0.8, dtype),
+            flags, np.zeros((0, B), np.uint8), np.empty((T, B), dtype), np.empty((T, B), dtype)]
+
+
+@pytest.mark.parametrize("suffix", ["", "_parallel"])
+def test_direct_call_matches_the_reference_and_takes_bool_flags(dtype, suffix):
+    args = _gae_args(dtype=dtype)
+    want = ref.gae(*[a.copy() for a in args])
+    fn = getattr(_cy(), "gae" + suffix)
+    got = fn(*args)
+    assert got[0] is args[7] and got[1] is args[8]  # the outputs are returned
+    np.testing.assert_allclose(got[0], want[0], **tol(dtype))
+    np.testing.assert_allclose(got[1], want[1], **tol(dtype))
+    args[5] = args[5].view(bool)
+    again = fn(*args[:7], np.empty_like(args[7]), np.empty_like(args[8]))
+    np.testing.assert_array_equal(again[0], got[0])
+
+
+def _bad_cases():
+    T, B = 6, 3
+    yield "float16 rewards", 0, np.ones((T, B), np.float16), TypeError, "rewards must be float32"
+    yield "mixed dtypes", 1, np.ones((T, B), np.float64), TypeError, "values must have dtype float32"
+    yield "1-D values", 1, np.ones(T * B, np.float32), ValueError, "values must be a 2-D array"
+    yield "too few columns", 1, np.ones((T, B - 1), np.float32), ValueError, "values has shape"
+    yield "rows between 1 and T", 2, np.ones((2, B), np.float32), ValueError, \
+        "next_values has shape \\(2, 3\\); expected 3 columns and 1 or 6 rows"
+    yield "absent gamma", 3, np.ones((0, B), np.float32), ValueError, "gamma has shape"
+    yield "int flags", 5, np.ones((T, B), np.int64), TypeError, "terminated must have dtype uint8"
+    yield "short flags", 6, np.ones((1, B), np.uint8), ValueError, "truncated has shape"
+    yield "Fortran order", 1, np.asfortranarray(np.ones((T, B), np.float32)), ValueError, \
+        "values must be C-contiguous"
+    yield "a list", 1, [[1.0] * B] * T, TypeError, "values"
+    yield "None", 4, None, TypeError, "lam"
+    ro = np.empty((T, B), np.float32)
+    ro.flags.writeable = False
+    yield "read-only output", 8, ro, ValueError, "returns_out must be writeable"
+
+
+@pytest.mark.parametrize("what,pos,bad,exc,match", list(_bad_cases()),
+                         ids=[c[0] for c in _bad_cases()])
+def test_direct_call_refuses_what_would_index_out_of_bounds(what, pos, bad, exc, match):
+    args = _gae_args()
+    outs = [args[7].copy(), args[8].copy()]
+    args[pos] = bad
+    with pytest.raises(exc, match=match):
+        _cy().gae(*args)
+    if pos not in (7, 8):  # nothing was written before the error
+        np.testing.assert_array_equal(args[7], outs[0])
+
+
+@pytest.mark.parametrize("name", ["discounted_returns", "lambda_returns", "nstep_returns"])
+def test_other_return_kernels_check_their_arguments(name):
+    T, B = 5, 2
+    r = np.ones((T, B), np.float64)
+    no = np.zeros((0, B), np.uint8)
+    g = np.full((1, B), 0.9)
+    out = np.empty((T, B))
+    args = {"discounted_returns": [r, g, no, no, np.zeros((0, B)), out],
+            "lambda_returns": [r, np.ones((T, B)), g, g, no, no, out],
+            "nstep_returns": [r, np.ones((T, B)), g, 3, no, no, out]}[name]
+    fn = getattr(_cy(), name)
+    np.testing.assert_allclose(fn(*args), getattr(ref, name)(*[
+        a.copy() if isinstance(a, np.ndarray) else a for a in args]), rtol=1e-12)
+    bad = list(args)
+    bad[-1] = np.empty((T - 1, B))
+    with pytest.raises(ValueError, match="out has shape"):
+        fn(*bad)
+    if name == "nstep_returns":  # read at every step: no one-row shorthand
+        bad = list(args)
+        bad[1] = np.ones((1, B))
+        with pytest.raises(ValueError, match="next_values has shape"):
+            fn(*bad)
