@@ -62,3 +62,44 @@ cdef int _arr2(cnp.ndarray a, int typ, str name, bint write, int rows, Py_ssize_
         raise ValueError(f"{name} has shape ({r}, {view.cols}); expected {B} columns and "
                          f"{_rows_text(rows, T)} rows")
     return 0
+
+
+cdef struct Rows:
+    # a 2-D uint8 array of any strides: byte (i, j) is p[i * s0 + j * s1]
+    char* p
+    Py_ssize_t n
+    Py_ssize_t R
+    Py_ssize_t s0
+    Py_ssize_t s1
+
+
+cdef int _rows_arg(cnp.ndarray a, str name, bint write, Rows* view) except -1:
+    """A 2-D uint8 argument (records: rows of bytes), any strides."""
+    if cnp.PyArray_NDIM(a) != 2:
+        raise ValueError(f"{name} must be a 2-D array, got {cnp.PyArray_NDIM(a)}-D")
+    if cnp.PyArray_TYPE(a) != cnp.NPY_UINT8:
+        raise TypeError(f"{name} must have dtype uint8, got {a.dtype}")
+    if write and not cnp.PyArray_ISWRITEABLE(a):
+        raise ValueError(f"{name} must be writeable")
+    view.p = <char*>cnp.PyArray_DATA(a)
+    view.n = cnp.PyArray_DIM(a, 0)
+    view.R = cnp.PyArray_DIM(a, 1)
+    view.s0 = cnp.PyArray_STRIDE(a, 0)
+    view.s1 = cnp.PyArray_STRIDE(a, 1)
+    return 0
+
+
+cdef void* _vec_arg(cnp.ndarray a, int typ, str name, bint write, Py_ssize_t* n) except NULL:
+    """A 1-D C-contiguous argument of dtype typ: its data, its length in *n."""
+    if cnp.PyArray_NDIM(a) != 1:
+        raise ValueError(f"{name} must be a 1-D array, got {cnp.PyArray_NDIM(a)}-D")
+    if cnp.PyArray_TYPE(a) != typ:
+        raise TypeError(f"{name} must have dtype {cnp.PyArray_DescrFromType(typ)}, "
+                        f"got {a.dtype}")
+    if not cnp.PyArray_IS_C_CONTIGUOUS(a):
+        raise ValueError(f"{name} must be C-contiguous")
+    if write and not cnp.PyArray_ISWRITEABLE(a):
+        raise ValueError(f"{name} must be writeable")
+    n[0] = cnp.PyArray_DIM(a, 0)
+    # a zero-length array may have a NULL-like data pointer; never read then
+    return cnp.PyArray_DATA(a) if cnp.PyArray_DATA(a) != NULL else <void*>a

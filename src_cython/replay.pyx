@@ -10,6 +10,8 @@ from libc.stdint cimport int64_t, uint8_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
+include "_ndarg.pxi"  # Rows: the Python-callable kernels' array arguments
+
 
 cdef extern from *:
     """
@@ -117,49 +119,73 @@ cdef Py_ssize_t importance_weights_c(const double[:, ::1] tree, Py_ssize_t depth
     return -1
 
 
-cdef Py_ssize_t ring_write_c(uint8_t[:, :] dst, const uint8_t[:, :] src,
-                             Py_ssize_t start) noexcept nogil:
-    cdef Py_ssize_t C = dst.shape[0], n = src.shape[0], R = dst.shape[1], i, j, slot
+cdef inline Rows _mv_rows(const uint8_t[:, :] a) noexcept nogil:
+    cdef Rows v
+    v.p = <char*>&a[0, 0] if a.shape[0] > 0 and a.shape[1] > 0 else NULL
+    v.n = a.shape[0]
+    v.R = a.shape[1]
+    v.s0 = a.strides[0]
+    v.s1 = a.strides[1]
+    return v
+
+
+cdef inline void _copy_row(char* d, Py_ssize_t ds, const char* s, Py_ssize_t ss,
+                           Py_ssize_t R) noexcept nogil:
+    cdef Py_ssize_t j
+    if ds == 1 and ss == 1:
+        memcpy(d, s, R)
+    else:
+        for j in range(R):
+            d[j * ds] = s[j * ss]
+
+
+cdef Py_ssize_t _ring(Rows dst, Rows src, Py_ssize_t start) noexcept nogil:
+    cdef Py_ssize_t C = dst.n, n = src.n, R = dst.R, i, slot
     if C == 0 or R == 0:
         return -1
     cdef Py_ssize_t first = n - C if n > C else 0
-    cdef bint flat = dst.strides[1] == 1 and src.strides[1] == 1
     slot = (start + first) % C
     for i in range(first, n):
-        if flat:
-            memcpy(&dst[slot, 0], &src[i, 0], R)
-        else:
-            for j in range(R):
-                dst[slot, j] = src[i, j]
+        _copy_row(dst.p + slot * dst.s0, dst.s1, src.p + i * src.s0, src.s1, R)
         slot += 1
         if slot == C:
             slot = 0
     return -1
 
 
+cdef Py_ssize_t _gather(Rows src, const int64_t* indices, Py_ssize_t B, Rows out) noexcept nogil:
+    cdef Py_ssize_t i
+    if src.R == 0:
+        return -1
+    for i in range(B):
+        _copy_row(out.p + i * out.s0, out.s1, src.p + indices[i] * src.s0, src.s1, src.R)
+    return -1
+
+
+cdef Py_ssize_t _uniform(const double* u, Py_ssize_t B, int64_t size, int64_t* out) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef int64_t k
+    for i in range(B):
+        k = <int64_t>(u[i] * size)
+        out[i] = k if k < size else size - 1
+    return -1
+
+
+cdef Py_ssize_t ring_write_c(uint8_t[:, :] dst, const uint8_t[:, :] src,
+                             Py_ssize_t start) noexcept nogil:
+    return _ring(_mv_rows(dst), _mv_rows(src), start)
+
+
 cdef Py_ssize_t gather_rows_c(const uint8_t[:, :] src, const int64_t[::1] indices,
                               uint8_t[:, :] out) noexcept nogil:
-    cdef Py_ssize_t R = src.shape[1], i, j
-    if R == 0:
-        return -1
-    cdef bint flat = src.strides[1] == 1 and out.strides[1] == 1
-    for i in range(indices.shape[0]):
-        if flat:
-            memcpy(&out[i, 0], &src[indices[i], 0], R)
-        else:
-            for j in range(R):
-                out[i, j] = src[indices[i], j]
-    return -1
+    return _gather(_mv_rows(src), &indices[0] if indices.shape[0] > 0 else NULL,
+                   indices.shape[0], _mv_rows(out))
 
 
 cdef Py_ssize_t uniform_sample_c(const double[::1] u, int64_t size,
                                  int64_t[::1] out) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef int64_t k
-    for i in range(u.shape[0]):
-        k = <int64_t>(u[i] * size)
-        out[i] = k if k < size else size - 1
-    return -1
+    return _uniform(&u[0] if u.shape[0] > 0 else NULL, u.shape[0], size,
+                    &out[0] if out.shape[0] > 0 else NULL)
 
 
 cdef Py_ssize_t nstep_gather_c(const floating[:] rewards, const uint8_t[:] terminated,
@@ -223,25 +249,48 @@ def importance_weights(const double[:, ::1] tree, Py_ssize_t depth,
     return rc
 
 
-def ring_write(uint8_t[:, :] dst, const uint8_t[:, :] src, Py_ssize_t start):
-    cdef Py_ssize_t rc
+# ring_write, gather_rows and uniform_sample run once per transition or batch
+# in training loops: they take arrays through the NumPy C API (_ndarg.pxi),
+# with the checks that keep every access in bounds.
+def ring_write(cnp.ndarray dst not None, cnp.ndarray src not None, Py_ssize_t start):
+    cdef Rows d, s
+    _rows_arg(dst, "dst", True, &d)
+    _rows_arg(src, "src", False, &s)
+    if s.R != d.R or start < 0:
+        raise ValueError(f"ring_write: src must have dst's {d.R} bytes per row (got {s.R}) "
+                         f"and start must be >= 0 (got {start})")
     with nogil:
-        rc = ring_write_c(dst, src, start)
-    return rc
+        _ring(d, s, start)
+    return -1
 
 
-def gather_rows(const uint8_t[:, :] src, const int64_t[::1] indices, uint8_t[:, :] out):
-    cdef Py_ssize_t rc
+def gather_rows(cnp.ndarray src not None, cnp.ndarray indices not None, cnp.ndarray out not None):
+    cdef Rows s, o
+    cdef Py_ssize_t B, i
+    _rows_arg(src, "src", False, &s)
+    cdef const int64_t* idx = <const int64_t*>_vec_arg(indices, cnp.NPY_INT64, "indices",
+                                                        False, &B)
+    _rows_arg(out, "out", True, &o)
+    if o.n != B or o.R != s.R:
+        raise ValueError(f"gather_rows: out must have shape ({B}, {s.R}), got ({o.n}, {o.R})")
+    for i in range(B):
+        if idx[i] < 0 or idx[i] >= s.n:
+            raise IndexError(f"gather_rows: indices[{i}] = {idx[i]} is outside [0, {s.n})")
     with nogil:
-        rc = gather_rows_c(src, indices, out)
-    return rc
+        _gather(s, idx, B, o)
+    return -1
 
 
-def uniform_sample(const double[::1] u, int64_t size, int64_t[::1] out):
-    cdef Py_ssize_t rc
+def uniform_sample(cnp.ndarray u not None, int64_t size, cnp.ndarray out not None):
+    cdef Py_ssize_t B, n
+    cdef const double* pu = <const double*>_vec_arg(u, cnp.NPY_FLOAT64, "u", False, &B)
+    cdef int64_t* po = <int64_t*>_vec_arg(out, cnp.NPY_INT64, "out", True, &n)
+    if n < B or size < 1:
+        raise ValueError(f"uniform_sample: out needs len(u) = {B} slots (got {n}) and "
+                         f"size must be >= 1 (got {size})")
     with nogil:
-        rc = uniform_sample_c(u, size, out)
-    return rc
+        _uniform(pu, B, size, po)
+    return -1
 
 
 def nstep_gather(const floating[:] rewards, const uint8_t[:] terminated,

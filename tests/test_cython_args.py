@@ -1,11 +1,13 @@
-"""The Cython return kernels called directly (the registry functions, not the
-validated public API): arrays arrive through the NumPy C API, and anything
-that would index out of bounds or write a read-only array is refused with a
-clear error before the kernel runs; well-formed calls equal the reference."""
+"""Cython kernels called directly (the registry functions, not the validated
+public API) where they take arrays through the NumPy C API: the return
+kernels and the replay kernels of the per-transition path. Anything that
+would index out of bounds or write a read-only array is refused with a clear
+error before the kernel runs; well-formed calls equal the reference."""
 import numpy as np
 import pytest
 
 from fastpg import _backend
+from fastpg.reference import replay as ref_replay
 from fastpg.reference import returns as ref
 
 from .conftest import tol
@@ -17,6 +19,11 @@ pytestmark = pytest.mark.skipif(not _backend.available("cython"),
 def _cy():
     from fastpg._cy import returns
     return returns
+
+
+def _cy_replay():
+    from fastpg._cy import replay
+    return replay
 
 
 def _gae_args(T=6, B=3, dtype=np.float32, seed=0):
@@ -95,3 +102,55 @@ def test_other_return_kernels_check_their_arguments(name):
         bad[1] = np.ones((1, B))
         with pytest.raises(ValueError, match="next_values has shape"):
             fn(*bad)
+
+
+def test_replay_kernels_match_the_reference_on_strided_records():
+    rng = np.random.default_rng(1)
+    rec = rng.integers(0, 255, (50, 24), dtype=np.uint8)
+    field = rec[:, 8:20]  # a field of every record: rows 24 bytes apart
+    u = rng.random(30)
+    idx, want_idx = np.empty(30, np.int64), np.empty(30, np.int64)
+    _cy_replay().uniform_sample(u, 50, idx)
+    ref_replay.uniform_sample(u, 50, want_idx)
+    np.testing.assert_array_equal(idx, want_idx)
+    out, want = np.empty((30, 12), np.uint8), np.empty((30, 12), np.uint8)
+    _cy_replay().gather_rows(field, idx, out)
+    ref_replay.gather_rows(field, idx, want)
+    np.testing.assert_array_equal(out, want)
+    dst, want_dst = rec.copy(), rec.copy()
+    src = rng.integers(0, 255, (7, 12), dtype=np.uint8)
+    _cy_replay().ring_write(dst[:, 8:20], src, 47)  # wraps around the end
+    ref_replay.ring_write(want_dst[:, 8:20], src, 47)
+    np.testing.assert_array_equal(dst, want_dst)
+
+
+def test_replay_kernels_refuse_out_of_bounds_calls_before_writing():
+    rec = np.zeros((10, 8), np.uint8)
+    out = np.full((3, 8), 7, np.uint8)
+    k = _cy_replay()
+    with pytest.raises(IndexError, match=r"indices\[2\] = 10 is outside \[0, 10\)"):
+        k.gather_rows(rec, np.array([0, 9, 10]), out)
+    with pytest.raises(IndexError, match="indices\\[0\\] = -1"):
+        k.gather_rows(rec, np.array([-1, 0, 0]), out)
+    assert (out == 7).all()
+    with pytest.raises(ValueError, match="out must have shape \\(3, 8\\)"):
+        k.gather_rows(rec, np.array([0, 1, 2]), np.empty((3, 4), np.uint8))
+    with pytest.raises(TypeError, match="indices must have dtype int64"):
+        k.gather_rows(rec, np.array([0, 1, 2], np.int32), out)
+    with pytest.raises(TypeError, match="src must have dtype uint8"):
+        k.gather_rows(rec.astype(np.int16), np.array([0, 1, 2]), out)
+    ro = rec.copy()
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="out must be writeable"):
+        k.gather_rows(rec, np.array([0, 1, 2]), ro[:3])
+    with pytest.raises(ValueError, match="src must have dst's 8 bytes per row"):
+        k.ring_write(rec, np.zeros((2, 4), np.uint8), 0)
+    with pytest.raises(ValueError, match="start must be >= 0"):
+        k.ring_write(rec, np.zeros((2, 8), np.uint8), -1)
+    assert (rec == 0).all()
+    with pytest.raises(ValueError, match="out needs len\\(u\\) = 3 slots"):
+        k.uniform_sample(np.zeros(3), 10, np.empty(2, np.int64))
+    with pytest.raises(ValueError, match="size must be >= 1"):
+        k.uniform_sample(np.zeros(3), 0, np.empty(3, np.int64))
+    with pytest.raises(ValueError, match="u must be C-contiguous"):
+        k.uniform_sample(np.zeros(6)[::2], 10, np.empty(3, np.int64))

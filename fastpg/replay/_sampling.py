@@ -155,25 +155,30 @@ class Sampling:
         batch["indices"] = self._index_of(slots)
         return batch
 
+    def _records_apply(self):
+        """Whether :meth:`_records` can serve this buffer: next_obs stored,
+        records of at most ``_RECORD_GATHER_MAX`` bytes, uniform draws (not a
+        prioritized buffer). Fixed at construction: adapters ask once."""
+        return (self._store_next_obs and self._rec.shape[1] <= _RECORD_GATHER_MAX
+                and type(self)._draw is Sampling._draw)
+
     def _records(self, batch_size, rng):
         """``batch_size`` uniform draws as :meth:`sample` makes them (same
-        ``rng`` stream, same slots), returned as one gathered block of records
-        viewed as a structured array: ``r["obs"]``, ``r["reward"]`` ... are
-        views of the one-step fields (n-step returns are the caller's to
-        refuse). None where this does not apply (next_obs not stored, records
-        over ``_RECORD_GATHER_MAX`` bytes, a prioritized buffer, an empty
-        buffer, a batch size that is not a positive int): the caller then
-        takes :meth:`sample`. For adapters called once per gradient step: one
-        draw, one gather, no per-field copies."""
-        if (type(batch_size) is not int or batch_size <= 0 or type(rng) is not np.random.Generator
-                or not self._store_next_obs or self._rec.shape[1] > _RECORD_GATHER_MAX
-                or type(self)._draw is not Sampling._draw):
+        ``rng`` stream, same slots), returned as one gathered block of whole
+        records, ``(batch_size, record bytes)`` uint8: field ``name`` of row i
+        lies at byte ``_rec_dtype.fields[name][1]`` of it (one-step fields;
+        n-step returns are the caller's to refuse). For adapters called once
+        per gradient step, where each NumPy call runs with cold caches: one
+        draw, one gather, no per-field copies. Only for a buffer where
+        :meth:`_records_apply` holds and a ``numpy.random.Generator``;
+        None for an empty buffer or a batch size that is not a positive int
+        (the caller then takes :meth:`sample`, which says what is wrong)."""
+        if type(batch_size) is not int or batch_size <= 0:
             return None
         with self._lock:
             if not self._added:
                 return None
-            rec = self._gather_records(self._draw(batch_size, rng))
-        return rec.view(self._rec_dtype).reshape(batch_size)
+            return self._gather_records(self._draw(batch_size, rng))
 
     def _gather_records(self, slots):
         """The whole records of ``slots``, (B, record bytes) uint8."""

@@ -87,9 +87,23 @@ class ReplayBuffer(buffers.ReplayBuffer):
         # seeded from NumPy's global state, which SB3 seeds (set_random_seed) first
         self._rng = np.random.default_rng(np.random.randint(0, 2**31 - 1, size=4))
         # one-step uniform batches as views of one gathered block (see sample)
-        names = self.buffer._rec_dtype.names
+        fields = self.buffer._rec_dtype.fields
+        names = ("obs", "action", "next_obs", "terminated", "reward")
         self._one_block = self.n_steps == 1 and type(self)._pack is ReplayBuffer._pack and all(
-            k in names for k in ("obs", "action", "reward", "next_obs", "terminated"))
+            k in fields for k in names) and self.buffer._records_apply()
+        self._layout = tuple(self._view_spec(*fields[k][:2], k) for k in names) \
+            if self._one_block else None
+
+    def _view_spec(self, dtype, offset, name):
+        """(shape after the batch axis, dtype, byte offset, strides after the
+        batch axis) of field ``name`` in a block of gathered records, in the
+        shape SB3 returns it (scalars as a column)."""
+        base, shape = (dtype.base, dtype.shape) if dtype.shape else (dtype, ())
+        if name in ("terminated", "reward"):
+            shape = (1,)
+        strides = tuple(int(np.prod(shape[i + 1:], dtype=np.int64)) * base.itemsize
+                        for i in range(len(shape)))
+        return shape, base, offset, strides
 
     # ------------------------------------------------------------------ write
     def add(self, obs, next_obs, action, reward, done, infos) -> None:
@@ -124,16 +138,20 @@ class ReplayBuffer(buffers.ReplayBuffer):
     # ----------------------------------------------------------------- sample
     def sample(self, batch_size: int, env=None):
         """``batch_size`` transitions, uniformly (fastpg's kernels)."""
+        layout = self._layout
+        if layout is not None and env is None:
+            # inside a training loop every NumPy call starts with cold caches
+            # (~10 us each), so the common case is one draw, one gather and
+            # five views of the gathered block made by the ndarray constructor
+            rec = self.buffer._records(batch_size, self._rng)
+            if rec is not None:
+                B, R, nd, t = rec.shape[0], rec.shape[1], np.ndarray, self._tensor
+                obs, action, next_obs, done, reward = [
+                    nd((B,) + shape, dtype, rec, offset, (R,) + strides)
+                    for shape, dtype, offset, strides in layout]
+                return ReplayBufferSamples(t(obs), t(action), t(next_obs),
+                                           t(done.astype(np.float32)), t(reward))
         self._check_env(env)
-        if self._one_block and env is None:
-            # inside a training loop every NumPy call starts with cold caches,
-            # so the common case is one draw, one gather and five views
-            r = self.buffer._records(batch_size, self._rng)
-            if r is not None:
-                B, t = r.shape[0], self._tensor
-                return ReplayBufferSamples(t(r["obs"]), t(r["action"]), t(r["next_obs"]),
-                                           t(r["terminated"].astype(np.float32).reshape(B, 1)),
-                                           t(r["reward"].reshape(B, 1)))
         b = self.buffer.sample(batch_size, self._rng, views=True, **self._nstep)
         return self._samples(b, env)
 
