@@ -58,7 +58,7 @@ REGISTRY = {
     "tabular": ("q_learning", "sarsa", "expected_sarsa", "double_q_learning", "td0",
                 "epsilon_greedy", "value_iteration", "q_learning_rollout"),
     "replay": ("tree_update", "tree_sample", "importance_weights", "ring_write", "gather_rows",
-               "uniform_sample", "nstep_gather"),
+               "uniform_sample", "uniform_gather", "nstep_gather"),
 }
 
 #: kernel -> backends in order of preference for ``auto``. From ``fastpg bench``

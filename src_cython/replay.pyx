@@ -9,6 +9,8 @@ from libc.math cimport INFINITY, pow
 from libc.stdint cimport int64_t, uint8_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
+from cpython.pycapsule cimport PyCapsule_GetPointer
+from numpy.random cimport bitgen_t
 
 include "_ndarg.pxi"  # Rows: the Python-callable kernels' array arguments
 
@@ -171,6 +173,15 @@ cdef Py_ssize_t _uniform(const double* u, Py_ssize_t B, int64_t size, int64_t* o
     return -1
 
 
+cdef void _uniform_bitgen(bitgen_t* bg, Py_ssize_t B, int64_t size, int64_t* out) noexcept nogil:
+    # next_double: what Generator.random() returns, draw for draw
+    cdef Py_ssize_t i
+    cdef int64_t k
+    for i in range(B):
+        k = <int64_t>(bg.next_double(bg.state) * size)
+        out[i] = k if k < size else size - 1
+
+
 cdef Py_ssize_t ring_write_c(uint8_t[:, :] dst, const uint8_t[:, :] src,
                              Py_ssize_t start) noexcept nogil:
     return _ring(_mv_rows(dst), _mv_rows(src), start)
@@ -249,9 +260,9 @@ def importance_weights(const double[:, ::1] tree, Py_ssize_t depth,
     return rc
 
 
-# ring_write, gather_rows and uniform_sample run once per transition or batch
-# in training loops: they take arrays through the NumPy C API (_ndarg.pxi),
-# with the checks that keep every access in bounds.
+# ring_write, gather_rows, uniform_sample and uniform_gather run once per
+# transition or batch in training loops: they take arrays through the NumPy C
+# API (_ndarg.pxi), with the checks that keep every access in bounds.
 def ring_write(cnp.ndarray dst not None, cnp.ndarray src not None, Py_ssize_t start):
     cdef Rows d, s
     _rows_arg(dst, "dst", True, &d)
@@ -290,6 +301,31 @@ def uniform_sample(cnp.ndarray u not None, int64_t size, cnp.ndarray out not Non
                          f"size must be >= 1 (got {size})")
     with nogil:
         _uniform(pu, B, size, po)
+    return -1
+
+
+def uniform_gather(object rng, int64_t size, cnp.ndarray src not None,
+                   cnp.ndarray indices_out not None, cnp.ndarray out not None):
+    cdef Rows s, o
+    cdef Py_ssize_t B
+    _rows_arg(src, "src", False, &s)
+    cdef int64_t* idx = <int64_t*>_vec_arg(indices_out, cnp.NPY_INT64, "indices_out", True, &B)
+    _rows_arg(out, "out", True, &o)
+    if o.n != B or o.R != s.R:
+        raise ValueError(f"uniform_gather: out must have shape ({B}, {s.R}), got ({o.n}, {o.R})")
+    if not 1 <= size <= s.n:
+        raise ValueError(f"uniform_gather: size must lie in [1, {s.n}] (the rows of src); "
+                         f"got {size}")
+    try:
+        bitgen = rng.bit_generator
+        capsule, lock = bitgen.capsule, bitgen.lock
+    except AttributeError:
+        raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}") from None
+    cdef bitgen_t* bg = <bitgen_t*>PyCapsule_GetPointer(capsule, "BitGenerator")
+    with lock, nogil:
+        _uniform_bitgen(bg, B, size, idx)
+    with nogil:
+        _gather(s, idx, B, o)
     return -1
 
 

@@ -154,3 +154,20 @@ def test_replay_kernels_refuse_out_of_bounds_calls_before_writing():
         k.uniform_sample(np.zeros(3), 0, np.empty(3, np.int64))
     with pytest.raises(ValueError, match="u must be C-contiguous"):
         k.uniform_sample(np.zeros(6)[::2], 10, np.empty(3, np.int64))
+
+
+def test_uniform_gather_refuses_bad_arguments_before_drawing():
+    k = _cy_replay()
+    rec = np.zeros((10, 8), np.uint8)
+    idx, out = np.empty(4, np.int64), np.empty((4, 8), np.uint8)
+    rng = np.random.default_rng(0)
+    state = rng.bit_generator.state
+    with pytest.raises(ValueError, match=r"size must lie in \[1, 10\]"):
+        k.uniform_gather(rng, 11, rec, idx, out)
+    with pytest.raises(ValueError, match=r"out must have shape \(4, 8\)"):
+        k.uniform_gather(rng, 5, rec, idx, np.empty((3, 8), np.uint8))
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator; got RandomState"):
+        k.uniform_gather(np.random.RandomState(0), 5, rec, idx, out)
+    with pytest.raises(TypeError, match="indices_out must have dtype int64"):
+        k.uniform_gather(rng, 5, rec, idx.astype(np.int32), out)
+    assert rng.bit_generator.state == state  # nothing drawn

@@ -69,6 +69,29 @@ def test_gather_rows_and_uniform_sample_match_the_reference(backend, C, B, R, se
 
 
 @pytest.mark.parity
+@given(C=st.integers(1, 50), size=st.integers(1, 50), B=st.integers(0, 40), R=st.integers(1, 17),
+       bitgen=st.sampled_from(["PCG64", "MT19937", "Philox", "SFC64"]),
+       seed=st.integers(0, 2**32 - 1))
+def test_uniform_gather_matches_the_reference_draw_for_draw(backend, C, size, B, R, bitgen, seed):
+    """One call = uniform_sample(rng.random(B)) + gather_rows: same slots, same
+    rows, and the Generator left where the reference leaves it."""
+    size = min(size, C)
+    src = np.random.default_rng(seed).integers(0, 256, (C, R), dtype=np.uint8)
+    field = np.zeros((C, R + 5), np.uint8)[:, 2:R + 2]  # strided rows, as a record field
+    field[:] = src
+    got, want = [], []
+    for fn, res in ((_k(backend, "uniform_gather"), got), (ref.uniform_gather, want)):
+        rng = np.random.Generator(getattr(np.random, bitgen)(seed))
+        idx, out = np.empty(B, np.int64), np.empty((B, R), np.uint8)
+        fn(rng, size, field, idx, out)
+        res += [idx, out, rng.random(3)]
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+    assert B == 0 or (got[0].min() >= 0 and got[0].max() < size)
+    np.testing.assert_array_equal(got[1], src[got[0]])
+
+
+@pytest.mark.parity
 @given(E=st.sampled_from([1, 2, 3]), rows=st.integers(1, 12), n=st.integers(1, 6),
        gamma=st.sampled_from([0.0, 0.5, 0.99, 1.0]), seed=st.integers(0, 2**32 - 1))
 def test_nstep_gather_matches_the_reference(backend, dtype, E, rows, n, gamma, seed):

@@ -6,7 +6,7 @@ import numpy as np
 from . import jit
 
 __all__ = ["tree_update", "tree_sample", "importance_weights", "ring_write", "gather_rows",
-           "uniform_sample", "nstep_gather"]
+           "uniform_sample", "uniform_gather", "nstep_gather"]
 
 
 @jit
@@ -125,6 +125,19 @@ def uniform_sample(u, size, out):
     for i in range(u.shape[0]):
         k = np.int64(u[i] * size)
         out[i] = k if k < size else size - 1
+    return -1
+
+
+@jit
+def uniform_gather(rng, size, src, indices_out, out):
+    # numba's Generator.random() reads the same bit generator stream as NumPy's
+    R = src.shape[1]
+    for i in range(indices_out.shape[0]):
+        k = np.int64(rng.random() * size)
+        k = k if k < size else size - 1
+        indices_out[i] = k
+        for j in range(R):
+            out[i, j] = src[k, j]
     return -1
 
 

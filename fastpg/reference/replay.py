@@ -48,6 +48,15 @@ every dtype and shape:
 * ``uniform_sample(u, size, out)``: ``out[i] = min(floor(u[i] * size), size - 1)``
   for ``u`` in [0, 1) (float64): uniform over the ``size`` filled slots,
   which are always slots 0 .. size-1 (the ring starts at slot 0).
+* ``uniform_gather(rng, size, src, indices_out, out)``: B =
+  ``len(indices_out)`` uniform draws and their rows in one pass, exactly
+  ``uniform_sample(rng.random(B), size, indices_out)`` then
+  ``gather_rows(src, indices_out, out)``: the same ``rng`` stream, slots and
+  rows, and ``rng`` advanced by B doubles (``rng``: a numpy.random.Generator;
+  1 <= size <= C). For a batch drawn once per gradient step: one compiled
+  call instead of a draw, a kernel and a gather. Not for a Generator that
+  another thread draws from during the call (numba's Generator support
+  takes no lock; the Cython kernel takes the bit generator's).
 * ``nstep_gather(rewards, terminated, cut, indices, stride, newest_row, n,
   gamma, out_return, out_discount, out_boot)`` (``rewards`` float32/64,
   ``terminated`` and ``cut`` uint8, all of length C, possibly strided; the
@@ -71,7 +80,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["tree_update", "tree_sample", "importance_weights", "ring_write", "gather_rows",
-           "uniform_sample", "nstep_gather"]
+           "uniform_sample", "uniform_gather", "nstep_gather"]
 
 
 def tree_positions(depth):
@@ -152,6 +161,11 @@ def gather_rows(src, indices, out):
 def uniform_sample(u, size, out):
     out[...] = np.minimum(np.floor(u * size).astype(np.int64), size - 1)
     return -1
+
+
+def uniform_gather(rng, size, src, indices_out, out):
+    uniform_sample(rng.random(indices_out.shape[0]), size, indices_out)
+    return gather_rows(src, indices_out, out)
 
 
 def nstep_gather(rewards, terminated, cut, indices, stride, newest_row, n, gamma,

@@ -9,7 +9,8 @@
 * :class:`SumTree`: the float64 sum tree and min tree underneath.
 
 The classes orchestrate the registry kernels of the ``replay`` family
-(``ring_write``, ``gather_rows``, ``uniform_sample``, ``nstep_gather``,
+(``ring_write``, ``gather_rows``, ``uniform_sample``, ``uniform_gather``,
+``nstep_gather``,
 ``tree_update``, ``tree_sample``, ``importance_weights``; exact semantics in
 :mod:`fastpg.reference.replay`), so every backend returns the same samples
 for the same seed.

@@ -165,7 +165,8 @@ class Sampling:
     def _records(self, batch_size, rng):
         """``batch_size`` uniform draws as :meth:`sample` makes them (same
         ``rng`` stream, same slots), returned as one gathered block of whole
-        records, ``(batch_size, record bytes)`` uint8: field ``name`` of row i
+        records, ``(batch_size, record bytes)`` uint8, drawn and gathered by
+        one ``uniform_gather`` kernel call: field ``name`` of row i
         lies at byte ``_rec_dtype.fields[name][1]`` of it (one-step fields;
         n-step returns are the caller's to refuse). For adapters called once
         per gradient step, where each NumPy call runs with cold caches: one
@@ -178,7 +179,10 @@ class Sampling:
         with self._lock:
             if not self._added:
                 return None
-            return self._gather_records(self._draw(batch_size, rng))
+            rec = np.empty((batch_size, self._rec.shape[1]), np.uint8)
+            self._k("uniform_gather")(rng, len(self), self._rec, np.empty(batch_size, np.int64),
+                                      rec)
+        return rec
 
     def _gather_records(self, slots):
         """The whole records of ``slots``, (B, record bytes) uint8."""
