@@ -10,10 +10,9 @@
 
 The classes orchestrate the registry kernels of the ``replay`` family
 (``ring_write``, ``gather_rows``, ``uniform_sample``, ``uniform_gather``,
-``nstep_gather``,
-``tree_update``, ``tree_sample``, ``importance_weights``; exact semantics in
-:mod:`fastpg.reference.replay`), so every backend returns the same samples
-for the same seed.
+``nstep_gather``, ``tree_update``, ``tree_sample``, ``importance_weights``;
+exact semantics in :mod:`fastpg.reference.replay`), so every backend returns
+the same samples for the same seed.
 
 Slots and indices. With ``n_envs`` = E the ring has ``capacity / E`` rows of E
 slots; a step of the vector env fills one row, env e in slot ``row * E + e``,
