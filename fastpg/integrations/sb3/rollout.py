@@ -115,7 +115,10 @@ class RolloutBuffer(buffers.RolloutBuffer):
         last = last.reshape(1, E)
         if last.dtype is not _F32:
             last = last.astype(np.float32)
-        self._starts[-1] = np.reshape(dones, E)  # nonzero -> True, as SB3's 1 - dones
+        try:  # nonzero -> True, as SB3's 1 - dones
+            self._starts[-1] = dones  # (E,) from a VecEnv: no reshape call
+        except ValueError:
+            self._starts[-1] = np.reshape(dones, E)
         done = self._done
         gae = self._gae
         if not self.exact_truncation:
