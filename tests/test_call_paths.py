@@ -222,3 +222,24 @@ def test_read_only_inputs_compile_nothing_twice():
                  for sig in d.signatures
                  if any(isinstance(t, numba.types.Array) and not t.mutable for t in sig)]
     assert not read_only, read_only
+
+
+@pytest.mark.backend_fixed
+def test_sdist_ships_the_cython_sources(tmp_path):
+    """setup.py builds every src_cython/*.pyx: a source distribution without
+    them (or without their .pxd, .pxi and Tempita templates) would install
+    with no Cython backend at all. The manifest (SOURCES.txt) lists them."""
+    root = os.path.join(os.path.dirname(__file__), os.pardir)
+    if not os.path.exists(os.path.join(root, "setup.py")):
+        pytest.skip("not a source tree")
+    res = subprocess.run([sys.executable, "setup.py", "-q", "egg_info", "--egg-base",
+                          str(tmp_path)], cwd=root, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    listed = set((tmp_path / "fastpg.egg-info" / "SOURCES.txt").read_text().split())
+    src = os.path.join(root, "src_cython")
+    needed = {f"src_cython/{n}" for n in os.listdir(src)
+              if n.endswith((".pyx", ".pxd", ".tp")) or n == "_ndarg.pxi"}
+    assert {"src_cython/returns.pyx", "src_cython/_returns_api.pxi.tp"} <= needed
+    assert needed <= listed, sorted(needed - listed)
+    # generated files are rebuilt from those
+    assert not {n for n in listed if n.endswith(".c") or n.endswith("_api.pxi")}, listed
