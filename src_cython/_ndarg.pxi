@@ -89,7 +89,7 @@ cdef int _rows_arg(cnp.ndarray a, str name, bint write, Rows* view) except -1:
     return 0
 
 
-cdef void* _vec_arg(cnp.ndarray a, int typ, str name, bint write, Py_ssize_t* n) except NULL:
+cdef void* _vec_arg(cnp.ndarray a, int typ, str name, bint write, Py_ssize_t* n) except? NULL:
     """A 1-D C-contiguous argument of dtype typ: its data, its length in *n."""
     if cnp.PyArray_NDIM(a) != 1:
         raise ValueError(f"{name} must be a 1-D array, got {cnp.PyArray_NDIM(a)}-D")
@@ -101,5 +101,4 @@ cdef void* _vec_arg(cnp.ndarray a, int typ, str name, bint write, Py_ssize_t* n)
     if write and not cnp.PyArray_ISWRITEABLE(a):
         raise ValueError(f"{name} must be writeable")
     n[0] = cnp.PyArray_DIM(a, 0)
-    # a zero-length array may have a NULL-like data pointer; never read then
-    return cnp.PyArray_DATA(a) if cnp.PyArray_DATA(a) != NULL else <void*>a
+    return cnp.PyArray_DATA(a)

@@ -164,22 +164,24 @@ cdef Py_ssize_t _gather(Rows src, const int64_t* indices, Py_ssize_t B, Rows out
     return -1
 
 
+cdef inline int64_t _slot(double u, int64_t size) noexcept nogil:
+    # min(floor(u * size), size - 1): u * size may round up to size
+    cdef int64_t k = <int64_t>(u * size)
+    return k if k < size else size - 1
+
+
 cdef Py_ssize_t _uniform(const double* u, Py_ssize_t B, int64_t size, int64_t* out) noexcept nogil:
     cdef Py_ssize_t i
-    cdef int64_t k
     for i in range(B):
-        k = <int64_t>(u[i] * size)
-        out[i] = k if k < size else size - 1
+        out[i] = _slot(u[i], size)
     return -1
 
 
 cdef void _uniform_bitgen(bitgen_t* bg, Py_ssize_t B, int64_t size, int64_t* out) noexcept nogil:
     # next_double: what Generator.random() returns, draw for draw
     cdef Py_ssize_t i
-    cdef int64_t k
     for i in range(B):
-        k = <int64_t>(bg.next_double(bg.state) * size)
-        out[i] = k if k < size else size - 1
+        out[i] = _slot(bg.next_double(bg.state), size)
 
 
 cdef Py_ssize_t ring_write_c(uint8_t[:, :] dst, const uint8_t[:, :] src,

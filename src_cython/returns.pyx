@@ -346,15 +346,13 @@ cdef int _scan(const Src* S, floating dummy, bint parallel, const mode_t* tag) n
     return 0
 
 
-cdef inline Arr2 _mv(const floating[:, ::1] a) noexcept nogil:
-    cdef Arr2 v
-    v.p = <void*>&a[0, 0] if a.shape[0] > 0 and a.shape[1] > 0 else NULL
-    v.rows = a.shape[0]
-    v.cols = a.shape[1]
-    return v
+ctypedef fused elem_t:
+    float
+    double
+    unsigned char
 
 
-cdef inline Arr2 _mvf(const unsigned char[:, ::1] a) noexcept nogil:
+cdef inline Arr2 _mv(const elem_t[:, ::1] a) noexcept nogil:
     cdef Arr2 v
     v.p = <void*>&a[0, 0] if a.shape[0] > 0 and a.shape[1] > 0 else NULL
     v.rows = a.shape[0]
@@ -472,7 +470,7 @@ cdef int discounted_returns_c(const floating[:, ::1] rewards, const floating[:, 
                               floating[:, ::1] out, bint parallel) noexcept nogil:
     cdef floating zero = 0
     return _run(DISC, _mv(rewards), _none(rewards.shape[1]), _mv(next_values), _mv(gamma),
-                _mv(gamma), _mvf(terminated), _mvf(truncated), _mv(out),
+                _mv(gamma), _mv(terminated), _mv(truncated), _mv(out),
                 _none(rewards.shape[1]), parallel, zero)
 
 
@@ -483,7 +481,7 @@ cdef int gae_c(const floating[:, ::1] rewards, const floating[:, ::1] values,
                floating[:, ::1] returns_out, bint parallel) noexcept nogil:
     cdef floating zero = 0
     return _run(GAE, _mv(rewards), _mv(values), _mv(next_values), _mv(gamma), _mv(lam),
-                _mvf(terminated), _mvf(truncated), _mv(advantages_out), _mv(returns_out),
+                _mv(terminated), _mv(truncated), _mv(advantages_out), _mv(returns_out),
                 parallel, zero)
 
 
@@ -494,7 +492,7 @@ cdef int lambda_returns_c(const floating[:, ::1] rewards, const floating[:, ::1]
                           floating[:, ::1] out, bint parallel) noexcept nogil:
     cdef floating zero = 0
     return _run(LAMBDA, _mv(rewards), _none(rewards.shape[1]), _mv(next_values), _mv(gamma),
-                _mv(lam), _mvf(terminated), _mvf(truncated), _mv(out),
+                _mv(lam), _mv(terminated), _mv(truncated), _mv(out),
                 _none(rewards.shape[1]), parallel, zero)
 
 
@@ -504,8 +502,8 @@ cdef int nstep_returns_c(const floating[:, ::1] rewards, const floating[:, ::1] 
                          const unsigned char[:, ::1] truncated,
                          floating[:, ::1] out, bint parallel) noexcept nogil:
     cdef floating zero = 0
-    return _nstep_run(_mv(rewards), _mv(next_values), _mv(gamma), n, _mvf(terminated),
-                      _mvf(truncated), _mv(out), parallel, zero)
+    return _nstep_run(_mv(rewards), _mv(next_values), _mv(gamma), n, _mv(terminated),
+                      _mv(truncated), _mv(out), parallel, zero)
 
 
 # ---- registry kernels (Python-callable; same names as fastpg.reference) ----

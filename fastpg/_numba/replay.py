@@ -120,11 +120,17 @@ def gather_rows(src, indices, out):
     return -1
 
 
+@jit(inline="always")
+def _slot(u, size):
+    # min(floor(u * size), size - 1): u * size may round up to size
+    k = np.int64(u * size)
+    return k if k < size else size - 1
+
+
 @jit
 def uniform_sample(u, size, out):
     for i in range(u.shape[0]):
-        k = np.int64(u[i] * size)
-        out[i] = k if k < size else size - 1
+        out[i] = _slot(u[i], size)
     return -1
 
 
@@ -133,8 +139,7 @@ def uniform_gather(rng, size, src, indices_out, out):
     # numba's Generator.random() reads the same bit generator stream as NumPy's
     R = src.shape[1]
     for i in range(indices_out.shape[0]):
-        k = np.int64(rng.random() * size)
-        k = k if k < size else size - 1
+        k = _slot(rng.random(), size)
         indices_out[i] = k
         for j in range(R):
             out[i, j] = src[k, j]
