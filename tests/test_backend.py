@@ -114,6 +114,35 @@ def test_parallel_variant_used_for_big_inputs_matches(backend):
     np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-4)
 
 
+@pytest.mark.parity
+@pytest.mark.parametrize("T, B", [(3 * (1 << 14) + 7, 2), (300, 67)])
+def test_parallel_scans_equal_the_serial_ones(backend, T, B):
+    """Both paths of the scan kernels (blocks of a narrow batch, column slabs
+    of a wide one): the threads split the same arithmetic, so the parallel
+    variant gives the serial kernel's values bit for bit."""
+    if backend == "numpy":
+        pytest.skip("no parallel variant in the reference")
+    mod = _backend._load(backend, "returns")
+    rng = np.random.default_rng(T)
+    f = np.float32
+    r, v, nv = (rng.standard_normal((T, B)).astype(f) for _ in range(3))
+    g = np.full((1, B), 0.999, f)
+    lm = rng.uniform(0.5, 1.0, (T, B)).astype(f)
+    term = (rng.random((T, B)) < 1e-3).astype(np.uint8)
+    trunc = (rng.random((T, B)) < 1e-3).astype(np.uint8)
+    calls = {
+        "discounted_returns": lambda fn, o: fn(r, g, term, trunc, nv, o[0]),
+        "gae": lambda fn, o: fn(r, v, nv, g, lm, term, trunc, o[0], o[1]),
+        "lambda_returns": lambda fn, o: fn(r, nv, g, lm, term, trunc, o[0]),
+    }
+    for name, call in calls.items():
+        got, want = np.full((2, T, B), np.nan, f), np.full((2, T, B), np.nan, f)
+        call(getattr(mod, name + "_parallel"), got)
+        call(getattr(mod, name), want)
+        np.testing.assert_array_equal(got, want, err_msg=name)
+        assert np.isfinite(want[0]).all(), name
+
+
 def test_tuning_constants_live_in_one_place():
     """Every backend reads fastpg/_tuning.py: the numba kernels import it, the
     Cython build writes it to src_cython/_tuning.pxi (checked where the

@@ -69,14 +69,21 @@ def cache_dir() -> str | None:
     return None if isinstance(cache, caching.NullCache) else cache._cache_path
 
 
-def jit(func=None, *, parallel=False, inline="never"):
-    """``njit(nogil=True)`` with fastpg's disk cache where it can be written."""
+def jit(func=None, *, parallel=False, inline="never", cache=True):
+    """``njit(nogil=True)`` with fastpg's disk cache where it can be written.
+
+    ``cache=False`` for a helper that two dispatchers compile from one body
+    (serial and ``parallel=True``): numba's cache index does not tell them
+    apart. Its callers' cached code holds it anyway.
+    """
 
     def wrap(f):
         opts = dict(nogil=True, inline=inline)
         if parallel:
             opts["parallel"] = True
         disp = numba.njit(**opts)(f)
+        if not cache:
+            return disp
         try:
             disp._cache = _FunctionCache(f)
         except RuntimeError:  # "no locator available": nowhere writable

@@ -15,11 +15,19 @@ Implementation notes (the why):
   fix-up adds ``prod(c) * carry`` to the start of each block, stopping at the
   first zero coefficient, i.e. usually at the first episode end. Blocks are
   independent, so ``*_parallel`` spreads them over threads.
+* Compile time is part of the first call (and of a first ``fastpg bench``),
+  so the code is shaped for it: one scan body (``_scan_body``) compiled
+  serial and ``parallel=True``; its path helpers inlined into it (each
+  non-inlined call level makes LLVM re-optimise everything linked below it);
+  the kernel's coefficient rule chosen at typing time from the literal mode
+  (``_coefs``), so a kernel compiles its own rule only. About 4 s per kernel
+  and dtype instead of 8-18 s.
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
+from numba import errors, prange, types
+from numba.extending import overload
 
 from .._tuning import BLOCK, MAX_SLABS, ROW_MIN_B, TILE_ROWS
 from . import jit
@@ -32,8 +40,7 @@ DISC, GAE, LAMBDA = 0, 1, 2
 # Why buffers: a numba call that takes arrays costs an atomic incref/decref
 # per array, so per-element helpers are ruinous. Coefficients are computed a
 # tile at a time into small buffers (a vectorisable loop), then scanned.
-@jit
-def _coefs_disc(r, nv, g, term, trunc, t0, t1, b0, b1, A, C):
+def _coefs_disc(m, r, v, nv, g, lm, term, trunc, t0, t1, b0, b1, A, C):
     T = r.shape[0]
     gs = 1 if g.shape[0] > 1 else 0
     has_te = term.shape[0] > 0
@@ -53,8 +60,7 @@ def _coefs_disc(r, nv, g, term, trunc, t0, t1, b0, b1, A, C):
             C[k] = 0 if te or cut else gt
 
 
-@jit
-def _coefs_gae(r, v, nv, g, lm, term, trunc, t0, t1, b0, b1, A, C):
+def _coefs_gae(m, r, v, nv, g, lm, term, trunc, t0, t1, b0, b1, A, C):
     T = r.shape[0]
     gs = 1 if g.shape[0] > 1 else 0
     ls = 1 if lm.shape[0] > 1 else 0
@@ -80,8 +86,7 @@ def _coefs_gae(r, v, nv, g, lm, term, trunc, t0, t1, b0, b1, A, C):
             C[k] = 0 if te or cut else gt * lm[t * ls, b]
 
 
-@jit
-def _coefs_lambda(r, nv, g, lm, term, trunc, t0, t1, b0, b1, A, C):
+def _coefs_lambda(m, r, v, nv, g, lm, term, trunc, t0, t1, b0, b1, A, C):
     T = r.shape[0]
     gs = 1 if g.shape[0] > 1 else 0
     ls = 1 if lm.shape[0] > 1 else 0
@@ -106,18 +111,18 @@ def _coefs_lambda(r, nv, g, lm, term, trunc, t0, t1, b0, b1, A, C):
             A[k] = a
 
 
-@jit
 def _coefs(m, r, v, nv, g, lm, term, trunc, t0, t1, b0, b1, A, C):
     """a_t, c_t of the recurrence for rows [t0, t1) x columns [b0, b1)."""
-    if m == DISC:
-        _coefs_disc(r, nv, g, term, trunc, t0, t1, b0, b1, A, C)
-    elif m == GAE:
-        _coefs_gae(r, v, nv, g, lm, term, trunc, t0, t1, b0, b1, A, C)
-    else:
-        _coefs_lambda(r, nv, g, lm, term, trunc, t0, t1, b0, b1, A, C)
 
 
-@jit
+@overload(_coefs)
+def _coefs_for_mode(m, r, v, nv, g, lm, term, trunc, t0, t1, b0, b1, A, C):
+    if not isinstance(m, types.IntegerLiteral):
+        raise errors.TypingError("_coefs needs the mode as a compile-time constant")
+    return (_coefs_disc, _coefs_gae, _coefs_lambda)[m.literal_value]
+
+
+@jit(inline="always")
 def _rows(m, r, v, nv, g, lm, term, trunc, out, out2, b0, b1):
     """Row path: reverse loop over time, batch columns [b0, b1) inner."""
     T = r.shape[0]
@@ -218,7 +223,7 @@ def _has_cut(C, n):
     return False
 
 
-@jit
+@jit(inline="always")
 def _block(m, r, v, nv, g, lm, term, trunc, out, out2, b, s, e):
     """Scan [s, e) of column b with zero carry-in; returns (y_s, prod c, whether
     the block holds an episode end)."""
@@ -235,7 +240,7 @@ def _block(m, r, v, nv, g, lm, term, trunc, out, out2, b, s, e):
     return A[0], p, p == 0 and _has_cut(C, n)
 
 
-@jit
+@jit(inline="always")
 def _fix(m, r, v, nv, g, lm, term, trunc, out, out2, b, s, e, carry):
     """Add prod_{k=t}^{e-1} c_k * carry to y_t for t = e-1 down to s.
 
@@ -281,39 +286,15 @@ def _carries(head, prod, cut, nblk, B):
             nxt = cur
 
 
-@jit
-def _scan(m, r, v, nv, g, lm, term, trunc, out, out2):
-    T, B = r.shape
-    if T == 0 or B == 0:
-        return
-    if B >= ROW_MIN_B:
-        _rows(m, r, v, nv, g, lm, term, trunc, out, out2, 0, B)
-        return
-    nblk = (T + BLOCK - 1) // BLOCK
-    head = np.empty(nblk * B, dtype=out.dtype)
-    prod = np.empty(nblk * B, dtype=out.dtype)
-    cut = np.empty(nblk * B, dtype=np.bool_)
-    for k in range(nblk * B):
-        s = (k % nblk) * BLOCK
-        head[k], prod[k], cut[k] = _block(m, r, v, nv, g, lm, term, trunc, out, out2,
-                                          k // nblk, s, min(T, s + BLOCK))
-    if nblk > 1:
-        _carries(head, prod, cut, nblk, B)
-        for k in range(nblk * B):
-            if k % nblk < nblk - 1:
-                s = (k % nblk) * BLOCK
-                _fix(m, r, v, nv, g, lm, term, trunc, out, out2, k // nblk,
-                     s, s + BLOCK, head[k])
-
-
-@jit(parallel=True)
-def _scan_parallel(m, r, v, nv, g, lm, term, trunc, out, out2):
+def _scan_body(m, r, v, nv, g, lm, term, trunc, out, out2, max_slabs):
+    """The scan, serial and parallel (prange is range in the serial
+    compilation, whose callers pass ``max_slabs=1``)."""
     T, B = r.shape
     if T == 0 or B == 0:
         return
     if B >= ROW_MIN_B:
         # each thread owns a slab of columns
-        nslab = max(1, min(B // ROW_MIN_B, MAX_SLABS))
+        nslab = max(1, min(B // ROW_MIN_B, max_slabs))
         for i in prange(nslab):
             _rows(m, r, v, nv, g, lm, term, trunc, out, out2,
                   i * B // nslab, (i + 1) * B // nslab)
@@ -335,10 +316,14 @@ def _scan_parallel(m, r, v, nv, g, lm, term, trunc, out, out2):
                      s, s + BLOCK, head[k])
 
 
+_scan = jit(_scan_body, cache=False)
+_scan_parallel = jit(_scan_body, parallel=True, cache=False)
+
+
 @jit
 def discounted_returns(rewards, gamma, terminated, truncated, next_values, out):
     _scan(DISC, rewards, rewards, next_values, gamma, gamma, terminated,
-          truncated, out, out)
+          truncated, out, out, 1)
     return out
 
 
@@ -346,22 +331,22 @@ def discounted_returns(rewards, gamma, terminated, truncated, next_values, out):
 def gae(rewards, values, next_values, gamma, lam, terminated, truncated,
         advantages_out, returns_out):
     _scan(GAE, rewards, values, next_values, gamma, lam, terminated, truncated,
-          advantages_out, returns_out)
+          advantages_out, returns_out, 1)
     return advantages_out, returns_out
 
 
 @jit
 def lambda_returns(rewards, next_values, gamma, lam, terminated, truncated, out):
     _scan(LAMBDA, rewards, rewards, next_values, gamma, lam, terminated,
-          truncated, out, out)
+          truncated, out, out, 1)
     return out
 
 
 @jit
 def discounted_returns_parallel(rewards, gamma, terminated, truncated,
                                 next_values, out):
-    _scan_parallel(DISC, rewards, rewards, next_values, gamma, gamma,
-                   terminated, truncated, out, out)
+    _scan_parallel(DISC, rewards, rewards, next_values, gamma, gamma, terminated,
+                   truncated, out, out, MAX_SLABS)
     return out
 
 
@@ -369,15 +354,15 @@ def discounted_returns_parallel(rewards, gamma, terminated, truncated,
 def gae_parallel(rewards, values, next_values, gamma, lam, terminated,
                  truncated, advantages_out, returns_out):
     _scan_parallel(GAE, rewards, values, next_values, gamma, lam, terminated,
-                   truncated, advantages_out, returns_out)
+                   truncated, advantages_out, returns_out, MAX_SLABS)
     return advantages_out, returns_out
 
 
 @jit
 def lambda_returns_parallel(rewards, next_values, gamma, lam, terminated,
                             truncated, out):
-    _scan_parallel(LAMBDA, rewards, rewards, next_values, gamma, lam,
-                   terminated, truncated, out, out)
+    _scan_parallel(LAMBDA, rewards, rewards, next_values, gamma, lam, terminated,
+                   truncated, out, out, MAX_SLABS)
     return out
 
 
