@@ -227,7 +227,7 @@ TABULAR_QUICK = ("S500xA6-N1M-f64",)
 #: the reference's Python loop runs on this many transitions (rates are compared);
 #: N_REF_QUICK in the default `fastpg bench`
 N_REF = 50_000
-N_REF_QUICK = 10_000
+N_REF_QUICK = 5_000
 TABULAR_UPDATES = ("q_learning", "sarsa", "expected_sarsa", "double_q_learning", "td0")
 #: value iteration: (S, A, K); K = None is a dense P, else K next states per (s, a)
 VI_SIZES = {"VI-S500xA6": (500, 6, None), "VI-S5000xA8-K10": (5000, 8, 10)}
