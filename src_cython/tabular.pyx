@@ -252,85 +252,6 @@ cdef Py_ssize_t value_iteration_c(const double[:, :, ::1] P, const int64_t[:, :,
     return it
 
 
-# ---- registry kernels (Python-callable; same names as fastpg.reference) ----
-
-def q_learning(floating[:, ::1] Q, const int64_t[::1] states, const int64_t[::1] actions,
-               const floating[::1] rewards, const int64_t[::1] next_states,
-               const unsigned char[::1] terminated, const floating[::1] gamma,
-               const floating[::1] alpha, floating[::1] td_out):
-    cdef Py_ssize_t rc
-    with nogil:
-        rc = q_learning_c(Q, states, actions, rewards, next_states, terminated, gamma, alpha,
-                          td_out)
-    return rc
-
-
-def sarsa(floating[:, ::1] Q, const int64_t[::1] states, const int64_t[::1] actions,
-          const floating[::1] rewards, const int64_t[::1] next_states,
-          const int64_t[::1] next_actions, const unsigned char[::1] terminated,
-          const floating[::1] gamma, const floating[::1] alpha, floating[::1] td_out):
-    cdef Py_ssize_t rc
-    with nogil:
-        rc = sarsa_c(Q, states, actions, rewards, next_states, next_actions, terminated, gamma,
-                     alpha, td_out)
-    return rc
-
-
-def expected_sarsa(floating[:, ::1] Q, const int64_t[::1] states, const int64_t[::1] actions,
-                   const floating[::1] rewards, const int64_t[::1] next_states,
-                   const unsigned char[::1] terminated, const floating[::1] gamma,
-                   const floating[::1] alpha, const floating[::1] epsilon,
-                   floating[::1] td_out):
-    cdef Py_ssize_t rc
-    with nogil:
-        rc = expected_sarsa_c(Q, states, actions, rewards, next_states, terminated, gamma,
-                              alpha, epsilon, td_out)
-    return rc
-
-
-def double_q_learning(floating[:, ::1] Q1, floating[:, ::1] Q2, const int64_t[::1] states,
-                      const int64_t[::1] actions, const floating[::1] rewards,
-                      const int64_t[::1] next_states, const unsigned char[::1] terminated,
-                      const floating[::1] gamma, const floating[::1] alpha,
-                      const unsigned char[::1] which, floating[::1] td_out):
-    cdef Py_ssize_t rc
-    with nogil:
-        rc = double_q_learning_c(Q1, Q2, states, actions, rewards, next_states, terminated,
-                                 gamma, alpha, which, td_out)
-    return rc
-
-
-def td0(floating[::1] V, const int64_t[::1] states, const floating[::1] rewards,
-        const int64_t[::1] next_states, const unsigned char[::1] terminated,
-        const floating[::1] gamma, const floating[::1] alpha, floating[::1] td_out):
-    cdef Py_ssize_t rc
-    with nogil:
-        rc = td0_c(V, states, rewards, next_states, terminated, gamma, alpha, td_out)
-    return rc
-
-
-def epsilon_greedy(const floating[:, ::1] Q, const int64_t[::1] states,
-                   const floating[::1] epsilon, const double[::1] u_explore,
-                   const double[::1] u_pick, int64_t[::1] out):
-    cdef Py_ssize_t rc
-    with nogil:
-        rc = epsilon_greedy_c(Q, states, epsilon, u_explore, u_pick, out)
-    return rc
-
-
-def value_iteration(const double[:, :, ::1] P, const int64_t[:, :, ::1] idx,
-                    const double[:, ::1] r_sa, double gamma, double tol, Py_ssize_t max_iter,
-                    const unsigned char[:, ::1] mask, double[::1] V_out, double[:, ::1] Q_out,
-                    int64_t[::1] policy_out):
-    cdef double[::1] V_new = cvarray(shape=(V_out.shape[0] + 1,), itemsize=sizeof(double),
-                                     format="d")
-    cdef Py_ssize_t it
-    with nogil:
-        it = value_iteration_c(P, idx, r_sa, gamma, tol, max_iter, mask, V_out, V_new, Q_out,
-                               policy_out)
-    return it
-
-
 cdef inline Py_ssize_t _pick(const double[:, ::1] Q, const unsigned char[:, ::1] mask,
                              Py_ssize_t s, bint explore, double u) noexcept nogil:
     """The epsilon_greedy rule: the floor(u · n)-th candidate in action order."""
@@ -402,13 +323,18 @@ cdef Py_ssize_t q_learning_rollout_c(double[:, ::1] Q, const double[:, :, ::1] c
     return s
 
 
-def q_learning_rollout(double[:, ::1] Q, const double[:, :, ::1] cum_P, const double[:, :, ::1] R,
-                       const unsigned char[:, ::1] mask, const unsigned char[::1] terminal,
-                       const double[::1] start_cum, double epsilon, double alpha0,
-                       double alpha_decay, double gamma, Py_ssize_t k0, Py_ssize_t s0,
-                       const double[:, ::1] u, int64_t[:, ::1] visits):
-    cdef Py_ssize_t s
+# ---- registry kernels (Python-callable; same names as fastpg.reference) ----
+include "_tabular_api.pxi"
+
+
+def value_iteration(const double[:, :, ::1] P, const int64_t[:, :, ::1] idx,
+                    const double[:, ::1] r_sa, double gamma, double tol, Py_ssize_t max_iter,
+                    const unsigned char[:, ::1] mask, double[::1] V_out, double[:, ::1] Q_out,
+                    int64_t[::1] policy_out):
+    cdef double[::1] V_new = cvarray(shape=(V_out.shape[0] + 1,), itemsize=sizeof(double),
+                                     format="d")
+    cdef Py_ssize_t it
     with nogil:
-        s = q_learning_rollout_c(Q, cum_P, R, mask, terminal, start_cum, epsilon, alpha0,
-                                 alpha_decay, gamma, k0, s0, u, visits)
-    return s
+        it = value_iteration_c(P, idx, r_sa, gamma, tol, max_iter, mask, V_out, V_new, Q_out,
+                               policy_out)
+    return it
