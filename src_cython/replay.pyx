@@ -9,8 +9,11 @@ from libc.math cimport INFINITY, pow
 from libc.stdint cimport int64_t, uint8_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
+from cpython.object cimport PyObject, PyTypeObject
 from cpython.pycapsule cimport PyCapsule_GetPointer
+from cpython.ref cimport Py_INCREF
 from numpy.random cimport bitgen_t
+import numpy as np
 
 include "_ndarg.pxi"  # Rows: the Python-callable kernels' array arguments
 
@@ -340,3 +343,65 @@ def nstep_gather(const floating[:] rewards, const uint8_t[:] terminated,
         rc = nstep_gather_c(rewards, terminated, cut, indices, stride, newest_row, n, gamma,
                             out_return, out_discount, out_boot)
     return rc
+
+
+# Not a kernel (no reference or numba twin: numba cannot return views of
+# several dtypes); fastpg.replay._layout.record_fields is its Python twin and
+# the fallback where this module is not built.
+cdef extern from "numpy/arrayobject.h":
+    object _new_view "PyArray_NewFromDescr" (PyTypeObject* subtype, cnp.PyArray_Descr* descr, int nd,
+                                             cnp.npy_intp* dims, cnp.npy_intp* strides,
+                                             void* data, int flags, PyObject* obj)
+    PyTypeObject PyArray_Type
+
+
+def record_fields(cnp.ndarray rec not None, tuple layout):
+    """The field arrays of a gathered block of records (see
+    fastpg.replay._layout.record_fields, which this equals): one C call in
+    place of an ndarray constructor per field and an astype."""
+    cdef Rows r
+    _rows_arg(rec, "rec", False, &r)
+    if not cnp.PyArray_IS_C_CONTIGUOUS(rec):
+        raise ValueError("rec must be C-contiguous")
+    cdef cnp.npy_intp dims[8]
+    cdef cnp.npy_intp st[8]
+    cdef Py_ssize_t nd, k, i, j, m, offset, extent
+    cdef cnp.dtype dt
+    cdef char* src
+    cdef float* dst
+    cdef int flags = cnp.NPY_ARRAY_WRITEABLE if cnp.PyArray_ISWRITEABLE(rec) else 0
+    fields = []
+    for spec in layout:
+        shape, dtype, offset, strides, cast = spec
+        dt = <cnp.dtype?>dtype
+        nd = len(shape) + 1
+        if nd > 8 or len(strides) != nd - 1:
+            raise ValueError(f"layout: shape {shape} and strides {strides} do not match")
+        dims[0], st[0] = r.n, r.s0
+        extent, m = offset + dt.itemsize, 1
+        for k in range(1, nd):
+            dims[k], st[k] = shape[k - 1], strides[k - 1]
+            if dims[k] < 1 or st[k] < 0:
+                raise ValueError(f"layout: shape {shape} and strides {strides} must be positive")
+            extent += (dims[k] - 1) * st[k]
+            m *= dims[k]
+        if offset < 0 or extent > r.R:
+            raise ValueError(f"layout: a field at byte {offset} spanning {extent - offset} "
+                             f"bytes does not fit records of {r.R} bytes")
+        if cast is None:
+            Py_INCREF(dt)  # PyArray_NewFromDescr steals it
+            a = _new_view(&PyArray_Type, <cnp.PyArray_Descr*>dt, <int>nd, dims, st, r.p + offset, flags,
+                          NULL)
+            cnp.set_array_base(a, rec)
+        else:
+            if cast != np.float32 or dt.itemsize != 1 or extent - offset != m:
+                raise ValueError("layout: cast must be None, or float32 for a contiguous "
+                                 "one-byte flag field")
+            a = cnp.PyArray_SimpleNew(<int>nd, dims, cnp.NPY_FLOAT32)
+            dst = <float*>cnp.PyArray_DATA(a)
+            for i in range(r.n):
+                src = r.p + i * r.s0 + offset
+                for j in range(m):
+                    dst[i * m + j] = 1.0 if src[j] else 0.0
+        fields.append(a)
+    return fields

@@ -171,3 +171,36 @@ def test_numba_cache_is_invalidated_by_a_tuning_change():
     stamp = cache._impl.locator.get_source_stamp()
     st = os.stat(_TUNING)
     assert stamp[1:] == (st.st_mtime, st.st_size)
+
+
+def test_memoised_per_step_kernels_follow_the_backend_in_force():
+    """The replay buffer's per-batch path keeps its kernel while the backend in
+    force is unchanged and takes the new one after set_backend / use_backend."""
+    buf = fastpg.ReplayBuffer(32, (2,))
+    o = np.zeros((8, 2), np.float32)
+    buf.extend(o, np.zeros(8, int), np.ones(8), o, np.zeros(8, bool))
+    rng = np.random.default_rng(0)
+    before = fastpg.get_backend()
+
+    def used():
+        buf._records(4, rng)
+        return buf._gather_memo[2]
+
+    def kern(b):
+        return _backend.kernel("replay", "uniform_gather", b)
+
+    try:
+        fastpg.set_backend("numpy")
+        assert used() is kern("numpy") and used() is kern("numpy")
+        other = next((b for b in ("numba", "cython") if fastpg.available(b)), None)
+        if other is not None:
+            with fastpg.use_backend(other):
+                assert _backend._stamp is None
+                assert used() is kern(other)
+            assert used() is kern("numpy")
+            fastpg.set_backend(other)
+            assert used() is kern(other)
+            buf.backend = "numpy"
+            assert used() is kern("numpy")
+    finally:
+        fastpg.set_backend(before)

@@ -171,3 +171,49 @@ def test_uniform_gather_refuses_bad_arguments_before_drawing():
     with pytest.raises(TypeError, match="indices_out must have dtype int64"):
         k.uniform_gather(rng, 5, rec, idx.astype(np.int32), out)
     assert rng.bit_generator.state == state  # nothing drawn
+
+
+def _field_layout():
+    f4, i8, b1 = np.dtype(np.float32), np.dtype(np.int64), np.dtype(bool)
+    return (((2, 3), f4, 0, (12, 4), None), ((1,), i8, 24, (8,), None),
+            ((1,), b1, 32, (1,), np.float32), ((), f4, 36, (), None),
+            ((3,), b1, 33, (1,), None))
+
+
+def test_record_fields_equals_its_python_twin():
+    from fastpg.replay._layout import _record_fields
+    k = _cy_replay()
+    rng = np.random.default_rng(2)
+    block = rng.integers(0, 255, (33, 48), dtype=np.uint8)
+    block[:, 32:36] &= 1  # the flags hold 0/1, as the buffer stores them
+    for rec in (block, block[:7]):
+        got, want = k.record_fields(rec, _field_layout()), _record_fields(rec, _field_layout())
+        for g, w, spec in zip(got, want, _field_layout()):
+            assert g.shape == w.shape and g.dtype == w.dtype
+            np.testing.assert_array_equal(g, w)
+            if spec[-1] is None:
+                assert np.shares_memory(g, rec)
+            else:
+                assert not np.shares_memory(g, rec) and g.dtype == np.float32
+    ro = block.copy()
+    ro.flags.writeable = False
+    assert not k.record_fields(ro, _field_layout())[0].flags.writeable
+
+
+def test_record_fields_refuses_a_layout_outside_the_records():
+    k, rec = _cy_replay(), np.zeros((4, 40), np.uint8)
+    f4 = np.dtype(np.float32)
+    for spec, match in [(((3,), f4, 32, (4,), None), "does not fit records of 40 bytes"),
+                        (((2,), f4, -4, (4,), None), "does not fit"),
+                        (((2, 2), f4, 0, (40, 4), None), "does not fit"),
+                        (((0,), f4, 0, (4,), None), "must be positive"),
+                        (((2,), f4, 0, (4, 4), None), "do not match"),
+                        (((2,), f4, 0, (4,), np.float32), "one-byte flag")]:
+        with pytest.raises(ValueError, match=match):
+            k.record_fields(rec, (spec,))
+    with pytest.raises(TypeError):
+        k.record_fields(rec, (((2,), "float32", 0, (4,), None),))
+    with pytest.raises(ValueError, match="rec must be C-contiguous"):
+        k.record_fields(np.zeros((4, 80), np.uint8)[:, :40], ())
+    with pytest.raises(TypeError, match="rec must have dtype uint8"):
+        k.record_fields(np.zeros((4, 10), np.float32), ())

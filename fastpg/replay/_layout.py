@@ -98,3 +98,26 @@ class _FastAdd(NamedTuple):
     obs_dtype: np.dtype
     obs_shape: tuple
     action_dtype: np.dtype
+
+
+def _record_fields(rec, layout):
+    """The field arrays of a gathered block of records.
+
+    ``rec``: ``(B, R)`` uint8, C-contiguous, each row one record's bytes. ``layout``: one
+    ``(shape, dtype, offset, strides, cast)`` per field: with ``cast`` None,
+    a ``(B, *shape)`` view of ``rec`` whose row i starts at byte ``offset`` of
+    record i with element strides ``strides``; with ``cast`` float32 (for a
+    one-byte flag), a new ``(B, *shape)`` float32 array of its 0/1 values.
+    """
+    B, R = rec.shape
+    out = []
+    for shape, dtype, offset, strides, cast in layout:
+        a = np.ndarray((B,) + shape, dtype, rec, offset, (rec.strides[0],) + strides)
+        out.append(a if cast is None else a.astype(cast))
+    return out
+
+
+try:  # one C call per batch where the Cython replay module is built
+    from .._cy.replay import record_fields
+except ImportError:
+    record_fields = _record_fields

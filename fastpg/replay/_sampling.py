@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _backend
 from .. import _checks as C
 from ._layout import _RECORD_GATHER_MAX, Batch
 
@@ -11,6 +12,10 @@ from ._layout import _RECORD_GATHER_MAX, Batch
 class Sampling:
     """sample / get and what they share (a mixin of
     :class:`~fastpg.replay.ReplayBuffer`)."""
+
+    #: _records' kernel and index scratch, with the backend stamp and the
+    #: buffer backend they were got under
+    _gather_memo = (None, None, None, np.empty(0, np.int64))
 
     def _draw(self, B, rng):
         slots = np.empty(B, np.int64)
@@ -177,11 +182,17 @@ class Sampling:
         if type(batch_size) is not int or batch_size <= 0:
             return None
         with self._lock:
-            if not self._added:
+            n = self._added
+            if not n:
                 return None
+            memo = self._gather_memo
+            if memo[0] is None or memo[0] is not _backend._stamp or memo[1] != self.backend \
+                    or memo[3].shape[0] != batch_size:
+                memo = self._gather_memo = (_backend._stamp, self.backend,
+                                            self._k("uniform_gather"),
+                                            np.empty(batch_size, np.int64))
             rec = np.empty((batch_size, self._rec.shape[1]), np.uint8)
-            self._k("uniform_gather")(rng, len(self), self._rec, np.empty(batch_size, np.int64),
-                                      rec)
+            memo[2](rng, min(n, self._capacity), self._rec, memo[3], rec)
         return rec
 
     def _gather_records(self, slots):
