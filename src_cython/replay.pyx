@@ -5,7 +5,8 @@ The ``*_c`` functions declared in replay.pxd are the cimport-able API
 (nogil, noexcept); the public classes validate their arguments.
 """
 from cython cimport floating
-from libc.math cimport INFINITY, pow
+from libc.float cimport FLT_MAX
+from libc.math cimport INFINITY, fabs, isfinite, pow
 from libc.stdint cimport int64_t, uint8_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
@@ -405,3 +406,83 @@ def record_fields(cnp.ndarray rec not None, tuple layout):
                     dst[i * m + j] = 1.0 if src[j] else 0.0
         fields.append(a)
     return fields
+
+
+cdef bint _row_array(object a, cnp.ndarray field) except -1:
+    """Whether ``a`` can be copied byte for byte into one row of ``field`` (a
+    (capacity, ...) view of the records): an ndarray of field's dtype and row
+    shape, C-contiguous, the row's elements contiguous in the record."""
+    if not cnp.PyArray_CheckExact(a):
+        return False
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    cdef int nd = cnp.PyArray_NDIM(field) - 1, k
+    cdef Py_ssize_t step = cnp.PyArray_ITEMSIZE(field)
+    if cnp.PyArray_NDIM(arr) != nd or not cnp.PyArray_IS_C_CONTIGUOUS(arr) \
+            or not cnp.PyArray_EquivTypes(arr.dtype, field.dtype):
+        return False
+    for k in range(nd, 0, -1):
+        if cnp.PyArray_DIM(arr, k - 1) != cnp.PyArray_DIM(field, k) \
+                or (cnp.PyArray_DIM(field, k) > 1 and cnp.PyArray_STRIDE(field, k) != step):
+            return False
+        step *= cnp.PyArray_DIM(field, k)
+    return True
+
+
+cdef inline char* _row(cnp.ndarray field, Py_ssize_t x):
+    return <char*>cnp.PyArray_DATA(field) + x * cnp.PyArray_STRIDE(field, 0)
+
+
+cdef inline bint _flag_type(object v):
+    return type(v) is bool or type(v) is int or type(v) is np.bool_
+
+
+def add_one(object fast, Py_ssize_t x, obs, action, reward, next_obs, terminated, truncated):
+    """One transition into row ``x`` (see fastpg.replay._layout._add_one, which
+    this equals): every check in C before the first write, then one copy per
+    field; False, with nothing written, where the general path must decide."""
+    cdef cnp.ndarray od = fast[0], ad = fast[1], rd = fast[2], nd = fast[3]
+    cdef cnp.ndarray td = fast[4], trd = fast[5], cut = fast[6]
+    cdef double r
+    cdef int rt = cnp.PyArray_TYPE(rd)
+    cdef bint scalar_action
+    if not 0 <= x < cnp.PyArray_DIM(od, 0):
+        raise IndexError(f"add_one: row {x} is outside the buffer")
+    if not (_row_array(obs, od) and _row_array(next_obs, nd)):
+        return False
+    scalar_action = type(action) is int and cnp.PyArray_NDIM(ad) == 1 and \
+        (cnp.PyArray_ISINTEGER(ad) and not cnp.PyArray_ISBOOL(ad))
+    if not (scalar_action or _row_array(action, ad)):
+        return False
+    if type(reward) is float:
+        r = <double>reward
+    elif type(reward) is int:
+        try:
+            r = <double>reward
+        except OverflowError:
+            return False
+    else:
+        return False
+    if not (isfinite(r) and (rt == cnp.NPY_FLOAT64 or (rt == cnp.NPY_FLOAT32 and fabs(r) <= FLT_MAX))):
+        return False
+    if not (_flag_type(terminated) and _flag_type(truncated)):
+        return False
+    cdef bint term = bool(terminated), trunc = bool(truncated)
+    if scalar_action:
+        try:  # first: an out-of-range int fails before any write
+            cnp.PyArray_SETITEM(ad, _row(ad, x), action)
+        except OverflowError:
+            return False
+    else:
+        memcpy(_row(ad, x), cnp.PyArray_DATA(<cnp.ndarray>action),
+               cnp.PyArray_NBYTES(<cnp.ndarray>action))
+    memcpy(_row(od, x), cnp.PyArray_DATA(<cnp.ndarray>obs), cnp.PyArray_NBYTES(<cnp.ndarray>obs))
+    memcpy(_row(nd, x), cnp.PyArray_DATA(<cnp.ndarray>next_obs),
+           cnp.PyArray_NBYTES(<cnp.ndarray>next_obs))
+    if rt == cnp.NPY_FLOAT32:
+        (<float*>_row(rd, x))[0] = <float>r
+    else:
+        (<double*>_row(rd, x))[0] = r
+    (<uint8_t*>_row(td, x))[0] = term
+    (<uint8_t*>_row(trd, x))[0] = trunc
+    (<uint8_t*>_row(cut, x))[0] = trunc
+    return True

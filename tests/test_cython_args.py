@@ -217,3 +217,65 @@ def test_record_fields_refuses_a_layout_outside_the_records():
         k.record_fields(np.zeros((4, 80), np.uint8)[:, :40], ())
     with pytest.raises(TypeError, match="rec must have dtype uint8"):
         k.record_fields(np.zeros((4, 10), np.float32), ())
+
+
+def _fast_arrays(cap=4, obs_shape=(2, 3), obs_dtype=np.float32, action_shape=(),
+                 action_dtype=np.int64, reward_dtype=np.float32):
+    buf = __import__("fastpg").ReplayBuffer(cap, obs_shape, obs_dtype, action_shape,
+                                             action_dtype, reward_dtype=reward_dtype)
+    return buf._rec, buf._fast
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_add_one_equals_its_python_twin(case):
+    """Cython's add_one and the Python twin accept the same transitions and
+    write the same bytes; a refused one writes nothing."""
+    from fastpg.replay._layout import _add_one
+    cfg = [dict(), dict(action_dtype=np.int32), dict(obs_shape=(5,), obs_dtype=np.uint8),
+           dict(action_shape=(2,), action_dtype=np.float32), dict(reward_dtype=np.float64),
+           dict(action_dtype=np.uint8)][case]
+    rec_c, fast_c = _fast_arrays(**cfg)
+    rec_p, fast_p = _fast_arrays(**cfg)
+    rng = np.random.default_rng(case)
+    od, ad = fast_c.obs, fast_c.action
+    good_obs = lambda: rng.integers(0, 100, od.shape[1:]).astype(od.dtype)  # noqa: E731
+    good_act = (int(rng.integers(0, 100)) if ad.ndim == 1 else
+                rng.random(ad.shape[1:]).astype(ad.dtype))
+    inputs = [
+        (good_obs(), good_act, 1.5, good_obs(), False, True),
+        (good_obs(), good_act, 3, good_obs(), np.bool_(True), 0),
+        (good_obs(), good_act, 2.0, good_obs(), 1, False),
+        (good_obs().astype(np.float64), good_act, 1.0, good_obs(), False, False),  # dtype
+        (good_obs()[None], good_act, 1.0, good_obs(), False, False),  # shape
+        (np.repeat(good_obs()[..., None], 2, -1)[..., 0], good_act, 1.0, good_obs(), False,
+         False),  # not contiguous
+        (good_obs(), good_act, float("nan"), good_obs(), False, False),
+        (good_obs(), good_act, float("inf"), good_obs(), False, False),
+        (good_obs(), good_act, 1e300, good_obs(), False, False),  # float32: overflows
+        (good_obs(), good_act, 10 ** 400, good_obs(), False, False),
+        (good_obs(), good_act, np.float32(1.0), good_obs(), False, False),  # not a Python float
+        (good_obs(), good_act, 1.0, good_obs(), "yes", False),
+        (good_obs(), good_act, 1.0, good_obs(), False, None),
+        (good_obs(), True, 1.0, good_obs(), False, False),  # bool is not an int action
+        (good_obs(), 2 ** 70, 1.0, good_obs(), False, False),
+        (good_obs(), -1, 1.0, good_obs(), False, False),
+        (good_obs(), 300, 1.0, good_obs(), False, False),
+        (good_obs(), np.int64(1), 1.0, good_obs(), False, False),
+        (list(good_obs().ravel()), good_act, 1.0, good_obs(), False, False),
+    ]
+    scalar = ad.ndim == 1
+    fits = [scalar and np.can_cast(np.min_scalar_type(v), ad.dtype) for v in (-1, 300)]
+    accepted = [True] * 3 + [False] * 12 + fits + [False] * 2
+    accepted[8] = fast_c.reward.dtype == np.float64  # 1e300 fits a float64 reward
+    assert len(accepted) == len(inputs)
+    for i, args in enumerate(inputs):
+        x = i % 4
+        before = rec_c.copy()
+        got = _cy_replay().add_one(fast_c, x, *args)
+        want = _add_one(fast_p, x, *args)
+        assert got == want == accepted[i], (i, got, want)
+        np.testing.assert_array_equal(rec_c, rec_p, err_msg=f"input {i}")
+        if not got:
+            np.testing.assert_array_equal(rec_c, before)
+    with pytest.raises(IndexError, match="row 4 is outside"):
+        _cy_replay().add_one(fast_c, 4, *inputs[0])

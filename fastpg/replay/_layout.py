@@ -86,8 +86,8 @@ class _Field:
 
 
 class _FastAdd(NamedTuple):
-    """What add() needs for one transition without conversion: the field
-    arrays, the cut flags, and the dtypes/shape an input must already have."""
+    """The field arrays one transition is written to without conversion, each
+    a ``(capacity, ...)`` view of the records."""
     obs: np.ndarray
     action: np.ndarray
     reward: np.ndarray
@@ -95,9 +95,57 @@ class _FastAdd(NamedTuple):
     terminated: np.ndarray
     truncated: np.ndarray
     cut: np.ndarray
-    obs_dtype: np.dtype
-    obs_shape: tuple
-    action_dtype: np.dtype
+
+
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
+def _add_one(fast, x, obs, action, reward, next_obs, terminated, truncated):
+    """Write one transition into row ``x`` of the ``fast`` arrays (a
+    :class:`_FastAdd`) when it needs no conversion that could change a value;
+    otherwise write nothing and return False (the general path then converts
+    or says which argument is wrong and why).
+
+    Accepted: obs and next_obs ndarrays of the field's exact dtype and shape,
+    C-contiguous; a Python int action for a scalar integer action field, or
+    an ndarray action of the exact dtype and shape; a Python float/int reward
+    that is finite and fits the reward dtype (float32 or float64); Python or
+    NumPy bool, or Python int, flags. ``cut`` gets ``truncated``.
+    """
+    od, ad, rd, nd, td, trd, cut = fast
+    if not 0 <= x < od.shape[0]:
+        raise IndexError(f"add_one: row {x} is outside the buffer")
+    if not (_row_array(obs, od) and _row_array(next_obs, nd)):
+        return False
+    scalar_action = type(action) is int and ad.ndim == 1 and ad.dtype.kind in "iu"
+    if not (scalar_action or _row_array(action, ad)):
+        return False
+    if type(reward) not in (float, int):
+        return False
+    try:
+        r = float(reward)
+    except OverflowError:
+        return False
+    if not (r - r == 0 and (rd.dtype == np.float64
+                            or (rd.dtype == np.float32 and abs(r) <= _F32_MAX))):
+        return False
+    if type(terminated) not in _FLAG_TYPES or type(truncated) not in _FLAG_TYPES:
+        return False
+    try:
+        ad[x] = action  # first: an out-of-range int fails before any write
+    except OverflowError:
+        return False
+    od[x] = obs
+    nd[x] = next_obs
+    rd[x] = r
+    td[x] = bool(terminated)
+    trd[x] = cut[x] = bool(truncated)
+    return True
+
+
+def _row_array(a, field):
+    return (type(a) is np.ndarray and a.dtype == field.dtype and a.shape == field.shape[1:]
+            and a.flags.c_contiguous)
 
 
 def _record_fields(rec, layout):
@@ -117,7 +165,7 @@ def _record_fields(rec, layout):
     return out
 
 
-try:  # one C call per batch where the Cython replay module is built
-    from .._cy.replay import record_fields
+try:  # one C call per transition or batch where the Cython replay module is built
+    from .._cy.replay import add_one, record_fields
 except ImportError:
-    record_fields = _record_fields
+    add_one, record_fields = _add_one, _record_fields

@@ -11,7 +11,7 @@ from .. import _backend
 from .. import _checks as C
 from ._archive import Archive
 from ._elision import Elision
-from ._layout import _FLAG_TYPES, _Field, _FastAdd, _cast_error
+from ._layout import _Field, _FastAdd, _cast_error, add_one
 from ._sampling import Sampling
 
 
@@ -134,8 +134,7 @@ class ReplayBuffer(Archive, Sampling, Elision):
         f = self._f
         self._fast = None if not self._store_next_obs or self._extra else _FastAdd(
             f["obs"].data, f["action"].data, f["reward"].data, f["next_obs"].data,
-            f["terminated"].data, f["truncated"].data, self._cut, self._spec["obs"][1],
-            self._spec["obs"][0], self._spec["action"][1])
+            f["terminated"].data, f["truncated"].data, self._cut)
         self._added = 0  # transitions ever added (the next index)
         if not self._store_next_obs:
             shape, dtype = self._spec["obs"]
@@ -295,38 +294,12 @@ class ReplayBuffer(Archive, Sampling, Elision):
             return self._write(cols, T * E, prio)
 
     def _add_one(self, obs, action, reward, next_obs, terminated, truncated):
-        """One transition with cheap exact checks; False: take the general path.
-
-        Accepts what needs no conversion that could change a value: obs and
-        next_obs arrays of the exact dtype and shape, a Python float/int
-        reward (checked finite), a Python int or exact-dtype action, and
-        Python/NumPy bool or int flags.
-        """
-        od, ad, rd, nd, td, trd, cut, odt, oshape, adt = self._fast  # a _FastAdd
-        if not (type(obs) is np.ndarray and obs.dtype == odt and obs.shape == oshape
-                and type(next_obs) is np.ndarray and next_obs.dtype == odt
-                and next_obs.shape == oshape):
-            return False
-        ta = type(action)
-        if not ((ta is int and adt.kind in "iu" and ad.ndim == 1)
-                or (ta is np.ndarray and action.dtype == adt and action.shape == ad.shape[1:])):
-            return False
-        if not (type(reward) in (float, int) and reward - reward == 0):  # finite
-            return False
-        if type(terminated) not in _FLAG_TYPES or type(truncated) not in _FLAG_TYPES:
-            return False
+        """One transition with no conversion (see ``_layout._add_one``), or
+        False with nothing written: take the general path."""
         with self._lock:
             x = self._added % self._capacity
-            try:
-                ad[x] = action  # first: an out-of-range int fails before any write
-            except OverflowError:
-                return False  # the general path says which argument and why
-            od[x] = obs
-            rd[x] = reward
-            nd[x] = next_obs
-            td[x] = terminated
-            trd[x] = truncated
-            cut[x] = truncated != 0
+            if not add_one(self._fast, x, obs, action, reward, next_obs, terminated, truncated):
+                return False
             self._after_write(x, 1, 0, None)
             self._added += 1
         return True

@@ -114,10 +114,12 @@ class ReplayBuffer(buffers.ReplayBuffer):
             d = bool(done[0])
             timeout = d and self.handle_timeout_termination and \
                 bool(infos[0].get("TimeLimit.truncated", False))
-            self.buffer.add(np.asarray(obs).reshape(self.obs_shape),
-                            np.asarray(action).reshape(self.action_dim), float(reward[0]),
-                            np.asarray(next_obs).reshape(self.obs_shape), d and not timeout,
-                            timeout)
+            args = (np.asarray(obs).reshape(self.obs_shape),
+                    np.asarray(action).reshape(self.action_dim), float(reward[0]),
+                    np.asarray(next_obs).reshape(self.obs_shape), d and not timeout, timeout)
+            b = self.buffer
+            if b._fast is None or not b._add_one(*args):
+                b.add(*args)
         else:
             obs = np.reshape(obs, (E, *self.obs_shape))  # Discrete obs: (E,) -> (E, 1), as SB3
             next_obs = np.reshape(next_obs, (E, *self.obs_shape))
