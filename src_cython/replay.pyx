@@ -5,16 +5,12 @@ The ``*_c`` functions declared in replay.pxd are the cimport-able API
 (nogil, noexcept); the public classes validate their arguments.
 """
 from cython cimport floating
-from libc.float cimport FLT_MAX
-from libc.math cimport INFINITY, fabs, isfinite, pow
+from libc.math cimport INFINITY, pow
 from libc.stdint cimport int64_t, uint8_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
-from cpython.object cimport PyObject, PyTypeObject
 from cpython.pycapsule cimport PyCapsule_GetPointer
-from cpython.ref cimport Py_INCREF
 from numpy.random cimport bitgen_t
-import numpy as np
 
 include "_ndarg.pxi"  # Rows: the Python-callable kernels' array arguments
 
@@ -346,143 +342,4 @@ def nstep_gather(const floating[:] rewards, const uint8_t[:] terminated,
     return rc
 
 
-# Not a kernel (no reference or numba twin: numba cannot return views of
-# several dtypes); fastpg.replay._layout.record_fields is its Python twin and
-# the fallback where this module is not built.
-cdef extern from "numpy/arrayobject.h":
-    object _new_view "PyArray_NewFromDescr" (PyTypeObject* subtype, cnp.PyArray_Descr* descr, int nd,
-                                             cnp.npy_intp* dims, cnp.npy_intp* strides,
-                                             void* data, int flags, PyObject* obj)
-    PyTypeObject PyArray_Type
-
-
-def record_fields(cnp.ndarray rec not None, tuple layout):
-    """The field arrays of a gathered block of records (see
-    fastpg.replay._layout.record_fields, which this equals): one C call in
-    place of an ndarray constructor per field and an astype."""
-    cdef Rows r
-    _rows_arg(rec, "rec", False, &r)
-    if not cnp.PyArray_IS_C_CONTIGUOUS(rec):
-        raise ValueError("rec must be C-contiguous")
-    cdef cnp.npy_intp dims[8]
-    cdef cnp.npy_intp st[8]
-    cdef Py_ssize_t nd, k, i, j, m, offset, extent
-    cdef cnp.dtype dt
-    cdef char* src
-    cdef float* dst
-    cdef int flags = cnp.NPY_ARRAY_WRITEABLE if cnp.PyArray_ISWRITEABLE(rec) else 0
-    fields = []
-    for spec in layout:
-        shape, dtype, offset, strides, cast = spec
-        dt = <cnp.dtype?>dtype
-        nd = len(shape) + 1
-        if nd > 8 or len(strides) != nd - 1:
-            raise ValueError(f"layout: shape {shape} and strides {strides} do not match")
-        dims[0], st[0] = r.n, r.s0
-        extent, m = offset + dt.itemsize, 1
-        for k in range(1, nd):
-            dims[k], st[k] = shape[k - 1], strides[k - 1]
-            if dims[k] < 1 or st[k] < 0:
-                raise ValueError(f"layout: shape {shape} and strides {strides} must be positive")
-            extent += (dims[k] - 1) * st[k]
-            m *= dims[k]
-        if offset < 0 or extent > r.R:
-            raise ValueError(f"layout: a field at byte {offset} spanning {extent - offset} "
-                             f"bytes does not fit records of {r.R} bytes")
-        if cast is None:
-            Py_INCREF(dt)  # PyArray_NewFromDescr steals it
-            a = _new_view(&PyArray_Type, <cnp.PyArray_Descr*>dt, <int>nd, dims, st, r.p + offset, flags,
-                          NULL)
-            cnp.set_array_base(a, rec)
-        else:
-            if cast != np.float32 or dt.itemsize != 1 or extent - offset != m:
-                raise ValueError("layout: cast must be None, or float32 for a contiguous "
-                                 "one-byte flag field")
-            a = cnp.PyArray_SimpleNew(<int>nd, dims, cnp.NPY_FLOAT32)
-            dst = <float*>cnp.PyArray_DATA(a)
-            for i in range(r.n):
-                src = r.p + i * r.s0 + offset
-                for j in range(m):
-                    dst[i * m + j] = 1.0 if src[j] else 0.0
-        fields.append(a)
-    return fields
-
-
-cdef bint _row_array(object a, cnp.ndarray field) except -1:
-    """Whether ``a`` can be copied byte for byte into one row of ``field`` (a
-    (capacity, ...) view of the records): an ndarray of field's dtype and row
-    shape, C-contiguous, the row's elements contiguous in the record."""
-    if not cnp.PyArray_CheckExact(a):
-        return False
-    cdef cnp.ndarray arr = <cnp.ndarray>a
-    cdef int nd = cnp.PyArray_NDIM(field) - 1, k
-    cdef Py_ssize_t step = cnp.PyArray_ITEMSIZE(field)
-    if cnp.PyArray_NDIM(arr) != nd or not cnp.PyArray_IS_C_CONTIGUOUS(arr) \
-            or not cnp.PyArray_EquivTypes(arr.dtype, field.dtype):
-        return False
-    for k in range(nd, 0, -1):
-        if cnp.PyArray_DIM(arr, k - 1) != cnp.PyArray_DIM(field, k) \
-                or (cnp.PyArray_DIM(field, k) > 1 and cnp.PyArray_STRIDE(field, k) != step):
-            return False
-        step *= cnp.PyArray_DIM(field, k)
-    return True
-
-
-cdef inline char* _row(cnp.ndarray field, Py_ssize_t x):
-    return <char*>cnp.PyArray_DATA(field) + x * cnp.PyArray_STRIDE(field, 0)
-
-
-cdef inline bint _flag_type(object v):
-    return type(v) is bool or type(v) is int or type(v) is np.bool_
-
-
-def add_one(object fast, Py_ssize_t x, obs, action, reward, next_obs, terminated, truncated):
-    """One transition into row ``x`` (see fastpg.replay._layout._add_one, which
-    this equals): every check in C before the first write, then one copy per
-    field; False, with nothing written, where the general path must decide."""
-    cdef cnp.ndarray od = fast[0], ad = fast[1], rd = fast[2], nd = fast[3]
-    cdef cnp.ndarray td = fast[4], trd = fast[5], cut = fast[6]
-    cdef double r
-    cdef int rt = cnp.PyArray_TYPE(rd)
-    cdef bint scalar_action
-    if not 0 <= x < cnp.PyArray_DIM(od, 0):
-        raise IndexError(f"add_one: row {x} is outside the buffer")
-    if not (_row_array(obs, od) and _row_array(next_obs, nd)):
-        return False
-    scalar_action = type(action) is int and cnp.PyArray_NDIM(ad) == 1 and \
-        (cnp.PyArray_ISINTEGER(ad) and not cnp.PyArray_ISBOOL(ad))
-    if not (scalar_action or _row_array(action, ad)):
-        return False
-    if type(reward) is float:
-        r = <double>reward
-    elif type(reward) is int:
-        try:
-            r = <double>reward
-        except OverflowError:
-            return False
-    else:
-        return False
-    if not (isfinite(r) and (rt == cnp.NPY_FLOAT64 or (rt == cnp.NPY_FLOAT32 and fabs(r) <= FLT_MAX))):
-        return False
-    if not (_flag_type(terminated) and _flag_type(truncated)):
-        return False
-    cdef bint term = bool(terminated), trunc = bool(truncated)
-    if scalar_action:
-        try:  # first: an out-of-range int fails before any write
-            cnp.PyArray_SETITEM(ad, _row(ad, x), action)
-        except OverflowError:
-            return False
-    else:
-        memcpy(_row(ad, x), cnp.PyArray_DATA(<cnp.ndarray>action),
-               cnp.PyArray_NBYTES(<cnp.ndarray>action))
-    memcpy(_row(od, x), cnp.PyArray_DATA(<cnp.ndarray>obs), cnp.PyArray_NBYTES(<cnp.ndarray>obs))
-    memcpy(_row(nd, x), cnp.PyArray_DATA(<cnp.ndarray>next_obs),
-           cnp.PyArray_NBYTES(<cnp.ndarray>next_obs))
-    if rt == cnp.NPY_FLOAT32:
-        (<float*>_row(rd, x))[0] = <float>r
-    else:
-        (<double*>_row(rd, x))[0] = r
-    (<uint8_t*>_row(td, x))[0] = term
-    (<uint8_t*>_row(trd, x))[0] = trunc
-    (<uint8_t*>_row(cut, x))[0] = trunc
-    return True
+include "_records.pxi"  # record_fields, add_one: the adapters' per-batch and per-step helpers

@@ -183,7 +183,7 @@ def test_memoised_per_step_kernels_follow_the_backend_in_force():
     before = fastpg.get_backend()
 
     def used():
-        buf._records(4, rng)
+        buf._sample_fields(4, rng, ())
         return buf._gather_memo[2]
 
     def kern(b):

@@ -279,3 +279,33 @@ def test_add_one_equals_its_python_twin(case):
             np.testing.assert_array_equal(rec_c, before)
     with pytest.raises(IndexError, match="row 4 is outside"):
         _cy_replay().add_one(fast_c, 4, *inputs[0])
+
+
+def test_uniform_gather_fields_equals_its_python_twin():
+    """One C call (draws, gather, split) against the reference's draws and
+    gather followed by the Python split: same rng stream, same values."""
+    from fastpg.replay._layout import _uniform_gather_fields
+    k = _cy_replay()
+    rng = np.random.default_rng(3)
+    src = rng.integers(0, 255, (57, 48), dtype=np.uint8)
+    src[:, 32:36] &= 1
+    for size, B in ((57, 64), (1, 3), (20, 1)):
+        idx, want_idx = np.empty(B, np.int64), np.empty(B, np.int64)
+        g1, g2 = np.random.default_rng(size), np.random.default_rng(size)
+        got = k.uniform_gather_fields(g1, size, src, idx, _field_layout())
+        want = _uniform_gather_fields(g2, size, src, want_idx, _field_layout())
+        np.testing.assert_array_equal(idx, want_idx)
+        assert idx.max() < size and g1.random() == g2.random()  # rng advanced alike
+        for g, w in zip(got, want):
+            assert g.shape == w.shape and g.dtype == w.dtype and g.flags.c_contiguous
+            np.testing.assert_array_equal(g, w)
+    g = np.random.default_rng(0)
+    state = g.bit_generator.state
+    bad = ((((2,), np.dtype(np.float32), 0, (8,), None),), "C-contiguous within its record")
+    with pytest.raises(ValueError, match=bad[1]):
+        k.uniform_gather_fields(g, 10, src, np.empty(4, np.int64), bad[0])
+    with pytest.raises(ValueError, match="size must lie in"):
+        k.uniform_gather_fields(g, 58, src, np.empty(4, np.int64), _field_layout())
+    with pytest.raises(TypeError, match="numpy.random.Generator"):
+        k.uniform_gather_fields(np.random.RandomState(0), 10, src, np.empty(4, np.int64), ())
+    assert g.bit_generator.state == state  # refused before any draw

@@ -165,7 +165,21 @@ def _record_fields(rec, layout):
     return out
 
 
+def _uniform_gather_fields(rng, size, src, indices_out, layout, gather=None):
+    """``uniform_gather(rng, size, src, indices_out, rec)`` (``gather``: that
+    kernel, by default the reference's), then :func:`_record_fields` of the
+    gathered block."""
+    if gather is None:
+        from ..reference.replay import uniform_gather as gather
+    rec = np.empty((indices_out.shape[0], src.shape[1]), np.uint8)
+    gather(rng, size, src, indices_out, rec)
+    return _record_fields(rec, layout)
+
+
 try:  # one C call per transition or batch where the Cython replay module is built
     from .._cy.replay import add_one, record_fields
+    from .._cy.replay import uniform_gather as _cy_uniform_gather
+    from .._cy.replay import uniform_gather_fields
 except ImportError:
     add_one, record_fields = _add_one, _record_fields
+    _cy_uniform_gather = uniform_gather_fields = None

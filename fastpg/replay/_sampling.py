@@ -6,16 +6,17 @@ import numpy as np
 
 from .. import _backend
 from .. import _checks as C
-from ._layout import _RECORD_GATHER_MAX, Batch
+from ._layout import (_RECORD_GATHER_MAX, Batch, _cy_uniform_gather, record_fields,
+                      uniform_gather_fields)
 
 
 class Sampling:
     """sample / get and what they share (a mixin of
     :class:`~fastpg.replay.ReplayBuffer`)."""
 
-    #: _records' kernel and index scratch, with the backend stamp and the
-    #: buffer backend they were got under
-    _gather_memo = (None, None, None, np.empty(0, np.int64))
+    #: _sample_fields' kernel, index scratch and fused Cython call, with the
+    #: backend stamp and the buffer backend they were got under
+    _gather_memo = (None, None, None, np.empty(0, np.int64), None)
 
     def _draw(self, B, rng):
         slots = np.empty(B, np.int64)
@@ -161,24 +162,24 @@ class Sampling:
         return batch
 
     def _records_apply(self):
-        """Whether :meth:`_records` can serve this buffer: next_obs stored,
+        """Whether :meth:`_sample_fields` can serve this buffer: next_obs stored,
         records of at most ``_RECORD_GATHER_MAX`` bytes, uniform draws (not a
         prioritized buffer). Fixed at construction: adapters ask once."""
         return (self._store_next_obs and self._rec.shape[1] <= _RECORD_GATHER_MAX
                 and type(self)._draw is Sampling._draw)
 
-    def _records(self, batch_size, rng):
+    def _sample_fields(self, batch_size, rng, layout):
         """``batch_size`` uniform draws as :meth:`sample` makes them (same
-        ``rng`` stream, same slots), returned as one gathered block of whole
-        records, ``(batch_size, record bytes)`` uint8, drawn and gathered by
-        one ``uniform_gather`` kernel call: field ``name`` of row i
-        lies at byte ``_rec_dtype.fields[name][1]`` of it (one-step fields;
-        n-step returns are the caller's to refuse). For adapters called once
-        per gradient step, where each NumPy call runs with cold caches: one
-        draw, one gather, no per-field copies. Only for a buffer where
-        :meth:`_records_apply` holds and a ``numpy.random.Generator``;
-        None for an empty buffer or a batch size that is not a positive int
-        (the caller then takes :meth:`sample`, which says what is wrong)."""
+        ``rng`` stream, same slots), returned as the fields of ``layout`` (see
+        ``_layout.record_fields``; byte offsets are those of ``_rec_dtype``),
+        one-step fields only (n-step returns are the caller's to refuse). For
+        adapters called once per gradient step, where each NumPy call runs
+        with cold caches: with the Cython backend one C call draws, gathers
+        and splits (``uniform_gather_fields``); otherwise the backend's
+        ``uniform_gather`` and ``record_fields``. Only for a buffer where
+        :meth:`_records_apply` holds and a ``numpy.random.Generator``; None
+        for an empty buffer or a batch size that is not a positive int (the
+        caller then takes :meth:`sample`, which says what is wrong)."""
         if type(batch_size) is not int or batch_size <= 0:
             return None
         with self._lock:
@@ -188,12 +189,15 @@ class Sampling:
             memo = self._gather_memo
             if memo[0] is None or memo[0] is not _backend._stamp or memo[1] != self.backend \
                     or memo[3].shape[0] != batch_size:
-                memo = self._gather_memo = (_backend._stamp, self.backend,
-                                            self._k("uniform_gather"),
-                                            np.empty(batch_size, np.int64))
+                k = self._k("uniform_gather")
+                memo = self._gather_memo = (
+                    _backend._stamp, self.backend, k, np.empty(batch_size, np.int64),
+                    uniform_gather_fields if k is _cy_uniform_gather else None)
+            if memo[4] is not None:
+                return memo[4](rng, min(n, self._capacity), self._rec, memo[3], layout)
             rec = np.empty((batch_size, self._rec.shape[1]), np.uint8)
             memo[2](rng, min(n, self._capacity), self._rec, memo[3], rec)
-        return rec
+        return record_fields(rec, layout)
 
     def _gather_records(self, slots):
         """The whole records of ``slots``, (B, record bytes) uint8."""

@@ -31,7 +31,6 @@ from stable_baselines3.common import buffers
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
 
 from ... import replay
-from ...replay._layout import record_fields
 
 
 class PrioritizedReplayBufferSamples(NamedTuple):
@@ -145,13 +144,12 @@ class ReplayBuffer(buffers.ReplayBuffer):
         layout = self._layout
         if layout is not None and env is None:
             # inside a training loop every NumPy call starts with cold caches
-            # (~2-10 us each), so the common case is one call that draws and
-            # gathers whole records and one that splits them into SB3's arrays
-            rec = self.buffer._records(batch_size, self._rng)
-            if rec is not None:
+            # (~2-10 us each), so the common case is one call that draws,
+            # gathers and splits the records into SB3's arrays
+            f = self.buffer._sample_fields(batch_size, self._rng, layout)
+            if f is not None:
                 t = self._tensor
-                obs, action, next_obs, done, reward = record_fields(rec, layout)
-                return ReplayBufferSamples(t(obs), t(action), t(next_obs), t(done), t(reward))
+                return ReplayBufferSamples(t(f[0]), t(f[1]), t(f[2]), t(f[3]), t(f[4]))
         self._check_env(env)
         b = self.buffer.sample(batch_size, self._rng, views=True, **self._nstep)
         return self._samples(b, env)
