@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fastpg import _backend
-from fastpg.bench.specs import BY_NAME, SPECS
+from fastpg.bench.specs import SPECS
 
 from .conftest import tol
 
