@@ -49,3 +49,20 @@ def test_dqn_cartpole(benchmark, variant):
         assert res["update_priorities_calls"] == res["sample_calls"]
     assert 0 < res["buffer_s"] < res["wall_s"]
     assert res["curve"] and np.isfinite(res["final_return"])
+
+
+def test_dqn_buffers_side_by_side(benchmark):
+    """Both buffers get the same calls in one training run; training follows
+    SB3's buffer, so the run learns as the sb3 variant does (same seed)."""
+    need("stable_baselines3")
+    from fastpg.bench import e2e as _e2e
+    benchmark.group = f"e2e|DQN CartPole-v1 {DQN_STEPS}"
+    res = benchmark.pedantic(_e2e.dqn_side_by_side, args=(DQN_STEPS, 0), rounds=1,
+                             iterations=1)
+    benchmark.extra_info.update({k: v for k, v in res.items() if k != "curve"})
+    plain = _e2e.dqn_run("sb3", DQN_STEPS, 0)
+    assert res["curve"] == plain["curve"]  # fastpg's buffer beside it changed nothing
+    assert res["add_calls"] == plain["add_calls"] and res["sample_calls"] == plain["sample_calls"]
+    for who in ("sb3", "fastpg"):
+        assert 0 < res[f"{who}_add_s"] and 0 < res[f"{who}_sample_s"]
+        assert res[f"{who}_buffer_s"] < res["wall_s"]

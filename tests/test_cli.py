@@ -151,12 +151,15 @@ def test_bench_e2e_small_run(tmp_path, capsys, monkeypatch):
                      "--json", str(path)]) == 0
     out = capsys.readouterr().out
     assert "PPO fastpg vs sb3" in out and "DQN fastpg-per vs sb3" in out
+    assert "DQN buffers side by side" in out
     data = json.loads(path.read_text())
     assert [(r["algo"], r["variant"]) for r in data["runs"]] == [
         ("PPO", "sb3"), ("PPO", "fastpg"), ("PPO-2048", "sb3"), ("PPO-2048", "fastpg"),
-        ("DQN", "sb3"), ("DQN", "fastpg"), ("DQN", "fastpg-per")]
+        ("DQN", "sb3"), ("DQN", "fastpg"), ("DQN", "fastpg-per"), ("DQN", "side-by-side")]
     assert set(data["summary"]) == {"PPO sb3", "PPO fastpg", "PPO-2048 sb3", "PPO-2048 fastpg",
-                                    "DQN sb3", "DQN fastpg", "DQN fastpg-per"}
+                                    "DQN sb3", "DQN fastpg", "DQN fastpg-per",
+                                    "DQN side-by-side"}
+    assert len(data["summary"]["DQN side-by-side"]["ratios"]) == 1
 
 
 def test_bench_e2e_errors_are_one_line(monkeypatch, capsys):

@@ -140,6 +140,62 @@ def dqn_run(variant, steps=DQN_STEPS, seed=0):
                 final_return=_final_return(curve.points), curve=curve.points)
 
 
+def dqn_side_by_side(steps=DQN_STEPS, seed=0):
+    """DQN trained with SB3's ``ReplayBuffer`` while a fastpg ``ReplayBuffer``
+    beside it gets the same ``add`` and ``sample`` calls, each timed: both
+    buffers' operations measured in one run, under the same cache state
+    (after the same environment and gradient steps), free of the noise
+    between separate runs. The two are called in alternating order, so
+    neither always runs in the caches the other warmed. Training uses SB3's
+    samples, so the run learns exactly as the ``sb3`` variant; fastpg's
+    buffer draws from its own generator."""
+    import gymnasium as gym
+    from stable_baselines3 import DQN
+    from stable_baselines3.common.monitor import Monitor
+
+    from ..integrations import sb3 as F
+
+    env = Monitor(gym.make("CartPole-v1"))
+    model = DQN("MlpPolicy", env, seed=seed, device="cpu", **dqn_zoo())
+    rb = model.replay_buffer
+    state = np.random.get_state()  # fastpg's seed draw must not move SB3's stream
+    ours = F.ReplayBuffer(rb.buffer_size, rb.observation_space, rb.action_space, rb.device,
+                          rb.n_envs, rb.optimize_memory_usage, rb.handle_timeout_termination)
+    np.random.set_state(state)
+    secs = {("sb3", n): 0.0 for n in ("add", "sample")}
+    secs.update({("fastpg", n): 0.0 for n in ("add", "sample")})
+    calls = {"add": 0, "sample": 0}
+    clock = time.perf_counter
+
+    def both(name, theirs, mine):
+        def call(*args, **kwargs):
+            calls[name] += 1
+            first = calls[name] % 2
+            for who in ((("sb3", theirs), ("fastpg", mine)) if first else
+                        (("fastpg", mine), ("sb3", theirs))):
+                t0 = clock()
+                out = who[1](*args, **kwargs)
+                secs[(who[0], name)] += clock() - t0
+                if who[0] == "sb3":
+                    result = out
+            return result
+        return call
+
+    rb.add = both("add", rb.add, ours.add)
+    rb.sample = both("sample", rb.sample, ours.sample)
+    curve = _episodes(model)
+    t0 = time.perf_counter()
+    model.learn(steps, callback=curve)
+    wall = time.perf_counter() - t0
+    out = dict(algo="DQN", variant="side-by-side", seed=seed, steps=steps, wall_s=wall,
+               final_return=_final_return(curve.points), curve=curve.points,
+               add_calls=calls["add"], sample_calls=calls["sample"])
+    for who in ("sb3", "fastpg"):
+        out[f"{who}_add_s"], out[f"{who}_sample_s"] = secs[(who, "add")], secs[(who, "sample")]
+        out[f"{who}_buffer_s"] = secs[(who, "add")] + secs[(who, "sample")]
+    return out
+
+
 def run_all(ppo_steps=PPO_STEPS, dqn_steps=DQN_STEPS, seeds=SEEDS, progress=print):
     """Every run of the comparison; variants of a seed back to back."""
     runs = []
@@ -151,6 +207,8 @@ def run_all(ppo_steps=PPO_STEPS, dqn_steps=DQN_STEPS, seeds=SEEDS, progress=prin
         for variant in DQN_VARIANTS:
             runs.append(dqn_run(variant, dqn_steps, seed))
             progress(_line(runs[-1]))
+        runs.append(dqn_side_by_side(dqn_steps, seed))
+        progress(_line(runs[-1]))
     return runs
 
 
@@ -158,6 +216,11 @@ def _line(r):
     if r["algo"].startswith("PPO"):
         inside = (f"compute_returns_and_advantage {r['returns_s'] * 1e3:.1f} ms in "
                   f"{r['returns_calls']} calls")
+    elif r["variant"] == "side-by-side":
+        inside = "; ".join(
+            f"{who} buffer {r[who + '_buffer_s']:.2f} s (add {r[who + '_add_s']:.2f} s, "
+            f"sample {r[who + '_sample_s']:.2f} s)" for who in ("sb3", "fastpg")) + \
+            f"; {r['sb3_buffer_s'] / r['fastpg_buffer_s']:.1f}x"
     else:
         inside = f"buffer {r['buffer_s']:.2f} s (" + ", ".join(
             f"{n} {r[n + '_s']:.2f} s" for n in ("add", "sample", "update_priorities")
@@ -179,6 +242,13 @@ def summary(runs):
                     inside_s=float(np.median([r[inside] for r in rs])),
                     final_return=float(np.median([r["final_return"] for r in rs])),
                     seeds=len(rs))
+    rs = [r for r in runs if r["variant"] == "side-by-side"]
+    if rs:
+        out["DQN side-by-side"] = dict(
+            seeds=len(rs), **{f"{who}_buffer_s": float(np.median([r[who + "_buffer_s"]
+                                                                  for r in rs]))
+                              for who in ("sb3", "fastpg")},
+            ratios=[r["sb3_buffer_s"] / r["fastpg_buffer_s"] for r in rs])
     return out
 
 
@@ -235,6 +305,8 @@ def bench_e2e(args, fail):
     summ = summary(runs)
     print(f"\n{'run (median over seeds)':<24}{'wall':>9}{'inside':>12}{'final return':>14}")
     for name, m in summ.items():
+        if name == "DQN side-by-side":
+            continue
         print(f"{name:<24}{m['wall_s']:>8.1f}s{m['inside_s']:>11.3f}s{m['final_return']:>14.1f}")
     print("inside: PPO's compute_returns_and_advantage; DQN's buffer add + sample "
           "(+ update_priorities)")
@@ -244,6 +316,12 @@ def bench_e2e(args, fail):
         if a and b:
             print(f"{algo} {other} vs {base}: inside {a['inside_s'] / b['inside_s']:.1f}x faster, "
                   f"wall time {a['wall_s'] / b['wall_s']:.2f}x")
+    side = summ.get("DQN side-by-side")
+    if side:
+        print(f"DQN buffers side by side (one run per seed, the same add/sample calls to both, "
+              f"alternating): SB3 {side['sb3_buffer_s']:.2f} s, fastpg "
+              f"{side['fastpg_buffer_s']:.2f} s (medians); fastpg "
+              + "/".join(f"{x:.1f}" for x in side["ratios"]) + "x faster per seed")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(dict(version=__version__, runs=runs, summary=summ), fh, indent=2)
