@@ -3,6 +3,8 @@ second of a whole training run (acting and updates) for fastpg's Reinforce and
 a straight NumPy implementation of the same agent; and the env alone.
 
 Run: pytest bench/bench_agents.py --benchmark-only. extra_info holds steps/s.
+Each run checks what it can about its result: CartPole-v1 pays 1 per step, so
+the episode returns of a run sum to its steps.
 """
 import time
 
@@ -10,8 +12,7 @@ import gymnasium as gym
 import pytest
 
 from fastpg.agents import Reinforce
-
-from .workloads import numpy_reinforce
+from fastpg.bench.reinforce import numpy_reinforce
 
 EPISODES = 300
 
@@ -28,10 +29,11 @@ def test_fastpg_reinforce(benchmark):
     def run():
         env = gym.make("CartPole-v1")
         hist = Reinforce(env, seed=0).train(env, episodes=n, seed=0, progress=False)
-        res["steps"], res["t"] = hist.steps, hist.wall_time
+        res["steps"], res["t"], res["returns"] = hist.steps, hist.wall_time, hist.episode_returns
 
     benchmark.pedantic(run, rounds=1 if benchmark.disabled else 3, iterations=1)
     benchmark.extra_info["steps_per_s"] = res["steps"] / res["t"]
+    assert len(res["returns"]) == n and sum(res["returns"]) == res["steps"] >= 8 * n
 
 
 def test_numpy_reinforce(benchmark):
@@ -42,11 +44,12 @@ def test_numpy_reinforce(benchmark):
     def run():
         env = gym.make("CartPole-v1")
         t0 = time.perf_counter()
-        _, steps = numpy_reinforce(env, n, 0)
-        res["steps"], res["t"] = steps, time.perf_counter() - t0
+        returns, steps = numpy_reinforce(env, n, 0)
+        res["steps"], res["t"], res["returns"] = steps, time.perf_counter() - t0, returns
 
     benchmark.pedantic(run, rounds=1 if benchmark.disabled else 3, iterations=1)
     benchmark.extra_info["steps_per_s"] = res["steps"] / res["t"]
+    assert len(res["returns"]) == n and sum(res["returns"]) == res["steps"] >= 8 * n
 
 
 @pytest.mark.parametrize("steps", [20_000])
@@ -57,9 +60,13 @@ def test_env_alone(benchmark, steps):
 
     def run():
         env.reset(seed=0)
+        total = 0.0
         for _ in range(steps if not benchmark.disabled else 200):
-            _, _, te, tr, _ = env.step(env.action_space.sample())
+            _, r, te, tr, _ = env.step(env.action_space.sample())
+            total += r
             if te or tr:
                 env.reset()
+        return total
 
-    benchmark.pedantic(run, rounds=1 if benchmark.disabled else 3, iterations=1)
+    total = benchmark.pedantic(run, rounds=1 if benchmark.disabled else 3, iterations=1)
+    assert total == (steps if not benchmark.disabled else 200)

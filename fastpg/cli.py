@@ -232,11 +232,14 @@ def main(argv=None):
                    "with --e2e the learning curves")
     b.add_argument("--e2e", action="store_true",
                    help="instead: Stable-Baselines3 PPO and DQN on CartPole-v1 end to end with "
-                        "SB3's buffers and fastpg's (needs fastpg[sb3]; ~15 min here)")
+                        "SB3's buffers and fastpg's (needs fastpg[sb3]; ~25 min here)")
     b.add_argument("--e2e-steps", metavar="PPO,DQN",
                    help="steps of the --e2e runs (default 100000,50000)")
     b.add_argument("--seeds", type=_number(1, integer=True), default=3,
                    help="--e2e: DQN seeds (default 3)")
+    b.add_argument("--table", action="store_true",
+                   help="instead: every registered kernel (replay included) from the kernel "
+                        "table at its benchmark size, each backend (--kernels filters)")
     b.set_defaults(func=bench)
     t = sub.add_parser("train", help="train an agent on a gymnasium environment")
     t.add_argument("agent", choices=AGENTS)

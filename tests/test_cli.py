@@ -37,6 +37,20 @@ def test_bench_json_and_table(tmp_path, capsys):
     assert all(t is not None and t > 0 for t in data["cold_start_s"].values())
 
 
+def test_bench_table_runs_the_kernel_table(tmp_path, capsys):
+    """--table: kernels of the kernel table, replay included, on every backend."""
+    path = tmp_path / "t.json"
+    assert cli.main(["bench", "--table", "--kernels", "uniform_gather,softmax,td0",
+                     "--json", str(path)]) == 0
+    rows = json.loads(path.read_text())["results"]
+    backends = [b for b in _backend.BACKENDS if _backend.available(b)]
+    got = {(r["kernel"], r["backend"]) for r in rows}
+    want = {(k, b) for k in ("uniform_gather", "softmax", "td0") for b in backends
+            if not (k == "td0" and b == "numpy")}  # a reference loop: not timed here
+    assert got == want and all(r["median_s"] > 0 for r in rows)
+    assert "uniform_gather" in capsys.readouterr().out
+
+
 def test_bench_plot(tmp_path):
     pytest.importorskip("matplotlib")
     path = tmp_path / "b.png"
@@ -77,6 +91,7 @@ BAD_COMMANDS = {
     "unknown env": (["train", "q-learning", "--env", "NoSuchEnv-v0"], "cannot make env"),
     "unknown agent": (["train", "dqn", "--env", "CartPole-v1"], "invalid choice"),
     "e2e seeds 0": (["bench", "--e2e", "--seeds", "0"], "--seeds"),
+    "table unknown kernel": (["bench", "--table", "--kernels", "nope"], "--kernels"),
 }
 
 

@@ -15,13 +15,9 @@ Implementation notes (the why):
   fix-up adds ``prod(c) * carry`` to the start of each block, stopping at the
   first zero coefficient, i.e. usually at the first episode end. Blocks are
   independent, so ``*_parallel`` spreads them over threads.
-* Compile time is part of the first call (and of a first ``fastpg bench``),
-  so the code is shaped for it: one scan body (``_scan_body``) compiled
-  serial and ``parallel=True``; its path helpers inlined into it (each
-  non-inlined call level makes LLVM re-optimise everything linked below it);
-  the kernel's coefficient rule chosen at typing time from the literal mode
-  (``_coefs``), so a kernel compiles its own rule only. About 4 s per kernel
-  and dtype instead of 8-18 s.
+* Shaped for compile time (docs/design.md, Backends): one scan body compiled
+  serial and ``parallel=True``, its path helpers inlined, the coefficient
+  rule chosen at typing time (``_coefs``): ~4 s per kernel and dtype.
 """
 from __future__ import annotations
 

@@ -164,12 +164,74 @@ def _warm_numba(args, cases):
     return time.perf_counter() - t0
 
 
+def bench_table(args):
+    """`fastpg bench --table`: every kernel of the kernel table (specs.py) on
+    every available backend at its "bench" size and first dtype, the result
+    of each compiled backend checked against the reference first (on the
+    "small" size)."""
+    from .specs import SPECS
+
+    specs = list(SPECS)
+    if args.kernels:
+        keep = _pick(args.kernels, [s.name for s in specs], "--kernels")
+        specs = [s for s in specs if s.name in keep]
+    backends = [b for b in _backend.BACKENDS if _backend.available(b)]
+    print(f"fastpg {__version__} bench --table | backends: {', '.join(backends)} | every "
+          "registered kernel at the kernel table's bench size")
+    header = f"{'kernel':<22}{'size':<30}{'dtype':<9}{'backend':<9}{'median':>12}{'vs numpy':>10}"
+    print(header)
+    print("-" * len(header))
+    rows = []
+    for spec in specs:
+        dt = spec.dtypes[0]
+        small = spec.args("small", dt)
+        want = spec.outcome(*small, "numpy")
+        args_, kwargs = spec.args("bench", dt)
+        dims = ",".join(f"{k}{v}" for k, v in spec.sizes["bench"].items())
+        base = None
+        for b in backends:
+            if b == "numpy" and spec.reference_loop:
+                continue  # a Python loop over a million items: the per-family runs time it
+            if b != "numpy" and not _agree(spec.outcome(*small, b), want):
+                _fail(f"{spec.name} on {b} differs from the reference; run the tests")
+            med = _median_time(lambda: spec.call(args_, kwargs, b),
+                               min_time=0.2 if b != "numpy" else 0.05,
+                               slow=2.0 if args.full else 0.25)
+            base = med if b == "numpy" else base
+            rows.append(dict(kernel=spec.name, size=dims, dtype=np.dtype(dt).name, backend=b,
+                             median_s=med, speedup_vs_numpy=base / med if base else None))
+            sp = f"{base / med:.1f}x" if base else "-"
+            print(f"{spec.name:<22}{dims:<30}{np.dtype(dt).name:<9}{b:<9}{med * 1e6:>10.1f}us"
+                  f"{sp:>10}", flush=True)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(dict(version=__version__, results=rows), fh, indent=2)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _agree(a, b):
+    if isinstance(a, (tuple, list)):
+        return len(a) == len(b) and all(_agree(x, y) for x, y in zip(a, b))
+    if a is None or b is None:
+        return a is b
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if a.dtype.kind in "fc":
+        tol = 2e-4 if a.dtype == np.float32 else 1e-9
+        return bool(np.allclose(a, b, rtol=tol, atol=tol, equal_nan=True))
+    return bool(np.array_equal(a, b))
+
+
 def bench(args):
     from . import workloads as W
 
     if args.e2e:
         from .e2e import bench_e2e
         return bench_e2e(args, _fail)
+    if args.table:
+        return bench_table(args)
     cases = _cases(args)
     backends = [b for b in _backend.BACKENDS if _backend.available(b)]
     warm = _warm_numba(args, cases) if "numba" in backends else None
@@ -227,9 +289,10 @@ def bench(args):
     n_ref = W.N_REF if (args.full or args.sizes) else W.N_REF_QUICK
     e2e = None
     if args.full and not args.kernels:
-        e2e = W.reinforce_steps_per_second()
+        from .reinforce import E2E_EPISODES, reinforce_steps_per_second
+        e2e = reinforce_steps_per_second()
         print("REINFORCE on CartPole-v1, env steps/s end to end (same agent, seed 0, "
-              f"{W.E2E_EPISODES} episodes): fastpg {e2e['fastpg']:,.0f}, plain NumPy "
+              f"{E2E_EPISODES} episodes): fastpg {e2e['fastpg']:,.0f}, plain NumPy "
               f"{e2e['numpy']:,.0f} ({e2e['fastpg'] / e2e['numpy']:.1f}x); "
               f"env alone with random actions {e2e['env_only']:,.0f}")
     if not (args.kernels or args.sizes):

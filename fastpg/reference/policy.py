@@ -78,26 +78,24 @@ def _softmax64(z):
     return e / e.sum(axis=1, keepdims=True)
 
 
-def softmax(logits, out):
-    """p_a = exp(z_a - max z) / Σ_b exp(z_b - max z)."""
+def _rowwise(fn, logits, out):
     z = logits.astype(np.float64)
     bad = _bad_rows(z)
     if bad >= 0:
         return bad
     if z.size:
-        out[...] = _softmax64(z)
+        out[...] = fn(z)
     return -1
+
+
+def softmax(logits, out):
+    """p_a = exp(z_a - max z) / Σ_b exp(z_b - max z)."""
+    return _rowwise(_softmax64, logits, out)
 
 
 def log_softmax(logits, out):
     """log p_a = (z_a - m) - log Σ_b exp(z_b - m), m = max z: finite for finite z."""
-    z = logits.astype(np.float64)
-    bad = _bad_rows(z)
-    if bad >= 0:
-        return bad
-    if z.size:
-        out[...] = _log_softmax64(z)
-    return -1
+    return _rowwise(_log_softmax64, logits, out)
 
 
 def softmax_jacobian(probs, out):

@@ -42,6 +42,16 @@ def _flags(flag, T, B):
     return flag != 0
 
 
+def _ends(terminated, truncated, T, B):
+    """(term, done): the terminated steps, and the steps where the recursion
+    stops (terminated, truncated, or the last step of the array)."""
+    term = _flags(terminated, T, B)
+    done = term | _flags(truncated, T, B)
+    if T:
+        done[-1] = True
+    return term, done
+
+
 def _coef(arr, T):
     """(1, B) or (T, B) coefficient as a float64 (T, B) view."""
     return np.broadcast_to(arr.astype(np.float64), (T, arr.shape[1]))
@@ -71,10 +81,7 @@ def discounted_returns(rewards, gamma, terminated, truncated, next_values, out):
     T, B = rewards.shape
     r = rewards.astype(np.float64)
     g = _coef(gamma, T)
-    term = _flags(terminated, T, B)
-    cut = _flags(truncated, T, B)
-    if T:
-        cut[-1] = True
+    term, cut = _ends(terminated, truncated, T, B)
     if next_values.shape[0]:
         nv = next_values.astype(np.float64)
         with np.errstate(invalid="ignore", over="ignore"):
@@ -82,7 +89,7 @@ def discounted_returns(rewards, gamma, terminated, truncated, next_values, out):
     else:
         boot = np.zeros((T, B))
     a = r + boot
-    c = np.where(term | cut, 0.0, g)
+    c = np.where(cut, 0.0, g)
     return _scan(a, c, out)
 
 
@@ -108,10 +115,7 @@ def gae(rewards, values, next_values, gamma, lam, terminated, truncated,
     nv = _next_values_full(values, next_values)
     g = _coef(gamma, T)
     lm = _coef(lam, T)
-    term = _flags(terminated, T, B)
-    done = term | _flags(truncated, T, B)
-    if T:
-        done[-1] = True
+    term, done = _ends(terminated, truncated, T, B)
     with np.errstate(invalid="ignore", over="ignore"):
         a = r + np.where(term, 0.0, g * nv) - v
     c = np.where(done, 0.0, g * lm)
@@ -133,10 +137,7 @@ def lambda_returns(rewards, next_values, gamma, lam, terminated, truncated, out)
     nv = next_values.astype(np.float64)
     g = _coef(gamma, T)
     lm = _coef(lam, T)
-    term = _flags(terminated, T, B)
-    done = term | _flags(truncated, T, B)
-    if T:
-        done[-1] = True
+    term, done = _ends(terminated, truncated, T, B)
     with np.errstate(invalid="ignore", over="ignore"):
         a = r + np.where(term, 0.0, np.where(done, g * nv, g * (1.0 - lm) * nv))
     c = np.where(done, 0.0, g * lm)
