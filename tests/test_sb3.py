@@ -260,6 +260,10 @@ def test_prioritized_samples_and_priorities():
     assert s.weights.shape == (16, 1) and s.discounts.shape == (16, 1)
     assert buf.update_priorities(s.indices, th.arange(16, dtype=th.float32)) == 16
     np.testing.assert_allclose(buf.buffer.get_priorities(s.indices[-1:]), [15.0])
+    grad = th.arange(16, dtype=th.float32).reshape(16, 1).requires_grad_() * 2  # a (16, 1) graph
+    assert buf.update_priorities(s.indices, grad) == 16
+    np.testing.assert_allclose(buf.buffer.get_priorities(s.indices[-1:]), [30.0])
+    assert buf.update_priorities(s.indices, [1.0] * 16) == 16  # any array-like
     buf.beta = 0.9
     assert buf.buffer.beta == 0.9
     with pytest.raises(ValueError, match="finite and >= 0"):

@@ -275,5 +275,10 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         """p = priority + eps for the sampled ``indices``; returns how many were
         still stored (see :meth:`fastpg.PrioritizedReplayBuffer.update_priorities`)."""
         if isinstance(priorities, th.Tensor):
-            priorities = priorities.detach().reshape(-1).cpu().numpy()
-        return self.buffer.update_priorities(indices, np.reshape(priorities, -1))
+            try:  # a CPU tensor that needs no grad (PrioritizedDQN's): one call, no copy
+                priorities = priorities.numpy()
+            except (RuntimeError, TypeError):
+                priorities = priorities.detach().cpu().numpy()
+        return self.buffer.update_priorities(indices, priorities.reshape(-1)
+                                             if type(priorities) is np.ndarray
+                                             else np.reshape(priorities, -1))
