@@ -124,25 +124,35 @@ def log_prob_grad(logits, actions, out):
     return -1
 
 
+@jit(inline="always")
+def _linear_logits(X, W, i, z):
+    """z = x_i^T W in float64 (z: A scratch)."""
+    d = X.shape[1]
+    A = W.shape[1]
+    if A >= 8:
+        # many actions: the action index innermost (contiguous rows of W, vectorised)
+        for a in range(A):
+            z[a] = 0.0
+        for k in range(d):
+            xk = np.float64(X[i, k])
+            for a in range(A):
+                z[a] += xk * W[k, a]
+    else:
+        # few actions: one register accumulator per action
+        for a in range(A):
+            acc = 0.0
+            for k in range(d):
+                acc += np.float64(X[i, k]) * W[k, a]
+            z[a] = acc
+
+
 @jit
 def linear_policy_probs(X, W, out):
     N, d = X.shape
     A = W.shape[1]
     z = np.empty(A, dtype=np.float64)
     for i in range(N):
-        if A >= 8:  # as in _lpg_rows: vectorised over actions when there are many
-            for a in range(A):
-                z[a] = 0.0
-            for k in range(d):
-                xk = np.float64(X[i, k])
-                for a in range(A):
-                    z[a] += xk * W[k, a]
-        else:
-            for a in range(A):
-                acc = 0.0
-                for k in range(d):
-                    acc += np.float64(X[i, k]) * W[k, a]
-                z[a] = acc
+        _linear_logits(X, W, i, z)
         m = -np.inf
         bad = A == 0
         for a in range(A):
@@ -169,21 +179,7 @@ def _lpg_rows(X, actions, weights, W, i0, i1, acc, z):
     d = X.shape[1]
     A = W.shape[1]
     for i in range(i0, i1):
-        if A >= 8:
-            # many actions: the action index innermost (contiguous rows of W, vectorised)
-            for a in range(A):
-                z[a] = 0.0
-            for k in range(d):
-                xk = np.float64(X[i, k])
-                for a in range(A):
-                    z[a] += xk * W[k, a]
-        else:
-            # few actions: one register accumulator per action
-            for a in range(A):
-                s = 0.0
-                for k in range(d):
-                    s += np.float64(X[i, k]) * W[k, a]
-                z[a] = s
+        _linear_logits(X, W, i, z)
         m = z[0]
         am = 0
         for a in range(A):
