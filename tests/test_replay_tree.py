@@ -126,3 +126,34 @@ def test_bad_input(backend):
         t.sample(0, 0)
     with pytest.raises(ValueError, match="capacity"):
         SumTree(0)
+
+
+def test_a_used_tree_pickles_and_follows_the_backend_in_force(backend):
+    """The tree keeps its kernels between calls (once per step matters); they
+    are not part of its pickled state, and a change of backend is seen."""
+    import pickle
+
+    import fastpg
+    t = SumTree(10, backend=backend)
+    t.update(np.arange(3), np.ones(3))
+    copy = pickle.loads(pickle.dumps(t))
+    copy.update(np.arange(3), np.full(3, 2.0))
+    assert (t.total, copy.total) == (3.0, 6.0)
+    seen = []
+    real = _backend.kernel
+
+    def spy(family, name, b=None, size=0):
+        seen.append(b)
+        return real(family, name, b, size)
+
+    before = fastpg.get_backend()
+    try:
+        _backend.kernel = spy
+        t.update(np.arange(1), np.ones(1))
+        assert seen == []  # kept
+        fastpg.set_backend(before)  # a new stamp: looked up again
+        t.update(np.arange(1), np.ones(1))
+        assert seen == [t.backend]
+    finally:
+        _backend.kernel = real
+        fastpg.set_backend(before)

@@ -107,9 +107,13 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         return None if priorities is None else (lambda lead: self._p(priorities, lead))
 
     def _p(self, priorities, shape):
-        """p = priority + eps as flat float64 (a scalar is broadcast to shape).
-        Priorities must be finite and >= 0, and p**alpha finite (it is what the
-        tree stores: an infinite total would make every sample the last leaf)."""
+        return self._p_top(priorities, shape)[0]
+
+    def _p_top(self, priorities, shape):
+        """(p = priority + eps as flat float64, the largest p) (a scalar is
+        broadcast to shape). Priorities must be finite and >= 0, and p**alpha
+        finite (it is what the tree stores: an infinite total would make
+        every sample the last leaf)."""
         pr, hi = _priorities(priorities, shape)
         try:
             ok = math.isfinite((float(hi) + self._eps) ** self._alpha)
@@ -119,7 +123,8 @@ class PrioritizedReplayBuffer(ReplayBuffer):
             raise ValueError(f"priorities: ({float(hi)!r} + eps) ** alpha = "
                              f"({float(hi)!r} + {self._eps}) ** {self._alpha} is not finite; "
                              "rescale the priorities or lower alpha")
-        return pr.reshape(-1) + self._eps
+        # max(p) = fl(hi + eps) exactly: rounding is monotone
+        return pr.reshape(-1) + self._eps, float(hi) + self._eps
 
     def _after_write(self, start, m, keep, prio=None):
         if m == 1 and prio is None:  # add(): one leaf, into scratch arrays
@@ -179,7 +184,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         idx = idx.reshape(1) if idx.ndim == 0 else idx
         if idx.ndim != 1:
             raise ValueError(f"indices must be 1-D (batch.indices); got shape {idx.shape}")
-        p = self._p(priorities, idx.shape)
+        p, top = self._p_top(priorities, idx.shape)
         if not p.size:
             return 0
         with self._lock:
@@ -194,7 +199,8 @@ class PrioritizedReplayBuffer(ReplayBuffer):
                 if not idx.size:
                     return 0
                 slots = idx % Cap
-            self._max_p = max(self._max_p, float(p.max()))
+                top = float(p.max())
+            self._max_p = max(self._max_p, top)
             if self._alpha != 1.0:
                 p **= self._alpha
             self._tree._set(slots, p, self.backend)

@@ -61,9 +61,26 @@ class SumTree:
         self.tree = _aligned_rows(2, M)  # [sums; mins] (layout: fastpg.reference.replay)
         self.tree[1] = np.inf
         self.backend = C.backend(backend)
+        self._kernels = {}
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k != "_kernels"}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._kernels = {}  # looked up again on the first call
 
     def _k(self, name, backend=None):
-        return _backend.kernel("replay", name, self.backend if backend is None else backend)
+        # kept per (name, backend) while the backend in force is unchanged
+        # (_backend._stamp): these run once per transition or gradient step
+        backend = self.backend if backend is None else backend
+        hit = self._kernels.get((name, backend))
+        stamp = _backend._stamp
+        if hit is not None and stamp is not None and hit[0] is stamp:
+            return hit[1]
+        fn = _backend.kernel("replay", name, backend)
+        self._kernels[(name, backend)] = (stamp, fn)
+        return fn
 
     # The unchecked operations, on validated int64 slots and float64 arrays.
     # The prioritized buffer calls these with its own backend (which a caller
