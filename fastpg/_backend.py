@@ -95,6 +95,19 @@ _open_overrides = 0
 _stamp_lock = threading.Lock()
 
 
+def kept_kernel(memo: dict, family: str, name: str, backend: str | None = None):
+    """``kernel(family, name, backend)``, kept in the caller's dict ``memo``
+    while ``_stamp`` is unchanged (for code that runs it once per step)."""
+    key = (name, backend)
+    hit = memo.get(key)
+    stamp = _stamp
+    if hit is not None and stamp is not None and hit[0] is stamp:
+        return hit[1]
+    fn = kernel(family, name, backend)
+    memo[key] = (stamp, fn)
+    return fn
+
+
 def _new_stamp(opened: int) -> None:
     global _stamp, _open_overrides
     with _stamp_lock:

@@ -14,9 +14,8 @@ class Sampling:
     """sample / get and what they share (a mixin of
     :class:`~fastpg.replay.ReplayBuffer`)."""
 
-    #: _sample_fields' kernel, index scratch and fused Cython call, with the
-    #: backend stamp and the buffer backend they were got under
-    _gather_memo = (None, None, None, np.empty(0, np.int64), None)
+    #: _sample_fields' index scratch (its kernels: self._kept, see _backend.kept_kernel)
+    _idx_scratch = np.empty(0, np.int64)
 
     def _draw(self, B, rng):
         slots = np.empty(B, np.int64)
@@ -186,17 +185,14 @@ class Sampling:
             n = self._added
             if not n:
                 return None
-            memo = self._gather_memo
-            if memo[0] is None or memo[0] is not _backend._stamp or memo[1] != self.backend \
-                    or memo[3].shape[0] != batch_size:
-                k = self._k("uniform_gather")
-                memo = self._gather_memo = (
-                    _backend._stamp, self.backend, k, np.empty(batch_size, np.int64),
-                    uniform_gather_fields if k is _cy_uniform_gather else None)
-            if memo[4] is not None:
-                return memo[4](rng, min(n, self._capacity), self._rec, memo[3], layout)
+            k = _backend.kept_kernel(self._kept, "replay", "uniform_gather", self.backend)
+            idx = self._idx_scratch
+            if idx.shape[0] != batch_size:
+                idx = self._idx_scratch = np.empty(batch_size, np.int64)
+            if k is _cy_uniform_gather:  # draws, gathers and splits in one C call
+                return uniform_gather_fields(rng, min(n, self._capacity), self._rec, idx, layout)
             rec = np.empty((batch_size, self._rec.shape[1]), np.uint8)
-            memo[2](rng, min(n, self._capacity), self._rec, memo[3], rec)
+            k(rng, min(n, self._capacity), self._rec, idx, rec)
         return record_fields(rec, layout)
 
     def _gather_records(self, slots):

@@ -136,6 +136,7 @@ class ReplayBuffer(Archive, Sampling, Elision):
             f["obs"].data, f["action"].data, f["reward"].data, f["next_obs"].data,
             f["terminated"].data, f["truncated"].data, self._cut)
         self._added = 0  # transitions ever added (the next index)
+        self._kept = {}  # kernels run once per step (_backend.kept_kernel)
         if not self._store_next_obs:
             shape, dtype = self._spec["obs"]
             self._ref = np.full(Cap, -1, np.int64)  # side-store row of next_obs, or -1

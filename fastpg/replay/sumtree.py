@@ -71,16 +71,8 @@ class SumTree:
         self._kernels = {}  # looked up again on the first call
 
     def _k(self, name, backend=None):
-        # kept per (name, backend) while the backend in force is unchanged
-        # (_backend._stamp): these run once per transition or gradient step
-        backend = self.backend if backend is None else backend
-        hit = self._kernels.get((name, backend))
-        stamp = _backend._stamp
-        if hit is not None and stamp is not None and hit[0] is stamp:
-            return hit[1]
-        fn = _backend.kernel("replay", name, backend)
-        self._kernels[(name, backend)] = (stamp, fn)
-        return fn
+        return _backend.kept_kernel(self._kernels, "replay", name,
+                                    self.backend if backend is None else backend)
 
     # The unchecked operations, on validated int64 slots and float64 arrays.
     # The prioritized buffer calls these with its own backend (which a caller
