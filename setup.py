@@ -1,4 +1,5 @@
-"""Builds src_cython/*.pyx into fastpg/_cy/*.so and installs the .pxd files.
+"""Builds src_cython/*.pyx and the one-source kernels fastpg/_kernels/*.py
+into fastpg/_cy/*.so and installs the .pxd files.
 
 Cython >= 3, -O3, no -march=native (wheels must run on any x86-64/arm64).
 OpenMP is used when the compiler supports it (FASTPG_OPENMP=0 disables it);
@@ -108,7 +109,9 @@ extensions = [
         include_dirs=[numpy.get_include()],  # the kernels read arrays through the NumPy C API
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     )
-    for pyx in sorted(SRC.glob("*.pyx"))
+    # fastpg/_kernels/<family>.py, numba's source too, compiles as
+    # fastpg._cy.<family>, typed by src_cython/<family>.pxd (docs/design.md)
+    for pyx in sorted(SRC.glob("*.pyx")) + sorted((HERE / "fastpg" / "_kernels").glob("[!_]*.py"))
 ]
 
 

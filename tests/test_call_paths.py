@@ -13,6 +13,7 @@ import pytest
 import fastpg
 from fastpg import _backend
 from fastpg.reference import returns as ref
+from fastpg.reference import tabular as ref_tabular
 
 from .conftest import tol
 
@@ -81,6 +82,17 @@ def run_gae(const {t}[:, ::1] r, const {t}[:, ::1] v, const {t}[:, ::1] nv,
     with nogil:
         rc = gae_c(r, v, nv, g, lm, te, tr, adv, ret, False)
     return rc
+
+
+# the tabular declarations augment a pure-Python source (fastpg/_kernels)
+from libc.stdint cimport int64_t
+from fastpg._cy.tabular cimport q_learning_c
+
+def run_q({t}[:, ::1] Q, const int64_t[::1] s, const int64_t[::1] a, const {t}[::1] r,
+          const int64_t[::1] s2, const unsigned char[::1] te, const {t}[::1] g,
+          const {t}[::1] al, {t}[::1] td):
+    with nogil:
+        q_learning_c(Q, s, a, r, s2, te, g, al, td)
 """
 
 SETUP = """
@@ -115,6 +127,17 @@ def test_cimport_from_user_cython(tmp_path, ctype):
     ea, er = _expected(args, dtype)
     np.testing.assert_allclose(adv, ea, **tol(dtype))
     np.testing.assert_allclose(ret, er, **tol(dtype))
+    rng = np.random.default_rng(7)
+    Q = rng.standard_normal((6, 3)).astype(dtype)
+    idx = [rng.integers(0, k, 40) for k in (6, 3, 6)]
+    r = rng.standard_normal(40).astype(dtype)
+    te = (rng.random(40) < 0.2).astype(np.uint8)
+    g, al = np.array([0.9], dtype), np.array([0.5], dtype)
+    Q_ref, td, td_ref = Q.copy(), np.empty(40, dtype), np.empty(40, dtype)
+    mod.run_q(Q, idx[0], idx[1], r, idx[2], te, g, al, td)
+    ref_tabular.q_learning(Q_ref, idx[0], idx[1], r, idx[2], te, g, al, td_ref)
+    np.testing.assert_array_equal(Q, Q_ref)
+    np.testing.assert_array_equal(td, td_ref)
 
 
 @pytest.mark.backend_fixed
@@ -243,6 +266,10 @@ def test_sdist_ships_the_cython_sources(tmp_path):
                   and n != "_tuning.pxi")}
     assert {"src_cython/returns.pyx", "src_cython/_returns_api.pxi.tp",
             "src_cython/_scan.pxi", "src_cython/_ndarg.pxi"} <= needed
+    # the one-source kernels (Cython compiles them too)
+    needed |= {f"fastpg/_kernels/{n}" for n in os.listdir(os.path.join(root, "fastpg", "_kernels"))
+               if n.endswith(".py")}
+    assert "fastpg/_kernels/tabular.py" in needed
     assert needed <= listed, sorted(needed - listed)
     # generated files are rebuilt from those
     assert not {n for n in listed if n.endswith(".c") or n.endswith("_api.pxi")}, listed
