@@ -14,6 +14,7 @@ from .tabular import (RolloutResult, ValueIterationResult, double_q_learning, ep
                       expected_sarsa, q_learning, q_learning_rollout, sarsa, td0, value_iteration)
 from .replay import Batch, PrioritizedReplayBuffer, ReplayBuffer, SumTree
 from .returns import GAEResult, discounted_returns, gae, lambda_returns, nstep_returns
+from .offpolicy import VTraceResult, retrace, vtrace
 
 __version__ = "0.1.0"
 
@@ -32,6 +33,7 @@ __all__ = [
     "__version__", "get_include", "get_backend", "set_backend", "use_backend", "available",
     "available_backends", "why_unavailable", "BackendUnavailable",
     "discounted_returns", "gae", "lambda_returns", "nstep_returns", "GAEResult",
+    "vtrace", "retrace", "VTraceResult",
     "softmax", "log_softmax", "softmax_jacobian", "softmax_jvp", "log_prob_grad",
     "linear_policy_probs", "linear_policy_grad", "compatible_features", "action_feature_grad",
     "sample_categorical", "entropy", "policy_gradient_loss",

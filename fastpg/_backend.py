@@ -58,6 +58,7 @@ REGISTRY = {
                "action_feature_grad", "sample_categorical", "entropy", "policy_gradient_loss"),
     "tabular": ("q_learning", "sarsa", "expected_sarsa", "double_q_learning", "td0",
                 "epsilon_greedy", "value_iteration", "q_learning_rollout"),
+    "offpolicy": ("vtrace", "retrace"),
     "replay": ("tree_update", "tree_sample", "importance_weights", "ring_write", "gather_rows",
                "uniform_sample", "uniform_gather", "nstep_gather"),
 }

@@ -143,6 +143,28 @@ def real_number(x, name, lo=-math.inf, hi=math.inf, *, lo_open=False, hi_open=Fa
     return v
 
 
+def clip_threshold(x, name):
+    """A clipping threshold: a real number >= 0, or inf (no clipping), as float."""
+    if isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_)) and x == math.inf:
+        return math.inf
+    return real_number(x, name, 0.0)
+
+
+def log_ratios(arr, name):
+    """Log importance ratios log π - log μ: -inf (π = 0) is allowed; NaN and
+    +inf (μ = 0: the behaviour policy cannot have taken that action) are not.
+    One streaming max first; the elements are inspected only on failure."""
+    if arr.dtype.kind != "f" or not arr.size:
+        return
+    top = arr.max()
+    if np.isnan(top) or top == np.inf:
+        flat = arr.ravel()
+        idx = np.unravel_index(np.flatnonzero(np.isnan(flat) | (flat == np.inf))[0], arr.shape)
+        raise ValueError(f"{name} must not be NaN or +inf (log pi - log mu, with mu > 0 for the "
+                         f"actions taken); {name}[{', '.join(map(str, idx))}] = "
+                         f"{arr[idx].item()!r}")
+
+
 def per_item_array(x, name, N, dtype, *, per="item", broadcast=True, allow_bool=True):
     """A value per item (per transition, per row): a scalar or shape (N,), as a
     contiguous array of dtype; a scalar is broadcast to (N,), or with

@@ -162,15 +162,27 @@ def test_tuning_constants_live_in_one_place():
         assert f.read() == _tuning.pxi_text()
 
 
-def test_numba_cache_is_invalidated_by_a_tuning_change():
+def test_numba_cache_is_invalidated_by_a_dependency_change():
+    """A cached kernel holds the tuning constants and the one-source kernels
+    its wrapper calls; numba checks only the wrapper's file, so a change in
+    any of those files must change the cache's source stamp."""
     pytest.importorskip("numba")
-    from fastpg._numba import _TUNING, returns
-    cache = returns.discounted_returns._cache
+    from fastpg._numba import _DEPENDENCIES, offpolicy
+    cache = offpolicy.vtrace._cache
     if not hasattr(cache, "_impl"):
         pytest.skip("no numba cache here (nothing writable)")
-    stamp = cache._impl.locator.get_source_stamp()
-    st = os.stat(_TUNING)
-    assert stamp[1:] == (st.st_mtime, st.st_size)
+    names = {os.path.basename(p) for p in _DEPENDENCIES}
+    assert {"_tuning.py", "offpolicy.py", "tabular.py"} <= names
+    locator = cache._impl.locator
+    for path in _DEPENDENCIES:
+        st = os.stat(path)
+        before = locator.get_source_stamp()
+        try:
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+            assert locator.get_source_stamp() != before, path
+        finally:
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        assert locator.get_source_stamp() == before
 
 
 def test_memoised_per_step_kernels_follow_the_backend_in_force():

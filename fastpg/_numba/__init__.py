@@ -21,7 +21,13 @@ from numba.core import caching, config
 from numba.misc.appdirs import AppDirs
 
 
-_TUNING = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_tuning.py")
+_PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: files whose code or constants the cached kernels hold but numba's cache
+#: does not check: the tuning constants, and the one-source kernels that
+#: jitted wrappers here call (numba checks only the caller's own file)
+_DEPENDENCIES = [os.path.join(_PKG, "_tuning.py")] + sorted(
+    os.path.join(_PKG, "_kernels", f) for f in os.listdir(os.path.join(_PKG, "_kernels"))
+    if f.endswith(".py"))
 
 
 def _cache_root() -> str:
@@ -42,15 +48,16 @@ class _UserCacheLocator(caching._SourceFileBackedLocatorMixin, caching._CacheLoc
         return self._cache_path
 
     def get_source_stamp(self):
-        # numba freezes the constants the kernels import from fastpg/_tuning.py
-        # but checks only the kernel's own file: a change there must
-        # invalidate the cache too
+        # a change in any of _DEPENDENCIES invalidates the cache too
         stamp = super().get_source_stamp()
-        try:
-            st = os.stat(_TUNING)
-        except OSError:
-            return stamp
-        return (stamp, st.st_mtime, st.st_size)
+        deps = []
+        for path in _DEPENDENCIES:
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            deps += [st.st_mtime, st.st_size]
+        return (stamp, *deps)
 
 
 class _CacheImpl(caching.CompileResultCacheImpl):

@@ -100,6 +100,22 @@ def _returns(kind):
     return make
 
 
+# -------------------------------------------------------------- offpolicy
+def _offpolicy(kind):
+    def make(d, dt, rng):
+        T, B = d["T"], d["B"]
+        r, q, nv = (rng.standard_normal((T, B)).astype(dt) for _ in range(3))
+        log_rhos = (rng.standard_normal((T, B)) * 0.5).astype(dt)
+        log_rhos[rng.random((T, B)) < 0.02] = -np.inf  # actions the target policy never takes
+        term = rng.random((T, B)) < 0.1
+        trunc = (rng.random((T, B)) < 0.05) & ~term
+        kw = dict(terminated=term, truncated=trunc, gamma=0.97, lam=0.9)
+        if kind == "vtrace":
+            return (r, q, nv, log_rhos), dict(kw, rho_clip=1.0, c_clip=0.9, pg_rho_clip=2.0)
+        return (r, q, nv, log_rhos), dict(kw, c_clip=1.0)
+    return make
+
+
 # ----------------------------------------------------------------- policy
 def _policy(kind):
     def make(d, dt, rng):
@@ -220,6 +236,8 @@ def _specs():
     out = []
     for name in _backend.REGISTRY["returns"]:
         out.append(KernelSpec(name, "returns", _returns(name), RETURNS_DIMS))
+    for name in _backend.REGISTRY["offpolicy"]:
+        out.append(KernelSpec(name, "offpolicy", _offpolicy(name), RETURNS_DIMS))
     for name in _backend.REGISTRY["policy"]:
         out.append(KernelSpec(name, "policy", _policy(name), POLICY_DIMS))
     for name in _backend.REGISTRY["tabular"]:

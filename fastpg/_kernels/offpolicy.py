@@ -1,0 +1,108 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+# cython: infer_types=True
+"""Off-policy corrected returns, one source for both compilers (semantics
+and argument layout: fastpg.reference.offpolicy; how one source works:
+fastpg/_kernels/tabular.py and docs/design.md).
+
+Both kernels are a reverse scan over time with the batch as the inner loop,
+so each input is read once, in order, and the inner loop has no dependence
+between columns. The carry of V-trace (v_{t+1} - V(x_{t+1})) lives in a
+caller-provided (B,) scratch row; Retrace's carry is its own output row
+t + 1. Episode ends are branches, not products, so that a NaN or inf never
+leaks past them. Arithmetic is in double for float32 arrays too: each value
+is widened when loaded (as ``1.0 * x``, because numba's ``float(x)`` keeps
+float32) or meets a double first, and is rounded once when stored.
+"""
+import cython
+import numpy as np
+
+if not cython.compiled:  # compiled, these are C names cimported by offpolicy.pxd
+    from math import exp
+
+
+def vtrace_c(rewards, values, next_values, log_rhos, gamma, lam, rho_clip, c_clip, pg_rho_clip,
+             terminated, truncated, vs_out, pg_out, acc):
+    """V-trace targets vs and policy-gradient advantages pg, (T, B) each."""
+    T = rewards.shape[0]
+    B = rewards.shape[1]
+    gs = 1 if gamma.shape[0] > 1 else 0
+    ls = 1 if lam.shape[0] > 1 else 0
+    has_te = terminated.shape[0] > 0
+    has_tr = truncated.shape[0] > 0
+    full = next_values.shape[0] == T
+    for b in range(B):
+        acc[b] = 0.0
+    for t in range(T - 1, -1, -1):
+        for b in range(B):
+            ratio = exp(1.0 * log_rhos[t, b])
+            g = 1.0 * gamma[t * gs, b]
+            te = has_te and terminated[t, b] != 0
+            done = te or t == T - 1 or (has_tr and truncated[t, b] != 0)
+            if full:
+                nv = 1.0 * next_values[t, b]
+            elif t + 1 < T:  # shorthand: the value of the next step's observation
+                nv = 1.0 * values[t + 1, b]
+            else:
+                nv = 1.0 * next_values[0, b]
+            v = 1.0 * values[t, b]
+            # the one-step TD error, and the return the PG advantage uses
+            td = 1.0 * rewards[t, b] - v
+            q = td
+            if not te:
+                td += g * nv
+                if done:
+                    q += g * nv
+                else:
+                    q += g * vs_out[t + 1, b]
+            a = min(rho_clip, ratio) * td
+            if not done:
+                a += g * lam[t * ls, b] * min(c_clip, ratio) * acc[b]
+            acc[b] = a
+            vs_out[t, b] = v + a
+            pg_out[t, b] = min(pg_rho_clip, ratio) * q
+    return -1
+
+
+def retrace_c(rewards, q_values, next_values, log_rhos, gamma, lam, c_clip, terminated,
+              truncated, out):
+    """Retrace(λ) Q targets, (T, B)."""
+    T = rewards.shape[0]
+    B = rewards.shape[1]
+    gs = 1 if gamma.shape[0] > 1 else 0
+    ls = 1 if lam.shape[0] > 1 else 0
+    has_te = terminated.shape[0] > 0
+    has_tr = truncated.shape[0] > 0
+    for t in range(T - 1, -1, -1):
+        for b in range(B):
+            y = 1.0 * rewards[t, b]
+            te = has_te and terminated[t, b] != 0
+            if not te:
+                boot = 1.0 * next_values[t, b]
+                if t + 1 < T and not (has_tr and truncated[t, b] != 0):
+                    # the trace into step t + 1, of the action taken there
+                    c = lam[(t + 1) * ls, b] * min(c_clip, exp(1.0 * log_rhos[t + 1, b]))
+                    if c != 0:
+                        boot += c * (1.0 * out[t + 1, b] - 1.0 * q_values[t + 1, b])
+                y += gamma[t * gs, b] * boot
+            out[t, b] = y
+    return -1
+
+
+# ---- the Cython backend's registry kernels: the *_c functions without the GIL
+# (numba's are jitted wrappers of the same *_c bodies, fastpg._numba.offpolicy)
+
+def vtrace(rewards, values, next_values, log_rhos, gamma, lam, rho_clip, c_clip, pg_rho_clip,
+           terminated, truncated, vs_out, pg_out):
+    acc = np.empty(max(1, rewards.shape[1]))
+    with cython.nogil:
+        vtrace_c(rewards, values, next_values, log_rhos, gamma, lam, rho_clip, c_clip,
+                 pg_rho_clip, terminated, truncated, vs_out, pg_out, acc)
+    return vs_out.base, pg_out.base
+
+
+def retrace(rewards, q_values, next_values, log_rhos, gamma, lam, c_clip, terminated, truncated,
+            out):
+    with cython.nogil:
+        retrace_c(rewards, q_values, next_values, log_rhos, gamma, lam, c_clip, terminated,
+                  truncated, out)
+    return out.base

@@ -1,0 +1,48 @@
+# The off-policy return kernels' C declarations, which are also their cimport
+# API: ``from fastpg._cy.offpolicy cimport vtrace_c``.
+#
+# This file augments the one source, fastpg/_kernels/offpolicy.py: Cython
+# compiles that file as fastpg._cy.offpolicy with these signatures and local
+# types. Arguments follow fastpg.reference.offpolicy: C-contiguous (T, B)
+# arrays of one float dtype; next_values (T, B) or, for vtrace, (1, B);
+# gamma/lam (T, B) or (1, B); flags uint8 (T, B) or (0, B); acc a (B,) (at
+# least (1,)) float64 scratch row. The caller validates. nogil.
+cimport cython
+from cython cimport floating
+from libc.math cimport exp
+
+@cython.locals(T=Py_ssize_t, B=Py_ssize_t, t=Py_ssize_t, b=Py_ssize_t, gs=Py_ssize_t,
+               ls=Py_ssize_t, has_te=bint, has_tr=bint, full=bint, te=bint, done=bint,
+               ratio=double, g=double, nv=double, v=double, td=double, q=double, a=double)
+cdef Py_ssize_t vtrace_c(const floating[:, ::1] rewards, const floating[:, ::1] values,
+                         const floating[:, ::1] next_values, const floating[:, ::1] log_rhos,
+                         const floating[:, ::1] gamma, const floating[:, ::1] lam,
+                         double rho_clip, double c_clip, double pg_rho_clip,
+                         const unsigned char[:, ::1] terminated,
+                         const unsigned char[:, ::1] truncated, floating[:, ::1] vs_out,
+                         floating[:, ::1] pg_out, double[::1] acc) noexcept nogil
+
+@cython.locals(T=Py_ssize_t, B=Py_ssize_t, t=Py_ssize_t, b=Py_ssize_t, gs=Py_ssize_t,
+               ls=Py_ssize_t, has_te=bint, has_tr=bint, te=bint, y=double, boot=double,
+               c=double)
+cdef Py_ssize_t retrace_c(const floating[:, ::1] rewards, const floating[:, ::1] q_values,
+                          const floating[:, ::1] next_values, const floating[:, ::1] log_rhos,
+                          const floating[:, ::1] gamma, const floating[:, ::1] lam,
+                          double c_clip, const unsigned char[:, ::1] terminated,
+                          const unsigned char[:, ::1] truncated,
+                          floating[:, ::1] out) noexcept nogil
+
+# the registry kernels (Python-callable, the GIL released inside)
+@cython.locals(acc=double[::1])
+cpdef vtrace(const floating[:, ::1] rewards, const floating[:, ::1] values,
+             const floating[:, ::1] next_values, const floating[:, ::1] log_rhos,
+             const floating[:, ::1] gamma, const floating[:, ::1] lam, double rho_clip,
+             double c_clip, double pg_rho_clip, const unsigned char[:, ::1] terminated,
+             const unsigned char[:, ::1] truncated, floating[:, ::1] vs_out,
+             floating[:, ::1] pg_out)
+
+cpdef retrace(const floating[:, ::1] rewards, const floating[:, ::1] q_values,
+              const floating[:, ::1] next_values, const floating[:, ::1] log_rhos,
+              const floating[:, ::1] gamma, const floating[:, ::1] lam, double c_clip,
+              const unsigned char[:, ::1] terminated, const unsigned char[:, ::1] truncated,
+              floating[:, ::1] out)
