@@ -1,0 +1,73 @@
+"""pytest-benchmark: V-trace and Retrace on every backend and, when installed,
+rlax (jax.jit + vmap over the batch) on the same inputs, in one group per
+kernel. Each timed call's result is first checked: the compiled backends
+against the reference, rlax against fastpg (V-trace at lam = 1, where the
+two definitions agree; see fastpg.vtrace).
+
+Run: pytest bench/bench_offpolicy.py --benchmark-only (CI: --benchmark-disable,
+which runs each case once at a small size).
+"""
+import numpy as np
+import pytest
+
+import fastpg
+from fastpg import _backend
+
+from .checks import assert_same
+
+GAMMA = 0.99
+
+
+def _inputs(small):
+    T, B = (64, 8) if small else (2048, 64)
+    rng = np.random.default_rng(0)
+    f32 = np.float32
+    v = rng.standard_normal((T + 1, B)).astype(f32)
+    r = rng.standard_normal((T, B)).astype(f32)
+    log_rhos = (rng.standard_normal((T, B)) * 0.3).astype(f32)
+    term = rng.random((T, B)) < 0.004
+    return dict(v=v, r=r, log_rhos=log_rhos, term=term, T=T, B=B)
+
+
+def _fastpg(kernel, d, backend):
+    if kernel == "vtrace":
+        return lambda: fastpg.vtrace(d["r"], d["v"][:-1], d["v"][1:], d["log_rhos"], GAMMA, 1.0,
+                                     d["term"], backend=backend)
+    return lambda: fastpg.retrace(d["r"], d["v"][:-1], d["v"][1:], d["log_rhos"], GAMMA, 0.95,
+                                  d["term"], backend=backend)
+
+
+@pytest.mark.parametrize("backend", list(_backend.BACKENDS))
+@pytest.mark.parametrize("kernel", ["vtrace", "retrace"])
+def test_fastpg(benchmark, kernel, backend):
+    why = _backend.why_unavailable(backend)
+    if why is not None:
+        pytest.skip(why)
+    d = _inputs(benchmark.disabled)
+    benchmark.group = f"{kernel}|T{d['T']}xB{d['B']}-f32"
+    fn = _fastpg(kernel, d, backend)
+    got = fn()
+    if backend != "numpy":
+        assert_same(got, _fastpg(kernel, d, "numpy")())
+    benchmark(fn)
+
+
+def test_rlax_vtrace(benchmark):
+    rlax = pytest.importorskip("rlax")
+    jax = pytest.importorskip("jax")
+    d = _inputs(benchmark.disabled)
+    benchmark.group = f"vtrace|T{d['T']}xB{d['B']}-f32"
+    discount = np.where(d["term"], 0.0, GAMMA).astype(np.float32)
+    rho = np.exp(d["log_rhos"])
+    fn_j = jax.jit(jax.vmap(lambda v0, v1, r, disc, p: rlax.vtrace_td_error_and_advantage(
+        v0, v1, r, disc, p, lambda_=1.0), in_axes=1, out_axes=1))
+    args = (d["v"][:-1], d["v"][1:], d["r"], discount, rho)
+
+    def fn():
+        return jax.block_until_ready(fn_j(*args))
+
+    out = fn()
+    vs, pg = _fastpg("vtrace", d, "numpy")()
+    np.testing.assert_allclose(np.asarray(out.errors), vs - d["v"][:-1], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(out.pg_advantage), pg, rtol=1e-4, atol=1e-4)
+    benchmark(fn)
