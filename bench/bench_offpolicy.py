@@ -71,3 +71,34 @@ def test_rlax_vtrace(benchmark):
     np.testing.assert_allclose(np.asarray(out.errors), vs - d["v"][:-1], rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(np.asarray(out.pg_advantage), pg, rtol=1e-4, atol=1e-4)
     benchmark(fn)
+
+
+def test_rlax_retrace(benchmark):
+    """rlax.retrace takes Q-value tables and both policies' probabilities:
+    fastpg's inputs are derived from them (the taken actions' Q, E_pi Q of the
+    next observation, the log ratios) and the results compared first."""
+    rlax = pytest.importorskip("rlax")
+    jax = pytest.importorskip("jax")
+    d = _inputs(benchmark.disabled)
+    T, B, A = d["T"], d["B"], 4
+    benchmark.group = f"retrace|T{T}xB{B}-f32"
+    rng = np.random.default_rng(1)
+    Q = rng.standard_normal((T + 1, B, A)).astype(np.float32)
+    acts = rng.integers(0, A, (T + 1, B))
+    pi = rng.dirichlet(np.ones(A), (T + 1, B)).astype(np.float32)
+    mu = rng.uniform(0.1, 1.0, (T + 1, B)).astype(np.float32)
+    discount = np.where(d["term"], 0.0, GAMMA).astype(np.float32)
+    fn_j = jax.jit(jax.vmap(lambda q0, q1, a0, a1, r, disc, p, m: rlax.retrace(
+        q0, q1, a0, a1, r, disc, p, m, 0.95, eps=0.0), in_axes=1, out_axes=1))
+    args = (Q[:-1], Q[1:], acts[:-1], acts[1:], d["r"], discount, pi[1:], mu[1:])
+
+    def fn():
+        return jax.block_until_ready(fn_j(*args))
+
+    err = np.asarray(fn())
+    q_taken = np.take_along_axis(Q, acts[..., None], -1)[..., 0]
+    log_rhos = np.log(np.take_along_axis(pi, acts[..., None], -1)[..., 0]) - np.log(mu)
+    want = fastpg.retrace(d["r"], q_taken[:-1], (pi[1:] * Q[1:]).sum(-1), log_rhos[:-1], GAMMA,
+                          0.95, d["term"], backend="numpy")
+    np.testing.assert_allclose(err + q_taken[:-1], want, rtol=1e-4, atol=1e-4)
+    benchmark(fn)

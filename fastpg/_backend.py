@@ -73,10 +73,11 @@ REGISTRY = {
 #:   4.7 ms); cython first for the same JIT reason. At d=64, A=18 the NumPy
 #:   reference's BLAS beats both for linear_policy_probs/grad (not picked per
 #:   size: see the README).
-#: * offpolicy (2026-12-03, bench/bench_offpolicy.py, T2048xB64 f32): numba
-#:   first, from the same source as Cython (vtrace 1.29 vs 2.84 ms, retrace
-#:   1.21 vs 1.34 ms; the Cython build's scalar code runs the per-element exp
-#:   and the flag branches about 2x slower on vtrace).
+#: * offpolicy (2026-12-03, bench/bench_offpolicy.py, T2048xB64 f32, two
+#:   runs): numba first, from the same source as Cython (vtrace 1.29 / 1.34
+#:   vs 2.84 / 3.09 ms; retrace 1.21 / 1.41 vs 1.34 / 1.33 ms, a tie; the
+#:   Cython build's scalar code runs vtrace's per-element exp and flag
+#:   branches about 2x slower).
 AUTO_PREFERENCE = {name: ("cython", "numba", "numpy")
                    for family in REGISTRY.values() for name in family}
 AUTO_PREFERENCE.update({name: ("numba", "cython", "numpy") for name in REGISTRY["offpolicy"]})
