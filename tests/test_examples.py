@@ -15,7 +15,7 @@ EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.
 
 def test_the_examples_are_there():
     assert {p.name for p in EXAMPLES} >= {"sb3_ppo_cartpole.py", "sb3_dqn_per.py",
-                                          "torch_dqn.py", "torch_reinforce.py"}
+                                          "torch_dqn.py", "torch_reinforce.py", "torch_vtrace.py"}
 
 
 @pytest.fixture(scope="module")
