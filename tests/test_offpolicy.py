@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import fastpg
 
 from .conftest import tol
+from .test_returns_parity import episodes
 
 
 # ---- hand-computed -----------------------------------------------------------
@@ -149,23 +150,15 @@ def test_retrace_matches_the_closed_form(d, backend):
 
 @st.composite
 def batches(draw):
-    ndim = draw(st.integers(1, 3))
-    T = draw(st.integers(0, 30))
-    batch = tuple(draw(st.lists(st.integers(1, 5), min_size=ndim - 1, max_size=ndim - 1)))
-    axis = draw(st.integers(0, ndim - 1))
-    shape = list(batch)
-    shape.insert(axis, T)
-    shape = tuple(shape)
+    """The return kernels' layouts and flags (test_returns_parity.episodes),
+    plus log ratios with a few actions the target policy never takes."""
+    e = draw(episodes())
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    lr = rng.standard_normal(shape)
-    lr[rng.random(shape) < 0.05] = -np.inf
-    p = draw(st.sampled_from([0.0, 0.1, 0.4]))
-    return dict(shape=shape, axis=axis, r=rng.standard_normal(shape) * 3,
-                v=rng.standard_normal(shape), nv=rng.standard_normal(shape), lr=lr,
-                term=(rng.random(shape) < p) if draw(st.booleans()) else None,
-                trunc=(rng.random(shape) < p) if draw(st.booleans()) else None,
-                g=rng.uniform(0.5, 1.0, shape) if draw(st.booleans()) else 0.95,
-                lam=draw(st.sampled_from([0.0, 0.8, 1.0])))
+    lr = rng.standard_normal(e["shape"])
+    lr[rng.random(e["shape"]) < 0.05] = -np.inf
+    return dict(shape=e["shape"], axis=e["axis"], r=e["rewards"], v=e["values"],
+                nv=e["next_values"], lr=lr, term=e["terminated"], trunc=e["truncated"],
+                g=e["gamma"], lam=e["lam"])
 
 
 @pytest.mark.parity

@@ -95,6 +95,11 @@ def _cases(args):
             T, B, dt = W.SIZES[size]
             slow = B == 1 and T > (2_000_000 if args.full else 100_000)
             cases.append((kernel, size, T * B, dt, W.make, W.call, slow))
+    for kernel in _backend.REGISTRY["offpolicy"]:
+        for size in W.SIZES if every else W.QUICK:
+            T, B, dt = W.SIZES[size]
+            # the reference loops over time in Python: not on the flat streams
+            cases.append((kernel, size, T * B, dt, W.make, W.call_offpolicy, B == 1))
     for kernel in _backend.REGISTRY["policy"]:
         for size in W.POLICY_SIZES if every else W.POLICY_QUICK:
             dt = W.POLICY_SIZES[size][3]
@@ -302,8 +307,8 @@ def bench(args):
               f"({n_steps:,} steps): "
               + ", ".join(f"{b} {v / 1e6:.1f} M steps/s" for b, v in ro.items()))
         e2e = dict(e2e or {}, q_learning_rollout_steps_per_s=ro)
-    print("elements: steps (returns), rows (policy), transitions (tabular; the numpy "
-          f"reference loop is timed on the first {n_ref:,}), solves (value_iteration), "
+    print("elements: steps (returns, vtrace, retrace), rows (policy), transitions (tabular; "
+          f"the numpy reference loop is timed on the first {n_ref:,}), solves (value_iteration), "
           "transitions sampled or added (replay: per_sample_update = prioritized sample 256 + "
           "update 256 priorities; add_one does not call kernels, so its backends only differ "
           "by noise); * np.add.at: batch semantics, not sequential")

@@ -23,7 +23,10 @@ def make(size, seed=0):
     term = rng.random(shape, dtype=np.float32) < 0.004
     trunc = rng.random(shape, dtype=np.float32) < 0.001
     nv = np.roll(v, -1, axis=0)
-    return dict(rewards=r, values=v, next_values=nv, terminated=term, truncated=trunc)
+    # log pi(a|x) - log mu(a|x) for the off-policy kernels: ratios mostly near 1
+    log_rhos = (rng.standard_normal(shape, dtype=np.float32) * 0.3).astype(dt, copy=False)
+    return dict(rewards=r, values=v, next_values=nv, terminated=term, truncated=trunc,
+                log_rhos=log_rhos)
 
 
 def call(kernel, d, backend):
@@ -36,6 +39,15 @@ def call(kernel, d, backend):
     if kernel == "lambda_returns":
         return lambda: fastpg.lambda_returns(d["rewards"], d["next_values"], 0.99, 0.95, **kw)
     return lambda: fastpg.nstep_returns(d["rewards"], d["next_values"], 0.99, 5, **kw)
+
+
+def call_offpolicy(kernel, d, backend):
+    """V-trace (lam 1, the clips at 1) or Retrace (lam 0.95) on a returns workload."""
+    import fastpg
+    kw = dict(terminated=d["terminated"], truncated=d["truncated"], backend=backend)
+    fn = getattr(fastpg, kernel)
+    lam = 1.0 if kernel == "vtrace" else 0.95
+    return lambda: fn(d["rewards"], d["values"], d["next_values"], d["log_rhos"], 0.99, lam, **kw)
 
 
 def seed_style_loop(d, gamma=0.99):
