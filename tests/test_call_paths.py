@@ -58,6 +58,43 @@ def test_user_njit_function_calls_numba_kernel(dtype):
     np.testing.assert_allclose(ret, er, **tol(dtype))
 
 
+@pytest.mark.backend_fixed
+@pytest.mark.skipif(not _backend.available("numba"), reason="numba unavailable")
+def test_user_njit_calls_the_one_source_kernels(dtype):
+    """The kernels numba compiles from fastpg/_kernels (V-trace, the tabular
+    updates) are dispatchers a user's own @njit code can call too."""
+    import numba
+
+    from fastpg._numba import offpolicy as nbo
+    from fastpg._numba import tabular as nbt
+    from fastpg.reference import offpolicy as ref_off
+
+    @numba.njit
+    def learn(r, v, nv, lr, g, lm, te, tr, Q, s, a, s2, td):
+        vs = np.empty_like(r)
+        pg = np.empty_like(r)
+        nbo.vtrace(r, v, nv, lr, g, lm, 1.0, 1.0, 1.0, te, tr, vs, pg)
+        nbt.q_learning(Q, s, a, r[:, 0].copy(), s2, te[:, 0].copy(), g[0, :1].copy(),
+                       g[0, :1].copy(), td)
+        return vs, pg
+
+    r, v, nv, g, lm, te, tr = _tb_inputs(dtype)
+    rng = np.random.default_rng(3)
+    lr = (rng.standard_normal(r.shape) * 0.5).astype(dtype)
+    T = r.shape[0]
+    Q = rng.standard_normal((5, 3)).astype(dtype)
+    s, a, s2 = rng.integers(0, 5, T), rng.integers(0, 3, T), rng.integers(0, 5, T)
+    Q_ref, td, td_ref = Q.copy(), np.empty(T, dtype), np.empty(T, dtype)
+    vs, pg = learn(r, v, nv, lr, g, lm, te, tr, Q, s, a, s2, td)
+    want = ref_off.vtrace(r, v, nv, lr, g, lm, 1.0, 1.0, 1.0, te, tr, np.empty_like(r),
+                          np.empty_like(r))
+    np.testing.assert_allclose(vs, want[0], **tol(dtype))
+    np.testing.assert_allclose(pg, want[1], **tol(dtype))
+    ref_tabular.q_learning(Q_ref, s, a, r[:, 0].copy(), s2, te[:, 0].copy(), g[0, :1].copy(),
+                           g[0, :1].copy(), td_ref)
+    np.testing.assert_allclose(Q, Q_ref, **tol(dtype))
+
+
 def test_foreign_array_without_copy():
     """Anything NumPy can view (here a memoryview over a bytearray, as a
     PyTorch CPU tensor would be) works as input and as out=."""
