@@ -33,7 +33,7 @@ Choosing a backend: the ``backend=`` keyword of a public function, then
 ``set_backend(...)``, then the ``FASTPG_BACKEND`` environment variable, then
 ``"auto"``. ``auto`` picks per kernel the fastest available backend according
 to ``AUTO_PREFERENCE`` (from ``fastpg bench`` on the project's reference
-machine). Asking for an unavailable backend by name raises with the reason:
+machine), and by size where ``AUTO_WIDE`` says so. Asking for an unavailable backend by name raises with the reason:
 there is no silent fallback.
 """
 from __future__ import annotations
@@ -81,6 +81,14 @@ REGISTRY = {
 AUTO_PREFERENCE = {name: ("cython", "numba", "numpy")
                    for family in REGISTRY.values() for name in family}
 AUTO_PREFERENCE.update({name: ("numba", "cython", "numpy") for name in REGISTRY["offpolicy"]})
+
+#: kernel -> (width, preference): ``auto``'s order for calls at least that
+#: wide (the caller's ``width=``; for linear_policy_grad d * A). From two
+#: runs of N=100k float32 on 2026-12-03 (ms, numba vs cython): d32 A18
+#: 35.1 / 35.5 vs 41.1 / 42.8, d64 A8 35.3 / 22.9 vs 36.6 / 28.8, d64 A18
+#: 54.7 / 42.8 vs 74.5 / 57.1; below d·A = 512 cython was as fast or faster
+#: (d32 A8: 19.8 / 19.7 vs 22.2 / 14.6; d16 A8: 15.7 / 17.0 vs 14.0 / 10.0).
+AUTO_WIDE = {"linear_policy_grad": (512, ("numba", "cython", "numpy"))}
 
 _DEFAULT_PREFERENCE = ("cython", "numba", "numpy")
 
@@ -236,12 +244,20 @@ def require(backend: str) -> None:
         raise BackendUnavailable(backend, why)
 
 
-def resolve(name: str, backend: str | None = None) -> str:
-    """The concrete backend that runs kernel ``name`` for this call."""
+def _wide(name: str, width: int) -> bool:
+    rule = AUTO_WIDE.get(name)
+    return rule is not None and width >= rule[0]
+
+
+def resolve(name: str, backend: str | None = None, width: int = 0) -> str:
+    """The concrete backend that runs kernel ``name`` for this call (``width``:
+    see AUTO_WIDE)."""
     chosen = get_backend() if backend is None else _check_name(str(backend).lower())
     if chosen != "auto":
         return chosen
-    for cand in AUTO_PREFERENCE.get(name, _DEFAULT_PREFERENCE):
+    prefs = AUTO_WIDE[name][1] if _wide(name, width) else AUTO_PREFERENCE.get(
+        name, _DEFAULT_PREFERENCE)
+    for cand in prefs:
         if cand == "numpy" or available(cand):
             return cand
     return "numpy"
@@ -250,22 +266,24 @@ def resolve(name: str, backend: str | None = None) -> str:
 _dispatch: dict[tuple, object] = {}
 
 
-def kernel(family: str, name: str, backend: str | None = None, size: int = 0):
-    """The function to call: backend's ``name`` (or ``name_parallel`` for big work).
+def kernel(family: str, name: str, backend: str | None = None, size: int = 0, width: int = 0):
+    """The function to call: backend's ``name`` (or ``name_parallel`` for big work;
+    ``auto`` may choose by ``width``, see AUTO_WIDE).
 
-    Memoised per (family, name, requested backend, parallel?): a public call
-    on small inputs must cost microseconds, not a registry walk.
+    Memoised per (family, name, requested backend, parallel?, wide?): a public
+    call on small inputs must cost microseconds, not a registry walk.
     """
     choice = get_backend() if backend is None else backend
     par = size >= PARALLEL_MIN_BY_KERNEL.get(name, PARALLEL_MIN)
-    key = (family, name, choice, par)
+    wide = _wide(name, width)
+    key = (family, name, choice, par, wide)
     try:
         fn = _dispatch.get(key)
     except TypeError:  # an unhashable backend=, e.g. a list: say what is expected
         _check_name(choice)
         raise
     if fn is None:
-        chosen = resolve(name, choice)
+        chosen = resolve(name, choice, width)
         mod = _load(chosen, family)
         fn = getattr(mod, name)
         if par and threads() > 1:

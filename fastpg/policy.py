@@ -35,8 +35,8 @@ __all__ = ["softmax", "log_softmax", "softmax_jacobian", "softmax_jvp", "log_pro
            "action_feature_grad", "sample_categorical", "entropy", "policy_gradient_loss"]
 
 
-def _kernel(name, backend, size=0):
-    return _backend.kernel("policy", name, backend, size)
+def _kernel(name, backend, size=0, width=0):
+    return _backend.kernel("policy", name, backend, size, width)
 
 
 def _rows(x, name, axis=-1, dtype=None):
@@ -288,7 +288,7 @@ def linear_policy_grad(X, actions, weights, W, *, out=None, backend=None):
                       "W.shape[1]")
     w = _weights(weights, N, dt)
     res, dest = _out(out, "out", (d, A), dt, [Xc, Wc, w])
-    bad = _kernel("linear_policy_grad", backend, N * d * A)(Xc, a, w, Wc, res)
+    bad = _kernel("linear_policy_grad", backend, N * d * A, d * A)(Xc, a, w, Wc, res)
     if bad != -1:
         _raise_overflow(bad, "x_i W", ("X", Xc, Xa.ndim), ("W", Wc))
     return _done(res, dest, (d, A))

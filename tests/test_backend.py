@@ -216,3 +216,28 @@ def test_memoised_per_step_kernels_follow_the_backend_in_force():
             assert used() is kern("numpy")
     finally:
         fastpg.set_backend(before)
+
+
+def test_auto_chooses_by_width_where_the_table_says_so(monkeypatch):
+    """auto's order for linear_policy_grad changes at d * A = AUTO_WIDE's
+    width; a backend asked for by name is never overridden; the memo keeps
+    the two choices apart."""
+    monkeypatch.setattr(_backend, "_dispatch", {})
+    at, prefs = _backend.AUTO_WIDE["linear_policy_grad"]
+    narrow = _backend.resolve("linear_policy_grad", "auto", at - 1)
+    wide = _backend.resolve("linear_policy_grad", "auto", at)
+    first = lambda order: next(b for b in order if b == "numpy" or _backend.available(b))  # noqa: E731
+    assert narrow == first(_backend.AUTO_PREFERENCE["linear_policy_grad"])
+    assert wide == first(prefs)
+    assert _backend.resolve("linear_policy_grad", "cython", at) == "cython"
+    assert _backend.resolve("softmax", "auto", 10**6) == first(_backend.AUTO_PREFERENCE["softmax"])
+    k_narrow = _backend.kernel("policy", "linear_policy_grad", "auto", 0, at - 1)
+    k_wide = _backend.kernel("policy", "linear_policy_grad", "auto", 0, at)
+    assert (k_narrow is k_wide) == (narrow == wide)
+    # and the public function passes its d * A: same result either way
+    rng = np.random.default_rng(0)
+    X, W = rng.standard_normal((50, 32)), rng.standard_normal((32, 18)) * 0.1
+    a, w = rng.integers(0, 18, 50), rng.standard_normal(50)
+    np.testing.assert_allclose(fastpg.linear_policy_grad(X, a, w, W),
+                               fastpg.linear_policy_grad(X, a, w, W, backend="numpy"),
+                               rtol=1e-9, atol=1e-12)
