@@ -62,7 +62,9 @@ def vtrace(rewards, values, next_values, log_rhos, gamma, lam=1.0, terminated=No
     where done = terminated, truncated or the last step of the array, and
     :math:`\hat v_{t+1}` is :math:`v_{t+1}` inside an episode and
     :math:`V'_t` at its end (the last step bootstraps from ``next_values``).
-    On-policy (:math:`l = 0`, thresholds >= 1) ``vs`` equals
+    A zero trace cuts the recursion as an episode end does (a NaN later in
+    the episode does not reach step t) and a zero ratio gives a zero
+    advantage. On-policy (:math:`l = 0`, thresholds >= 1) ``vs`` equals
     :func:`lambda_returns` and ``pg_advantages`` the one-step advantages
     towards them.
 

@@ -13,7 +13,8 @@ from libc.math cimport exp
 
 @cython.locals(T=Py_ssize_t, B=Py_ssize_t, t=Py_ssize_t, b=Py_ssize_t, gs=Py_ssize_t,
                ls=Py_ssize_t, has_te=bint, has_tr=bint, full=bint, te=bint, done=bint,
-               ratio=double, g=double, nv=double, v=double, td=double, q=double, a=double)
+               ratio=double, g=double, nv=double, v=double, td=double, q=double, a=double,
+               k=double, p=double)
 cdef Py_ssize_t vtrace_c(const floating[:, ::1] rewards, const floating[:, ::1] values,
                          const floating[:, ::1] next_values, const floating[:, ::1] log_rhos,
                          const floating[:, ::1] gamma, const floating[:, ::1] lam,

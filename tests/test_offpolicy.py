@@ -213,6 +213,22 @@ def test_nan_stays_in_its_episode(backend):
     assert np.isnan(q[:2]).all() and np.isfinite(q[2:]).all()
 
 
+def test_a_zero_trace_cuts_inside_an_episode(backend):
+    # no episode end: lam = 0, or pi(a_0) = 0, must keep step 1's NaN out of step 0
+    r = np.array([1.0, np.nan])
+    v = np.array([0.5, 0.0])
+    nv = np.zeros(2)
+    # delta_0 = 1 + 0.9 * 0 - 0.5 = 0.5, so v_0 = 0.5 + 0.5 whatever comes after
+    vs, pg = fastpg.vtrace(r, v, nv, np.zeros(2), 0.9, 0.0, backend=backend)
+    assert vs[0] == 1.0 and np.isnan(vs[1])
+    # rho_0 = 0: v_0 = V_0, and a zero-weight advantage
+    vs, pg = fastpg.vtrace(r, v, nv, np.array([-np.inf, 0.0]), 0.9, 1.0, backend=backend)
+    assert vs[0] == 0.5 and pg[0] == 0.0 and np.isnan(vs[1])
+    # c_1 = 0: G_0 = r_0 + 0.9 * V'_0
+    q = fastpg.retrace(r, v, nv, np.array([0.0, -np.inf]), 0.9, 1.0, backend=backend)
+    assert q[0] == 1.0 and np.isnan(q[1])
+
+
 def test_zero_target_probability_cuts_the_trace(backend):
     # pi(a_1) = 0: rho_1 = c_1 = 0, so nothing after step 0 reaches it
     r = np.array([1.0, 5.0, 7.0])

@@ -8,8 +8,8 @@ Both kernels are a reverse scan over time with the batch as the inner loop,
 so each input is read once, in order, and the inner loop has no dependence
 between columns. The carry of V-trace (v_{t+1} - V(x_{t+1})) lives in a
 caller-provided (B,) scratch row; Retrace's carry is its own output row
-t + 1. Episode ends are branches, not products, so that a NaN or inf never
-leaks past them. Arithmetic is in double for float32 arrays too: each value
+t + 1. Episode ends and zero traces are branches, not products, so that a
+NaN or inf never leaks past them (nor into a zero-weight advantage). Arithmetic is in double for float32 arrays too: each value
 is widened when loaded (as ``1.0 * x``, because numba's ``float(x)`` keeps
 float32) or meets a double first, and is rounded once when stored.
 """
@@ -56,10 +56,13 @@ def vtrace_c(rewards, values, next_values, log_rhos, gamma, lam, rho_clip, c_cli
                     q += g * vs_out[t + 1, b]
             a = min(rho_clip, ratio) * td
             if not done:
-                a += g * lam[t * ls, b] * min(c_clip, ratio) * acc[b]
+                k = g * lam[t * ls, b] * min(c_clip, ratio)
+                if k != 0:  # a zero trace cuts: 0 * NaN must not reach step t
+                    a += k * acc[b]
             acc[b] = a
             vs_out[t, b] = v + a
-            pg_out[t, b] = min(pg_rho_clip, ratio) * q
+            p = min(pg_rho_clip, ratio)
+            pg_out[t, b] = p * q if p != 0 else 0.0
     return -1
 
 

@@ -11,8 +11,9 @@ or +inf; the clipping thresholds are floats (``inf``: no clipping).
 
 Each value is widened to float64 when read and the result rounded once to
 the output's dtype when written; a kernel that reads its own output row
-t + 1 reads the rounded value, as every backend does. Episode ends cut the
-recursions by selection, so a NaN or inf never leaks out of its episode.
+t + 1 reads the rounded value, as every backend does. Episode ends and zero
+traces cut the recursions by selection (and a zero ratio gives a zero
+advantage), so a NaN or inf never leaks past them.
 """
 from __future__ import annotations
 
@@ -57,12 +58,14 @@ def vtrace(rewards, values, next_values, log_rhos, gamma, lam, rho_clip, c_clip,
         td = r[t] - v[t] + boot
         a = np.minimum(rho_clip, ratio[t]) * td
         trace = g[t] * lm[t] * np.minimum(c_clip, ratio[t])
-        acc = np.where(done[t], a, a + trace * acc)
+        live = ~done[t] & (trace != 0)  # a zero trace cuts, as an episode end does
+        acc = np.where(live, a + trace * np.where(live, acc, 0.0), a)
         vs_out[t] = v[t] + acc
         if t + 1 < T:
             later = np.where(term[t], 0.0, g[t] * vs_out[t + 1].astype(np.float64))
             boot = np.where(done[t], boot, later)
-        pg_out[t] = np.minimum(pg_rho_clip, ratio[t]) * (r[t] - v[t] + boot)
+        p = np.minimum(pg_rho_clip, ratio[t])
+        pg_out[t] = np.where(p != 0, p * (r[t] - v[t] + boot), 0.0)
     return vs_out, pg_out
 
 
