@@ -22,8 +22,11 @@ The kernel contract (every family, every backend):
   ValueError naming the argument and the row. Two kernels return a scalar
   result instead: ``value_iteration`` (the sweeps run) and
   ``q_learning_rollout`` (the state the simulation ended in).
-* Out of memory for scratch: numba raises MemoryError itself; the compiled
-  Cython code returns -2 to its wrapper, and every wrapper raises
+* Out of memory for scratch: numba raises MemoryError itself; so do the
+  Cython wrappers that allocate a kernel's scratch with NumPy (tabular,
+  off-policy, policy: their ``*_c`` kernels take the scratch as arguments
+  and cannot fail). Compiled code that allocates with malloc (returns,
+  replay) returns -2 to its wrapper, which raises
   ``MemoryError("fastpg: out of memory in a <family> kernel")``. No caller
   sees -2.
 * Compiled kernels release the GIL.

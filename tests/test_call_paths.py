@@ -13,6 +13,7 @@ import pytest
 import fastpg
 from fastpg import _backend
 from fastpg.reference import returns as ref
+from fastpg.reference import policy as ref_policy
 from fastpg.reference import tabular as ref_tabular
 
 from .conftest import tol
@@ -130,6 +131,19 @@ def run_q({t}[:, ::1] Q, const int64_t[::1] s, const int64_t[::1] a, const {t}[:
           const {t}[::1] al, {t}[::1] td):
     with nogil:
         q_learning_c(Q, s, a, r, s2, te, g, al, td)
+
+
+# re-exported by fastpg._cy.policy from fastpg._cy.policy_linear; the caller
+# passes the scratch, over two row chunks (OpenMP threads)
+from fastpg._cy.policy cimport linear_policy_grad_c
+
+def run_lpg(const {t}[:, ::1] X, const int64_t[::1] a, const {t}[::1] w,
+            const {t}[:, ::1] W, {t}[:, ::1] out, double[:, :, ::1] acc, double[:, ::1] z,
+            int64_t[::1] bads):
+    cdef Py_ssize_t rc
+    with nogil:
+        rc = linear_policy_grad_c(X, a, w, W, out, acc, z, bads)
+    return rc
 """
 
 SETUP = """
@@ -175,6 +189,13 @@ def test_cimport_from_user_cython(tmp_path, ctype):
     ref_tabular.q_learning(Q_ref, idx[0], idx[1], r, idx[2], te, g, al, td_ref)
     np.testing.assert_array_equal(Q, Q_ref)
     np.testing.assert_array_equal(td, td_ref)
+    X, W = rng.standard_normal((50, 4)).astype(dtype), rng.standard_normal((4, 3)).astype(dtype)
+    a, w = rng.integers(0, 3, 50), rng.standard_normal(50).astype(dtype)
+    out, out_ref = np.empty((4, 3), dtype), np.empty((4, 3), dtype)
+    assert mod.run_lpg(X, a, w, W, out, np.empty((2, 4, 3)), np.empty((2, 3)),
+                       np.empty(2, np.int64)) == -1
+    ref_policy.linear_policy_grad(X, a, w, W, out_ref)
+    np.testing.assert_allclose(out, out_ref, **tol(dtype))
 
 
 @pytest.mark.backend_fixed
