@@ -2,7 +2,7 @@
 # reference or numba twin, since numba cannot return views of several dtypes
 # or take the Python objects add() accepts. fastpg.replay._layout holds their
 # Python twins (the fallback where this module is not built; the tests check
-# the two agree byte for byte). Included by replay.pyx.
+# the two agree byte for byte). Included by replay_io.pyx.
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF
 from libc.float cimport FLT_MAX

@@ -26,6 +26,12 @@ def _cy_replay():
     return replay
 
 
+def _cy_records():
+    """The buffers' per-step helpers (Cython-only, not kernels)."""
+    from fastpg._cy import replay_io
+    return replay_io
+
+
 def _gae_args(T=6, B=3, dtype=np.float32, seed=0):
     rng = np.random.default_rng(seed)
     f = lambda *s: rng.standard_normal(s).astype(dtype)
@@ -182,7 +188,7 @@ def _field_layout():
 
 def test_record_fields_equals_its_python_twin():
     from fastpg.replay._layout import _record_fields
-    k = _cy_replay()
+    k = _cy_records()
     rng = np.random.default_rng(2)
     block = rng.integers(0, 255, (33, 48), dtype=np.uint8)
     block[:, 32:36] &= 1  # the flags hold 0/1, as the buffer stores them
@@ -201,7 +207,7 @@ def test_record_fields_equals_its_python_twin():
 
 
 def test_record_fields_refuses_a_layout_outside_the_records():
-    k, rec = _cy_replay(), np.zeros((4, 40), np.uint8)
+    k, rec = _cy_records(), np.zeros((4, 40), np.uint8)
     f4 = np.dtype(np.float32)
     for spec, match in [(((3,), f4, 32, (4,), None), "does not fit records of 40 bytes"),
                         (((2,), f4, -4, (4,), None), "does not fit"),
@@ -271,21 +277,21 @@ def test_add_one_equals_its_python_twin(case):
     for i, args in enumerate(inputs):
         x = i % 4
         before = rec_c.copy()
-        got = _cy_replay().add_one(fast_c, x, *args)
+        got = _cy_records().add_one(fast_c, x, *args)
         want = _add_one(fast_p, x, *args)
         assert got == want == accepted[i], (i, got, want)
         np.testing.assert_array_equal(rec_c, rec_p, err_msg=f"input {i}")
         if not got:
             np.testing.assert_array_equal(rec_c, before)
     with pytest.raises(IndexError, match="row 4 is outside"):
-        _cy_replay().add_one(fast_c, 4, *inputs[0])
+        _cy_records().add_one(fast_c, 4, *inputs[0])
 
 
 def test_uniform_gather_fields_equals_its_python_twin():
     """One C call (draws, gather, split) against the reference's draws and
     gather followed by the Python split: same rng stream, same values."""
     from fastpg.replay._layout import _uniform_gather_fields
-    k = _cy_replay()
+    k = _cy_records()
     rng = np.random.default_rng(3)
     src = rng.integers(0, 255, (57, 48), dtype=np.uint8)
     src[:, 32:36] &= 1

@@ -177,9 +177,9 @@ def _uniform_gather_fields(rng, size, src, indices_out, layout, gather=None):
 
 
 try:  # one C call per transition or batch where the Cython replay module is built
-    from .._cy.replay import add_one, record_fields
-    from .._cy.replay import uniform_gather as _cy_uniform_gather
-    from .._cy.replay import uniform_gather_fields
+    from .._cy.replay_io import add_one, record_fields
+    from .._cy.replay_io import uniform_gather as _cy_uniform_gather
+    from .._cy.replay_io import uniform_gather_fields
 except ImportError:
     add_one, record_fields = _add_one, _record_fields
     _cy_uniform_gather = uniform_gather_fields = None
