@@ -17,7 +17,7 @@ import cython
 import numpy as np
 
 if not cython.compiled:  # compiled, these are C names cimported by offpolicy.pxd
-    from math import exp
+    from ._py import exp
 
 
 def vtrace_c(rewards, values, next_values, log_rhos, gamma, lam, rho_clip, c_clip, pg_rho_clip,

@@ -17,11 +17,9 @@ import numpy as np
 from .._tuning import NCHUNK
 
 if not cython.compiled:  # compiled, these are C names cimported by policy.pxd
-    from math import exp, log
+    from ._py import INF, NAN, exp, log
     from .policy_linear import (action_feature_grad_c, compatible_features_c,
                                 linear_policy_grad_c, linear_policy_probs_c)
-    INF = float("inf")
-    NAN = float("nan")
 
 
 @cython.cfunc

@@ -20,10 +20,7 @@ import cython
 from cython.parallel import prange  # numba: numba.prange (fastpg._numba.policy)
 
 if not cython.compiled:  # compiled, these are C names cimported by policy_linear.pxd
-    from math import exp
-    expf = exp
-    INF = float("inf")
-    int64_t = cython.longlong
+    from ._py import INF, exp, expf, int64_t
 
 
 @cython.cfunc

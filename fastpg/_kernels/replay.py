@@ -23,9 +23,7 @@ if cython.compiled:  # the per-compiler kernels, under the family's module
     __all__ = ["tree_update", "tree_sample", "importance_weights", "nstep_gather",
                "ring_write", "gather_rows", "uniform_sample", "uniform_gather"]
 else:  # compiled, these are C names cimported by replay.pxd
-    from math import pow
-    INF = float("inf")
-    int64_t = cython.longlong
+    from ._py import INF, pow
 
 
 @cython.cfunc

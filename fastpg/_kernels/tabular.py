@@ -25,8 +25,7 @@ import cython
 import numpy as np
 
 if not cython.compiled:  # compiled, these are C names cimported by tabular.pxd
-    INF = float("inf")
-    int64_t = cython.longlong
+    from ._py import INF, int64_t
 
 @cython.cfunc
 @cython.inline
