@@ -49,42 +49,37 @@ cdef Py_ssize_t policy_gradient_loss_c(const floating[:, ::1] logits, const int6
                                        floating[::1] loss) noexcept nogil
 
 # the registry kernels (Python-callable, the GIL released inside)
-@cython.locals(rc=Py_ssize_t)
-cpdef softmax(const floating[:, ::1] logits, floating[:, ::1] out)
-@cython.locals(rc=Py_ssize_t)
-cpdef log_softmax(const floating[:, ::1] logits, floating[:, ::1] out)
-@cython.locals(rc=Py_ssize_t)
-cpdef softmax_jacobian(const floating[:, ::1] probs, floating[:, :, ::1] out)
-@cython.locals(rc=Py_ssize_t)
-cpdef softmax_jvp(const floating[:, ::1] probs, const floating[:, ::1] v, floating[:, ::1] out)
-@cython.locals(rc=Py_ssize_t)
-cpdef log_prob_grad(const floating[:, ::1] logits, const int64_t[::1] actions,
-                    floating[:, ::1] out)
-@cython.locals(rc=Py_ssize_t, z=double[::1])
-cpdef linear_policy_probs(const floating[:, ::1] X, const floating[:, ::1] W,
-                          floating[:, ::1] out)
-cpdef linear_policy_grad(const floating[:, ::1] X, const int64_t[::1] actions,
-                         const floating[::1] weights, const floating[:, ::1] W,
-                         floating[:, ::1] out)
+cpdef Py_ssize_t softmax(const floating[:, ::1] logits, floating[:, ::1] out)
+cpdef Py_ssize_t log_softmax(const floating[:, ::1] logits, floating[:, ::1] out)
+cpdef Py_ssize_t softmax_jacobian(const floating[:, ::1] probs, floating[:, :, ::1] out)
+cpdef Py_ssize_t softmax_jvp(const floating[:, ::1] probs, const floating[:, ::1] v,
+                             floating[:, ::1] out)
+cpdef Py_ssize_t log_prob_grad(const floating[:, ::1] logits, const int64_t[::1] actions,
+                               floating[:, ::1] out)
+@cython.locals(z=double[::1])
+cpdef Py_ssize_t linear_policy_probs(const floating[:, ::1] X, const floating[:, ::1] W,
+                                     floating[:, ::1] out)
+cpdef Py_ssize_t linear_policy_grad(const floating[:, ::1] X, const int64_t[::1] actions,
+                                    const floating[::1] weights, const floating[:, ::1] W,
+                                    floating[:, ::1] out)
 @cython.locals(n=Py_ssize_t)
-cpdef linear_policy_grad_parallel(const floating[:, ::1] X, const int64_t[::1] actions,
-                                  const floating[::1] weights, const floating[:, ::1] W,
-                                  floating[:, ::1] out)
-@cython.locals(rc=Py_ssize_t, acc=double[:, :, ::1], z=double[:, ::1], bads=int64_t[::1])
-cdef _lpg(const floating[:, ::1] X, const int64_t[::1] actions, const floating[::1] weights,
-          const floating[:, ::1] W, floating[:, ::1] out, Py_ssize_t nchunk)
-@cython.locals(rc=Py_ssize_t, p=double[::1], mean=double[::1])
-cpdef compatible_features(const floating[:, :, ::1] phi, const floating[::1] theta,
-                          floating[:, :, ::1] out)
-@cython.locals(rc=Py_ssize_t, p=double[::1], acc=double[::1])
-cpdef action_feature_grad(const floating[:, :, ::1] phi, const int64_t[::1] actions,
-                          const floating[::1] weights, const floating[::1] theta,
-                          floating[::1] out)
-@cython.locals(rc=Py_ssize_t)
-cpdef sample_categorical(const floating[:, ::1] logits, const double[::1] u, int64_t[::1] out)
-@cython.locals(rc=Py_ssize_t)
-cpdef entropy(const floating[:, ::1] logits, floating[::1] out)
-@cython.locals(rc=Py_ssize_t)
-cpdef policy_gradient_loss(const floating[:, ::1] logits, const int64_t[::1] actions,
-                           const floating[::1] advantages, floating[:, ::1] dlogits,
-                           floating[::1] loss)
+cpdef Py_ssize_t linear_policy_grad_parallel(const floating[:, ::1] X, const int64_t[::1] actions,
+                                             const floating[::1] weights, const floating[:, ::1] W,
+                                             floating[:, ::1] out)
+@cython.locals(acc=double[:, :, ::1], z=double[:, ::1], bads=int64_t[::1])
+cdef Py_ssize_t _lpg(const floating[:, ::1] X, const int64_t[::1] actions,
+                     const floating[::1] weights, const floating[:, ::1] W, floating[:, ::1] out,
+                     Py_ssize_t nchunk)
+@cython.locals(p=double[::1], mean=double[::1])
+cpdef Py_ssize_t compatible_features(const floating[:, :, ::1] phi, const floating[::1] theta,
+                                     floating[:, :, ::1] out)
+@cython.locals(p=double[::1], acc=double[::1])
+cpdef Py_ssize_t action_feature_grad(const floating[:, :, ::1] phi, const int64_t[::1] actions,
+                                     const floating[::1] weights, const floating[::1] theta,
+                                     floating[::1] out)
+cpdef Py_ssize_t sample_categorical(const floating[:, ::1] logits, const double[::1] u,
+                                    int64_t[::1] out)
+cpdef Py_ssize_t entropy(const floating[:, ::1] logits, floating[::1] out)
+cpdef Py_ssize_t policy_gradient_loss(const floating[:, ::1] logits, const int64_t[::1] actions,
+                                      const floating[::1] advantages, floating[:, ::1] dlogits,
+                                      floating[::1] loss)

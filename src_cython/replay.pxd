@@ -51,17 +51,16 @@ cdef Py_ssize_t nstep_gather_c(const floating[:] rewards, const uint8_t[:] termi
                                floating[::1] out_discount, int64_t[::1] out_boot) noexcept nogil
 
 # the registry kernels (Python-callable, the GIL released inside)
-@cython.locals(rc=Py_ssize_t, nodes=int64_t[::1])
-cpdef tree_update(double[:, ::1] tree, Py_ssize_t depth, const int64_t[::1] indices,
-                  const double[::1] priorities)
-@cython.locals(rc=Py_ssize_t, mass=double[::1])
-cpdef tree_sample(const double[:, ::1] tree, Py_ssize_t depth, const double[::1] u,
-                  int64_t[::1] out)
-@cython.locals(rc=Py_ssize_t)
-cpdef importance_weights(const double[:, ::1] tree, Py_ssize_t depth,
-                         const int64_t[::1] indices, double beta, floating[::1] out)
-@cython.locals(rc=Py_ssize_t)
-cpdef nstep_gather(const floating[:] rewards, const uint8_t[:] terminated,
-                   const uint8_t[:] cut, const int64_t[::1] indices, Py_ssize_t stride,
-                   Py_ssize_t newest_row, Py_ssize_t n, double gamma,
-                   floating[::1] out_return, floating[::1] out_discount, int64_t[::1] out_boot)
+@cython.locals(nodes=int64_t[::1])
+cpdef Py_ssize_t tree_update(double[:, ::1] tree, Py_ssize_t depth, const int64_t[::1] indices,
+                             const double[::1] priorities)
+@cython.locals(mass=double[::1])
+cpdef Py_ssize_t tree_sample(const double[:, ::1] tree, Py_ssize_t depth, const double[::1] u,
+                             int64_t[::1] out)
+cpdef Py_ssize_t importance_weights(const double[:, ::1] tree, Py_ssize_t depth,
+                                    const int64_t[::1] indices, double beta, floating[::1] out)
+cpdef Py_ssize_t nstep_gather(const floating[:] rewards, const uint8_t[:] terminated,
+                              const uint8_t[:] cut, const int64_t[::1] indices, Py_ssize_t stride,
+                              Py_ssize_t newest_row, Py_ssize_t n, double gamma,
+                              floating[::1] out_return, floating[::1] out_discount,
+                              int64_t[::1] out_boot)

@@ -9,9 +9,10 @@ so each input is read once, in order, and the inner loop has no dependence
 between columns. The carry of V-trace (v_{t+1} - V(x_{t+1})) lives in a
 caller-provided (B,) scratch row; Retrace's carry is its own output row
 t + 1. Episode ends and zero traces are branches, not products, so that a
-NaN or inf never leaks past them (nor into a zero-weight advantage). Arithmetic is in double for float32 arrays too: each value
-is widened when loaded (as ``1.0 * x``, because numba's ``float(x)`` keeps
-float32) or meets a double first, and is rounded once when stored.
+NaN or inf never leaks past them (nor into a zero-weight advantage).
+Arithmetic is in double for float32 arrays too: each value is widened when
+loaded (as ``1.0 * x``, because numba's ``float(x)`` keeps float32) or meets
+a double first, and is rounded once when stored.
 """
 import cython
 import numpy as np

@@ -197,39 +197,33 @@ def policy_gradient_loss_c(logits, actions, advantages, dlogits, loss):
 
 def softmax(logits, out):
     with cython.nogil:
-        rc = softmax_c(logits, out)
-    return rc
+        return softmax_c(logits, out)
 
 
 def log_softmax(logits, out):
     with cython.nogil:
-        rc = log_softmax_c(logits, out)
-    return rc
+        return log_softmax_c(logits, out)
 
 
 def softmax_jacobian(probs, out):
     with cython.nogil:
-        rc = softmax_jacobian_c(probs, out)
-    return rc
+        return softmax_jacobian_c(probs, out)
 
 
 def softmax_jvp(probs, v, out):
     with cython.nogil:
-        rc = softmax_jvp_c(probs, v, out)
-    return rc
+        return softmax_jvp_c(probs, v, out)
 
 
 def log_prob_grad(logits, actions, out):
     with cython.nogil:
-        rc = log_prob_grad_c(logits, actions, out)
-    return rc
+        return log_prob_grad_c(logits, actions, out)
 
 
 def linear_policy_probs(X, W, out):
     z = np.empty(W.shape[1])
     with cython.nogil:
-        rc = linear_policy_probs_c(X, W, out, z)
-    return rc
+        return linear_policy_probs_c(X, W, out, z)
 
 
 def linear_policy_grad(X, actions, weights, W, out):
@@ -246,39 +240,33 @@ def _lpg(X, actions, weights, W, out, nchunk):
     z = np.empty((nchunk, W.shape[1]))
     bads = np.empty(nchunk, np.int64)
     with cython.nogil:
-        rc = linear_policy_grad_c(X, actions, weights, W, out, acc, z, bads)
-    return rc
+        return linear_policy_grad_c(X, actions, weights, W, out, acc, z, bads)
 
 
 def compatible_features(phi, theta, out):
     p = np.empty(phi.shape[1])
     mean = np.empty(phi.shape[2])
     with cython.nogil:
-        rc = compatible_features_c(phi, theta, out, p, mean)
-    return rc
+        return compatible_features_c(phi, theta, out, p, mean)
 
 
 def action_feature_grad(phi, actions, weights, theta, out):
     p = np.empty(phi.shape[1])
     acc = np.empty(phi.shape[2])
     with cython.nogil:
-        rc = action_feature_grad_c(phi, actions, weights, theta, out, p, acc)
-    return rc
+        return action_feature_grad_c(phi, actions, weights, theta, out, p, acc)
 
 
 def sample_categorical(logits, u, out):
     with cython.nogil:
-        rc = sample_categorical_c(logits, u, out)
-    return rc
+        return sample_categorical_c(logits, u, out)
 
 
 def entropy(logits, out):
     with cython.nogil:
-        rc = entropy_c(logits, out)
-    return rc
+        return entropy_c(logits, out)
 
 
 def policy_gradient_loss(logits, actions, advantages, dlogits, loss):
     with cython.nogil:
-        rc = policy_gradient_loss_c(logits, actions, advantages, dlogits, loss)
-    return rc
+        return policy_gradient_loss_c(logits, actions, advantages, dlogits, loss)

@@ -164,26 +164,22 @@ def nstep_gather_c(rewards, terminated, cut, indices, stride, newest_row, n, gam
 def tree_update(tree, depth, indices, priorities):
     nodes = np.empty(indices.shape[0], np.int64)
     with cython.nogil:
-        rc = tree_update_c(tree, depth, indices, priorities, nodes)
-    return rc
+        return tree_update_c(tree, depth, indices, priorities, nodes)
 
 
 def tree_sample(tree, depth, u, out):
     mass = np.empty(u.shape[0])
     with cython.nogil:
-        rc = tree_sample_c(tree, depth, u, out, mass)
-    return rc
+        return tree_sample_c(tree, depth, u, out, mass)
 
 
 def importance_weights(tree, depth, indices, beta, out):
     with cython.nogil:
-        rc = importance_weights_c(tree, depth, indices, beta, out)
-    return rc
+        return importance_weights_c(tree, depth, indices, beta, out)
 
 
 def nstep_gather(rewards, terminated, cut, indices, stride, newest_row, n, gamma, out_return,
                  out_discount, out_boot):
     with cython.nogil:
-        rc = nstep_gather_c(rewards, terminated, cut, indices, stride, newest_row, n, gamma,
-                            out_return, out_discount, out_boot)
-    return rc
+        return nstep_gather_c(rewards, terminated, cut, indices, stride, newest_row, n, gamma,
+                              out_return, out_discount, out_boot)

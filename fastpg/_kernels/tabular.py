@@ -357,58 +357,50 @@ def q_learning_rollout_c(Q, cum_P, R, mask, terminal, start_cum, epsilon, alpha0
 
 def q_learning(Q, states, actions, rewards, next_states, terminated, gamma, alpha, td_out):
     with cython.nogil:
-        rc = q_learning_c(Q, states, actions, rewards, next_states, terminated, gamma, alpha,
-                          td_out)
-    return rc
+        return q_learning_c(Q, states, actions, rewards, next_states, terminated, gamma, alpha,
+                            td_out)
 
 
 def sarsa(Q, states, actions, rewards, next_states, next_actions, terminated, gamma, alpha,
           td_out):
     with cython.nogil:
-        rc = sarsa_c(Q, states, actions, rewards, next_states, next_actions, terminated, gamma,
-                     alpha, td_out)
-    return rc
+        return sarsa_c(Q, states, actions, rewards, next_states, next_actions, terminated, gamma,
+                       alpha, td_out)
 
 
 def expected_sarsa(Q, states, actions, rewards, next_states, terminated, gamma, alpha, epsilon,
                    td_out):
     with cython.nogil:
-        rc = expected_sarsa_c(Q, states, actions, rewards, next_states, terminated, gamma, alpha,
-                              epsilon, td_out)
-    return rc
+        return expected_sarsa_c(Q, states, actions, rewards, next_states, terminated, gamma,
+                                alpha, epsilon, td_out)
 
 
 def double_q_learning(Q1, Q2, states, actions, rewards, next_states, terminated, gamma, alpha,
                       which, td_out):
     with cython.nogil:
-        rc = double_q_learning_c(Q1, Q2, states, actions, rewards, next_states, terminated,
-                                 gamma, alpha, which, td_out)
-    return rc
+        return double_q_learning_c(Q1, Q2, states, actions, rewards, next_states, terminated,
+                                   gamma, alpha, which, td_out)
 
 
 def td0(V, states, rewards, next_states, terminated, gamma, alpha, td_out):
     with cython.nogil:
-        rc = td0_c(V, states, rewards, next_states, terminated, gamma, alpha, td_out)
-    return rc
+        return td0_c(V, states, rewards, next_states, terminated, gamma, alpha, td_out)
 
 
 def epsilon_greedy(Q, states, epsilon, u_explore, u_pick, out):
     with cython.nogil:
-        rc = epsilon_greedy_c(Q, states, epsilon, u_explore, u_pick, out)
-    return rc
+        return epsilon_greedy_c(Q, states, epsilon, u_explore, u_pick, out)
 
 
 def value_iteration(P, idx, r_sa, gamma, tol, max_iter, mask, V_out, Q_out, policy_out):
     V_new = np.empty(V_out.shape[0])
     with cython.nogil:
-        it = value_iteration_c(P, idx, r_sa, gamma, tol, max_iter, mask, V_out, V_new, Q_out,
-                               policy_out)
-    return it
+        return value_iteration_c(P, idx, r_sa, gamma, tol, max_iter, mask, V_out, V_new, Q_out,
+                                 policy_out)
 
 
 def q_learning_rollout(Q, cum_P, R, mask, terminal, start_cum, epsilon, alpha0, alpha_decay,
                        gamma, k0, s0, u, visits):
     with cython.nogil:
-        s = q_learning_rollout_c(Q, cum_P, R, mask, terminal, start_cum, epsilon, alpha0,
-                                 alpha_decay, gamma, k0, s0, u, visits)
-    return s
+        return q_learning_rollout_c(Q, cum_P, R, mask, terminal, start_cum, epsilon, alpha0,
+                                    alpha_decay, gamma, k0, s0, u, visits)
