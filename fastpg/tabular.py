@@ -174,6 +174,19 @@ def _result(td, scalar, out=None):
     return td[0] if scalar else td
 
 
+def _update(name, backend, tables, out, scalar, N, s2, *args):
+    """The batched update ``name``: the tables' rows read as next states
+    checked for NaN (2-D tables), ``td`` from ``out``, the kernel run on
+    C-contiguous tables as ``kernel(*tables, *args, td)``; the TD errors."""
+    for tname, T in tables:
+        if T.ndim == 2:
+            _no_nan_rows(T, tname, s2)
+    td = _out_for(out, N, tables[0][1].dtype, tables)
+    fn = _kernel(name, backend)
+    _run_inplace([T for _, T in tables], lambda *work: fn(*work, *args, td))
+    return _result(td, scalar, out)
+
+
 @tensors_follow
 def q_learning(Q, states, actions, rewards, next_states, terminated=None, gamma=0.99, alpha=0.1,
                *, out=None, backend=None):
@@ -190,11 +203,7 @@ def q_learning(Q, states, actions, rewards, next_states, terminated=None, gamma=
         return td[0]
     scalar, N, s, a, s2, r, te, g, al = _common(Q, states, actions, rewards, next_states,
                                                  terminated, gamma, alpha)
-    _no_nan_rows(Q, "Q", s2)
-    td = _out_for(out, N, Q.dtype, [("Q", Q)])
-    fn = _kernel("q_learning", backend)
-    _run_inplace([Q], lambda q: fn(q, s, a, r, s2, te, g, al, td))
-    return _result(td, scalar, out)
+    return _update("q_learning", backend, [("Q", Q)], out, scalar, N, s2, s, a, r, s2, te, g, al)
 
 
 @tensors_follow
@@ -216,11 +225,7 @@ def sarsa(Q, states, actions, rewards, next_states, next_actions, terminated=Non
     scalar, N, s, a, s2, r, te, g, al = _common(Q, states, actions, rewards, next_states,
                                                  terminated, gamma, alpha)
     a2 = _indices(next_actions, "next_actions", N, Q.shape[1], "Q.shape[1]")
-    _no_nan_rows(Q, "Q", s2)
-    td = _out_for(out, N, Q.dtype, [("Q", Q)])
-    fn = _kernel("sarsa", backend)
-    _run_inplace([Q], lambda q: fn(q, s, a, r, s2, a2, te, g, al, td))
-    return _result(td, scalar, out)
+    return _update("sarsa", backend, [("Q", Q)], out, scalar, N, s2, s, a, r, s2, a2, te, g, al)
 
 
 @tensors_follow
@@ -247,11 +252,8 @@ def expected_sarsa(Q, states, actions, rewards, next_states, terminated=None, ga
     scalar, N, s, a, s2, r, te, g, al = _common(Q, states, actions, rewards, next_states,
                                                  terminated, gamma, alpha)
     eps = C.per_item(epsilon, "epsilon", N, Q.dtype, 0.0, 1.0, per="transition")
-    _no_nan_rows(Q, "Q", s2)
-    td = _out_for(out, N, Q.dtype, [("Q", Q)])
-    fn = _kernel("expected_sarsa", backend)
-    _run_inplace([Q], lambda q: fn(q, s, a, r, s2, te, g, al, eps, td))
-    return _result(td, scalar, out)
+    return _update("expected_sarsa", backend, [("Q", Q)], out, scalar, N, s2, s, a, r, s2, te, g,
+                   al, eps)
 
 
 @tensors_follow
@@ -281,12 +283,8 @@ def double_q_learning(Q1, Q2, states, actions, rewards, next_states, which, term
     if N and (w.min() < 0 or w.max() > 1):
         raise ValueError("which must hold only 0 (update Q1) or 1 (update Q2)")
     w = np.ascontiguousarray(w, dtype=np.uint8)
-    _no_nan_rows(Q1, "Q1", s2)
-    _no_nan_rows(Q2, "Q2", s2)
-    td = _out_for(out, N, Q1.dtype, [("Q1", Q1), ("Q2", Q2)])
-    fn = _kernel("double_q_learning", backend)
-    _run_inplace([Q1, Q2], lambda q1, q2: fn(q1, q2, s, a, r, s2, te, g, al, w, td))
-    return _result(td, scalar, out)
+    return _update("double_q_learning", backend, [("Q1", Q1), ("Q2", Q2)], out, scalar, N, s2,
+                   s, a, r, s2, te, g, al, w)
 
 
 @tensors_follow
@@ -299,10 +297,7 @@ def td0(V, states, rewards, next_states, terminated=None, gamma=0.99, alpha=0.1,
                                                  terminated, gamma, alpha, "V")
     if np.isnan(V.sum()) and np.isnan(V).any():
         raise ValueError(f"V contains NaN at {int(np.flatnonzero(np.isnan(V))[0])}")
-    td = _out_for(out, N, V.dtype, [("V", V)])
-    fn = _kernel("td0", backend)
-    _run_inplace([V], lambda v: fn(v, s, r, s2, te, g, al, td))
-    return _result(td, scalar, out)
+    return _update("td0", backend, [("V", V)], out, scalar, N, s2, s, r, s2, te, g, al)
 
 
 def _choosable(rows, states, used=None):

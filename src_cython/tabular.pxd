@@ -12,16 +12,14 @@ from cython cimport floating
 from libc.math cimport INFINITY as INF
 from libc.stdint cimport int64_t
 
-@cython.locals(i=Py_ssize_t, gs=Py_ssize_t, als=Py_ssize_t, s=int64_t, a=int64_t,
-               target=floating, delta=floating)
+@cython.locals(i=Py_ssize_t, gs=Py_ssize_t, als=Py_ssize_t, target=floating)
 cdef Py_ssize_t q_learning_c(floating[:, ::1] Q, const int64_t[::1] states,
                              const int64_t[::1] actions, const floating[::1] rewards,
                              const int64_t[::1] next_states, const unsigned char[::1] terminated,
                              const floating[::1] gamma, const floating[::1] alpha,
                              floating[::1] td_out) noexcept nogil
 
-@cython.locals(i=Py_ssize_t, gs=Py_ssize_t, als=Py_ssize_t, s=int64_t, a=int64_t,
-               target=floating, delta=floating)
+@cython.locals(i=Py_ssize_t, gs=Py_ssize_t, als=Py_ssize_t, target=floating)
 cdef Py_ssize_t sarsa_c(floating[:, ::1] Q, const int64_t[::1] states,
                         const int64_t[::1] actions, const floating[::1] rewards,
                         const int64_t[::1] next_states, const int64_t[::1] next_actions,
@@ -39,8 +37,7 @@ cdef Py_ssize_t expected_sarsa_c(floating[:, ::1] Q, const int64_t[::1] states,
                                  const floating[::1] alpha, const floating[::1] epsilon,
                                  floating[::1] td_out) noexcept nogil
 
-@cython.locals(i=Py_ssize_t, gs=Py_ssize_t, als=Py_ssize_t, s=int64_t, a=int64_t, s2=int64_t,
-               target=floating, delta=floating)
+@cython.locals(i=Py_ssize_t, gs=Py_ssize_t, als=Py_ssize_t, s2=int64_t, target=floating)
 cdef Py_ssize_t double_q_learning_c(floating[:, ::1] Q1, floating[:, ::1] Q2,
                                     const int64_t[::1] states, const int64_t[::1] actions,
                                     const floating[::1] rewards, const int64_t[::1] next_states,

@@ -40,19 +40,29 @@ def _row_max(Q: cython.floating[:, ::1], s: cython.Py_ssize_t) -> cython.floatin
     return m
 
 
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+@cython.locals(delta=cython.floating)
+def _td_update(Q: cython.floating[:, ::1], s: int64_t, a: int64_t, target: cython.floating,
+               alpha: cython.floating, td_out: cython.floating[::1],
+               i: cython.Py_ssize_t) -> cython.void:
+    """Q[s, a] += α (target - Q[s, a]); td_out[i] = target - Q[s, a] (before)."""
+    delta = target - Q[s, a]
+    Q[s, a] += alpha * delta
+    td_out[i] = delta
+
+
 def q_learning_c(Q, states, actions, rewards, next_states, terminated, gamma, alpha, td_out):
     """Q[s, a] += α (r + γ max_b Q[s', b] · (1 - terminated) - Q[s, a])."""
     gs = 1 if gamma.shape[0] > 1 else 0
     als = 1 if alpha.shape[0] > 1 else 0
     for i in range(states.shape[0]):
-        s = states[i]
-        a = actions[i]
         target = rewards[i]
         if terminated[i] == 0:
             target += gamma[i * gs] * _row_max(Q, next_states[i])
-        delta = target - Q[s, a]
-        Q[s, a] += alpha[i * als] * delta
-        td_out[i] = delta
+        _td_update(Q, states[i], actions[i], target, alpha[i * als], td_out, i)
     return -1
 
 
@@ -62,14 +72,10 @@ def sarsa_c(Q, states, actions, rewards, next_states, next_actions, terminated, 
     gs = 1 if gamma.shape[0] > 1 else 0
     als = 1 if alpha.shape[0] > 1 else 0
     for i in range(states.shape[0]):
-        s = states[i]
-        a = actions[i]
         target = rewards[i]
         if terminated[i] == 0:
             target += gamma[i * gs] * Q[next_states[i], next_actions[i]]
-        delta = target - Q[s, a]
-        Q[s, a] += alpha[i * als] * delta
-        td_out[i] = delta
+        _td_update(Q, states[i], actions[i], target, alpha[i * als], td_out, i)
     return -1
 
 
@@ -136,21 +142,18 @@ def double_q_learning_c(Q1, Q2, states, actions, rewards, next_states, terminate
     gs = 1 if gamma.shape[0] > 1 else 0
     als = 1 if alpha.shape[0] > 1 else 0
     for i in range(states.shape[0]):
-        s = states[i]
-        a = actions[i]
         s2 = next_states[i]
         target = rewards[i]
+        # one branch per table, not a table chosen per row: numba would pay
+        # reference counts for the chosen array
         if which[i] == 0:
             if terminated[i] == 0:
                 target += gamma[i * gs] * Q2[s2, _argmax_row(Q1, s2)]
-            delta = target - Q1[s, a]
-            Q1[s, a] += alpha[i * als] * delta
+            _td_update(Q1, states[i], actions[i], target, alpha[i * als], td_out, i)
         else:
             if terminated[i] == 0:
                 target += gamma[i * gs] * Q1[s2, _argmax_row(Q2, s2)]
-            delta = target - Q2[s, a]
-            Q2[s, a] += alpha[i * als] * delta
-        td_out[i] = delta
+            _td_update(Q2, states[i], actions[i], target, alpha[i * als], td_out, i)
     return -1
 
 
