@@ -8,7 +8,7 @@ import pytest
 
 from fastpg import _backend
 
-from .checks import assert_same
+from .checks import assert_same, start
 from .workloads import POLICY_QUICK, call_policy, make_policy, seed_policy_loop
 
 _DATA = {}
@@ -24,10 +24,7 @@ def _data(size):
 @pytest.mark.parametrize("backend", list(_backend.BACKENDS))
 @pytest.mark.parametrize("kernel", list(_backend.REGISTRY["policy"]))
 def test_policy(benchmark, kernel, backend, size):
-    why = _backend.why_unavailable(backend)
-    if why is not None:
-        pytest.skip(why)
-    benchmark.group = f"{kernel}|{size}"
+    start(benchmark, backend, f"{kernel}|{size}")
     fn = call_policy(kernel, _data(size), backend)
     got = fn()  # warm-up: JIT compile excluded
     if backend != "numpy":

@@ -13,7 +13,7 @@ import pytest
 
 from fastpg import _backend
 
-from .checks import assert_same
+from .checks import assert_same, start
 from .workloads import REPLAY_BATCH, REPLAY_SIZES, REPLAY_WORKLOADS, call_replay, make_replay
 
 _DATA = {}
@@ -33,10 +33,7 @@ _CASES = [(w, s) for w, sizes in REPLAY_WORKLOADS.items() for s in sizes]
 @pytest.mark.parametrize("backend", list(_backend.BACKENDS))
 @pytest.mark.parametrize("workload,size", _CASES)
 def test_replay(benchmark, workload, size, backend):
-    why = _backend.why_unavailable(backend)
-    if why is not None:
-        pytest.skip(why)
-    benchmark.group = f"{workload}|{size}"
+    start(benchmark, backend, f"{workload}|{size}")
     d = _data(size, benchmark.disabled)
     fn, n = call_replay(workload, d, backend, n_add=2_000 if benchmark.disabled else 20_000)
     fn()  # warm-up: JIT compile excluded

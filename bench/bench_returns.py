@@ -9,7 +9,7 @@ import pytest
 
 from fastpg import _backend
 
-from .checks import assert_same
+from .checks import assert_same, start
 from .workloads import QUICK, SIZES, call, make, seed_style_loop
 
 FULL = os.environ.get("FASTPG_BENCH_FULL") == "1"
@@ -27,10 +27,7 @@ def _data(size):
 @pytest.mark.parametrize("backend", list(_backend.BACKENDS))
 @pytest.mark.parametrize("kernel", list(_backend.REGISTRY["returns"]))
 def test_returns(benchmark, kernel, backend, size):
-    why = _backend.why_unavailable(backend)
-    if why is not None:
-        pytest.skip(why)
-    benchmark.group = f"{kernel}|{size}"
+    start(benchmark, backend, f"{kernel}|{size}")
     T, B, _ = SIZES[size]
     slow = backend == "numpy" and B == 1 and T > 100_000
     if slow and benchmark.disabled:

@@ -13,7 +13,7 @@ import pytest
 
 from fastpg import _backend
 
-from .checks import assert_same
+from .checks import assert_same, start
 from .workloads import (TABULAR_QUICK, TABULAR_SIZES, TABULAR_UPDATES, VI_SIZES, add_at_q_learning,
                         call_tabular, call_vi, make_tabular, make_vi)
 
@@ -31,10 +31,7 @@ def _data(size, make=make_tabular):
 @pytest.mark.parametrize("backend", list(_backend.BACKENDS))
 @pytest.mark.parametrize("kernel", list(TABULAR_UPDATES) + ["epsilon_greedy"])
 def test_tabular(benchmark, kernel, backend, size):
-    why = _backend.why_unavailable(backend)
-    if why is not None:
-        pytest.skip(why)
-    benchmark.group = f"{kernel}|{size}"
+    start(benchmark, backend, f"{kernel}|{size}")
     d = _data(size)
     if benchmark.disabled:
         d = {k: (v[:2000] if k not in ("Q", "V") else v) for k, v in d.items()}
@@ -60,10 +57,7 @@ def test_add_at_variant(benchmark, size):
 @pytest.mark.parametrize("size", list(VI_SIZES))
 @pytest.mark.parametrize("backend", list(_backend.BACKENDS))
 def test_value_iteration(benchmark, backend, size):
-    why = _backend.why_unavailable(backend)
-    if why is not None:
-        pytest.skip(why)
-    benchmark.group = f"value_iteration|{size}"
+    start(benchmark, backend, f"value_iteration|{size}")
     fn = call_vi(_data(size, make_vi), backend)
     got = fn()
     if backend != "numpy":

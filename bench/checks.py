@@ -1,6 +1,18 @@
 """Each benchmark checks its kernel's result once against the NumPy reference
 (as a test under --benchmark-disable, a broken kernel fails its benchmark)."""
 import numpy as np
+import pytest
+
+from fastpg import _backend
+
+
+def start(benchmark, backend, group):
+    """Skips a benchmark whose backend is not available here (with the
+    reason), and names its comparison group (kernel and size)."""
+    why = _backend.why_unavailable(backend)
+    if why is not None:
+        pytest.skip(why)
+    benchmark.group = group
 
 
 def assert_same(got, want):

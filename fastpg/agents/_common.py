@@ -34,6 +34,14 @@ class History:
         n = np.minimum(np.arange(1, r.size + 1), window)
         return (c[1:] - c[np.arange(1, r.size + 1) - n]) / n
 
+    def end_episode(self, ret, length, progress=None, budget=None) -> bool:
+        """Records a finished episode; True once ``budget`` episodes have finished."""
+        self.episode_returns.append(ret)
+        self.episode_lengths.append(length)
+        if progress is not None:
+            progress.update(self)
+        return budget is not None and len(self.episode_returns) >= budget
+
     def summary(self) -> str:
         n = len(self.episode_returns)
         sps = self.steps / self.wall_time if self.wall_time > 0 else float("nan")
@@ -43,6 +51,14 @@ class History:
         if self.solved_at is not None:
             s += f"; solved after {self.solved_at} episodes"
         return s
+
+
+class GreedyRun:
+    """``run_greedy`` for an agent whose ``act(obs, greedy=True)`` acts greedily."""
+
+    def run_greedy(self, env, seed=None, max_steps=10_000):
+        """One greedy episode (ε = 0); returns (return, length)."""
+        return greedy_episode(self.act, env, seed, max_steps)
 
 
 def greedy_episode(act, env, seed=None, max_steps=10_000):
@@ -239,3 +255,23 @@ class Collector:
         self.obs = obs[None]
         self.buf[0] = (O, Acts, Rs)
         return done_eps
+
+
+def train_by_episodes(agent, env, episodes, seed, progress, act_one=None, after_update=None):
+    """The episodic agents' training loop: collect ``agent.episodes_per_update``
+    finished episodes with ``agent.act`` (``act_one`` for a single env), call
+    ``agent.update`` on them, until ``episodes`` have finished;
+    ``after_update(hist)`` returning True stops early. Returns the History."""
+    episodes = run_length(episodes, None)[0]
+    hist = History()
+    prog = Progress(episodes, progress)
+    col = Collector(env, seed=seed)
+    t0 = time.perf_counter()
+    while len(hist.episode_returns) < episodes:
+        n = min(agent.episodes_per_update, episodes - len(hist.episode_returns))
+        agent.update(col.run(agent.act, n, hist, prog, act_one=act_one))
+        hist.updates += 1
+        if after_update is not None and after_update(hist):
+            break
+    hist.wall_time = time.perf_counter() - t0
+    return hist

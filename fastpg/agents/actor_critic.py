@@ -39,14 +39,12 @@ taken in; and the environment's ``step`` returns an undefined ``obs``.
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from .. import _checks as C
 from .. import policy as P
 from .. import returns as R
-from ._common import (Collector, History, Progress, run_length, spaces)
+from ._common import spaces, train_by_episodes
 
 
 def outer_features(n_actions, bias=False):
@@ -159,14 +157,4 @@ class CompatibleActorCritic:
 
     def train(self, env, episodes=500, seed=None, progress=None):
         """Train for ``episodes`` episodes; returns a :class:`History`."""
-        episodes = run_length(episodes, None)[0]
-        hist = History()
-        prog = Progress(episodes, progress)
-        col = Collector(env, seed=seed)
-        t0 = time.perf_counter()
-        while len(hist.episode_returns) < episodes:
-            n = min(self.episodes_per_update, episodes - len(hist.episode_returns))
-            self.update(col.run(self.act, n, hist, prog))
-            hist.updates += 1
-        hist.wall_time = time.perf_counter() - t0
-        return hist
+        return train_by_episodes(self, env, episodes, seed, progress)

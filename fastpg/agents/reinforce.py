@@ -27,15 +27,12 @@ Measured: 5 of 5 seeds (0-4) reach a mean of 475 over 100 episodes after
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from .. import _checks as C
 from .. import policy as P
 from .. import returns as R
-from ._common import (Collector, History, Progress, make_optimizer, run_length,
-                      spaces)
+from ._common import make_optimizer, spaces, train_by_episodes
 
 #: the hyper-parameters documented for CartPole-v1 (see bench/ and the README)
 CARTPOLE = dict(gamma=0.99, lr=0.05, optimizer="adam", episodes_per_update=5,
@@ -142,22 +139,12 @@ class Reinforce:
         there if ``stop_at_target``. ``progress``: None (auto: a line every
         10% on runs of 200+ episodes), True or False.
         """
-        episodes = run_length(episodes, None)[0]
-        hist = History()
-        prog = Progress(episodes, progress)
-        col = Collector(env, seed=seed)
-        t0 = time.perf_counter()
-        while len(hist.episode_returns) < episodes:
-            n = min(self.episodes_per_update, episodes - len(hist.episode_returns))
-            eps = col.run(self.act, n, hist, prog, act_one=self.act_one)
-            self.update(eps)
-            hist.updates += 1
-            if target is not None and hist.solved_at is None and len(hist.episode_returns) >= 100:
-                rm = hist.rolling_mean(100)
-                hit = np.flatnonzero(rm[99:] >= target)
-                if hit.size:
-                    hist.solved_at = int(hit[0]) + 100
-                    if stop_at_target:
-                        break
-        hist.wall_time = time.perf_counter() - t0
-        return hist
+        def reached(hist):
+            if target is None or hist.solved_at is not None or len(hist.episode_returns) < 100:
+                return False
+            hit = np.flatnonzero(hist.rolling_mean(100)[99:] >= target)
+            if hit.size:
+                hist.solved_at = int(hit[0]) + 100
+            return stop_at_target and hist.solved_at is not None
+
+        return train_by_episodes(self, env, episodes, seed, progress, self.act_one, reached)

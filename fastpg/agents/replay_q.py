@@ -37,10 +37,10 @@ import numpy as np
 
 from .. import _checks as C
 from ..replay import PrioritizedReplayBuffer
-from ._common import History, Progress, greedy_episode, run_length, spaces
+from ._common import GreedyRun, History, Progress, run_length, spaces
 
 
-class ReplayQ:
+class ReplayQ(GreedyRun):
     """Q-learning from an n-step prioritized replay buffer (see the module doc)."""
 
     def __init__(self, env, *, lr=0.5, gamma=0.9, n_step=3, epsilon=1.0, epsilon_min=0.1,
@@ -148,12 +148,10 @@ class ReplayQ:
             ret += r
             length += 1
             if term or trunc:
-                hist.episode_returns.append(ret)
-                hist.episode_lengths.append(length)
-                prog.update(hist)
+                done = hist.end_episode(ret, length, prog, episodes)
                 ret, length = 0.0, 0
                 s, _ = env.reset()
-                if episodes is not None and len(hist.episode_returns) >= episodes:
+                if done:
                     break
             else:
                 s = s2
@@ -162,7 +160,3 @@ class ReplayQ:
         hist.updates = self.updates
         hist.wall_time = time.perf_counter() - t0
         return hist
-
-    def run_greedy(self, env, seed=None, max_steps=10_000):
-        """One greedy episode (ε = 0); returns (return, length)."""
-        return greedy_episode(self.act, env, seed, max_steps)

@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import _checks as C
 from .. import tabular as T
-from ._common import History, Progress, greedy_episode, run_length, spaces
+from ._common import GreedyRun, History, Progress, run_length, spaces
 
 
 def _spaces(env):
@@ -38,7 +38,7 @@ def _spaces(env):
     return int(env.observation_space.n), int(env.action_space.n), getattr(env_u, "action_mask", None)
 
 
-class _TabularAgent:
+class _TabularAgent(GreedyRun):
     kernel = "q_learning"
 
     def __init__(self, env=None, *, n_states=None, n_actions=None, alpha=0.1, alpha_decay=0.0,
@@ -117,13 +117,11 @@ class _TabularAgent:
             length += 1
             if term or trunc:
                 self.episodes += 1
-                hist.episode_returns.append(ret)
-                hist.episode_lengths.append(length)
-                prog.update(hist)
+                done = hist.end_episode(ret, length, prog, episodes)
                 ret, length = 0.0, 0
                 s, _ = env.reset()
                 a = self.act(s)
-                if episodes is not None and len(hist.episode_returns) >= episodes:
+                if done:
                     break
             else:
                 s, a = s2, a2
@@ -133,9 +131,6 @@ class _TabularAgent:
         hist.wall_time = time.perf_counter() - t0
         return hist
 
-    def run_greedy(self, env, seed=None, max_steps=10_000):
-        """One greedy episode (ε = 0); returns (return, length)."""
-        return greedy_episode(self.act, env, seed, max_steps)
 
 
 class QLearning(_TabularAgent):
