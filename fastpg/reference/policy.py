@@ -129,15 +129,20 @@ def log_prob_grad(logits, actions, out):
     return -1
 
 
+def _strict_softmax(z):
+    """(-1, or the first row of z with a logit that is not finite; softmax(z)
+    in float64, zeros where z is empty)."""
+    bad = _bad_rows(z, strict=True)
+    if bad >= 0 or z.size == 0:
+        return bad, np.zeros(z.shape)
+    return -1, _softmax64(z)
+
+
 def linear_policy_probs(X, W, out):
     """π(· | x_i) = softmax(x_iᵀ W)."""
-    z = _linear_logits(X, W)
-    bad = _bad_rows(z, strict=True)
-    if bad >= 0:
-        return bad
-    if z.size:
-        out[...] = _softmax64(z)
-    return -1
+    bad, p = _strict_softmax(_linear_logits(X, W))
+    out[...] = p
+    return bad
 
 
 def linear_policy_grad(X, actions, weights, W, out):
@@ -147,15 +152,11 @@ def linear_policy_grad(X, actions, weights, W, out):
     Σ_i w_i log π(a_i | x_i) with respect to W.
     """
     X64 = X.astype(np.float64)
-    z = _linear_logits(X64, W)
-    bad = _bad_rows(z, strict=True)
+    bad, p = _strict_softmax(_linear_logits(X64, W))
     if bad >= 0:
         return bad
-    if z.shape[0] == 0:
-        out[...] = 0
-        return -1
-    g = -_softmax64(z)
-    g[np.arange(z.shape[0]), actions] += 1.0
+    g = -p
+    g[np.arange(X.shape[0]), actions] += 1.0
     g *= weights.astype(np.float64)[:, None]
     out[...] = X64.T @ g
     return -1
@@ -176,29 +177,20 @@ def compatible_features(phi, theta, out):
 
     ψ_sa = ∂ log π(a|s) / ∂θ, the compatible features of Sutton et al. (2000).
     """
-    z = _action_logits(phi, theta)
-    bad = _bad_rows(z, strict=True)
-    if bad >= 0:
-        return bad
-    if z.size:
-        p = _softmax64(z)
+    bad, p = _strict_softmax(_action_logits(phi, theta))
+    if bad < 0:
         ph = phi.astype(np.float64)
         out[...] = ph - np.einsum("na,nad->nd", p, ph)[:, None, :]
-    return -1
+    return bad
 
 
 def action_feature_grad(phi, actions, weights, theta, out):
     """Σ_i w_i ψ_{s_i a_i}, shape (d,): the policy gradient with action features."""
-    z = _action_logits(phi, theta)
-    bad = _bad_rows(z, strict=True)
+    bad, p = _strict_softmax(_action_logits(phi, theta))
     if bad >= 0:
         return bad
-    if z.shape[0] == 0:
-        out[...] = 0
-        return -1
-    p = _softmax64(z)
     ph = phi.astype(np.float64)
-    n = np.arange(z.shape[0])
+    n = np.arange(phi.shape[0])
     psi = ph[n, actions] - np.einsum("na,nad->nd", p, ph)
     out[...] = weights.astype(np.float64) @ psi
     return -1
