@@ -21,22 +21,9 @@ def _episodes(benchmark):
     return 20 if benchmark.disabled else EPISODES
 
 
-def test_fastpg_reinforce(benchmark):
-    benchmark.group = "reinforce|CartPole-v1"
-    n = _episodes(benchmark)
-    res = {}
-
-    def run():
-        env = gym.make("CartPole-v1")
-        hist = Reinforce(env, seed=0).train(env, episodes=n, seed=0, progress=False)
-        res["steps"], res["t"], res["returns"] = hist.steps, hist.wall_time, hist.episode_returns
-
-    benchmark.pedantic(run, rounds=1 if benchmark.disabled else 3, iterations=1)
-    benchmark.extra_info["steps_per_s"] = res["steps"] / res["t"]
-    assert len(res["returns"]) == n and sum(res["returns"]) == res["steps"] >= 8 * n
-
-
-def test_numpy_reinforce(benchmark):
+def _train(benchmark, train):
+    """Times ``train(env, n) -> (episode returns, env steps)`` on a fresh
+    CartPole-v1 and checks that every episode's steps were counted."""
     benchmark.group = "reinforce|CartPole-v1"
     n = _episodes(benchmark)
     res = {}
@@ -44,12 +31,25 @@ def test_numpy_reinforce(benchmark):
     def run():
         env = gym.make("CartPole-v1")
         t0 = time.perf_counter()
-        returns, steps = numpy_reinforce(env, n, 0)
-        res["steps"], res["t"], res["returns"] = steps, time.perf_counter() - t0, returns
+        res["returns"], res["steps"] = train(env, n)
+        res["t"] = time.perf_counter() - t0
 
     benchmark.pedantic(run, rounds=1 if benchmark.disabled else 3, iterations=1)
     benchmark.extra_info["steps_per_s"] = res["steps"] / res["t"]
     assert len(res["returns"]) == n and sum(res["returns"]) == res["steps"] >= 8 * n
+
+
+def _fastpg_reinforce(env, n):
+    hist = Reinforce(env, seed=0).train(env, episodes=n, seed=0, progress=False)
+    return hist.episode_returns, hist.steps
+
+
+def test_fastpg_reinforce(benchmark):
+    _train(benchmark, _fastpg_reinforce)
+
+
+def test_numpy_reinforce(benchmark):
+    _train(benchmark, lambda env, n: numpy_reinforce(env, n, 0))
 
 
 @pytest.mark.parametrize("steps", [20_000])

@@ -174,6 +174,14 @@ def _result(td, scalar, out=None):
     return td[0] if scalar else td
 
 
+def _one_td(name, backend, table, *args):
+    """One transition on a C-contiguous table, no copies: ``kernel(table, *args,
+    td)`` and its TD error as a scalar."""
+    td = np.empty(1, table.dtype)
+    _kernel(name, backend)(table, *args, td)
+    return td[0]
+
+
 def _update(name, backend, tables, out, scalar, N, s2, *args):
     """The batched update ``name``: the tables' rows read as next states
     checked for NaN (2-D tables), ``td`` from ``out``, the kernel run on
@@ -197,10 +205,7 @@ def q_learning(Q, states, actions, rewards, next_states, terminated=None, gamma=
     one = None if out is not None else _one_transition(Q, "Q", states, actions, rewards,
                                                        next_states, terminated, gamma, alpha)
     if one is not None and Q.flags.c_contiguous:
-        s, a, r, s2, te, g, al = one
-        td = np.empty(1, Q.dtype)
-        _kernel("q_learning", backend)(Q, s, a, r, s2, te, g, al, td)
-        return td[0]
+        return _one_td("q_learning", backend, Q, *one)
     scalar, N, s, a, s2, r, te, g, al = _common(Q, states, actions, rewards, next_states,
                                                  terminated, gamma, alpha)
     return _update("q_learning", backend, [("Q", Q)], out, scalar, N, s2, s, a, r, s2, te, g, al)
@@ -219,9 +224,7 @@ def sarsa(Q, states, actions, rewards, next_states, next_actions, terminated=Non
         a2 = _scalar_index(next_actions, "next_actions", Q.shape[1], "Q.shape[1]")
         if a2 is not None:
             s, a, r, s2, te, g, al = one
-            td = np.empty(1, Q.dtype)
-            _kernel("sarsa", backend)(Q, s, a, r, s2, a2, te, g, al, td)
-            return td[0]
+            return _one_td("sarsa", backend, Q, s, a, r, s2, a2, te, g, al)
     scalar, N, s, a, s2, r, te, g, al = _common(Q, states, actions, rewards, next_states,
                                                  terminated, gamma, alpha)
     a2 = _indices(next_actions, "next_actions", N, Q.shape[1], "Q.shape[1]")
@@ -245,10 +248,7 @@ def expected_sarsa(Q, states, actions, rewards, next_states, terminated=None, ga
     if one is not None and Q.flags.c_contiguous:
         eps = _scalar_real(epsilon, "epsilon", Q.dtype, 0.0, 1.0)
         if eps is not None:
-            s, a, r, s2, te, g, al = one
-            td = np.empty(1, Q.dtype)
-            _kernel("expected_sarsa", backend)(Q, s, a, r, s2, te, g, al, eps, td)
-            return td[0]
+            return _one_td("expected_sarsa", backend, Q, *one, eps)
     scalar, N, s, a, s2, r, te, g, al = _common(Q, states, actions, rewards, next_states,
                                                  terminated, gamma, alpha)
     eps = C.per_item(epsilon, "epsilon", N, Q.dtype, 0.0, 1.0, per="transition")

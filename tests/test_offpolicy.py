@@ -66,6 +66,21 @@ def _ends(term, trunc, T):
     return [bool(term[t] or trunc[t] or t == T - 1) for t in range(T)]
 
 
+def _traced(base, delta, done, decay):
+    """base_s + sum_{t >= s, same episode} (prod_{s <= i < t} decay(i)) delta_t,
+    summed term by term from each s (quadratic, independent of the kernels' recursion)."""
+    out = []
+    for s in range(len(delta)):
+        total, prod = 0.0, 1.0
+        for t in range(s, len(delta)):
+            total += prod * delta[t]
+            if done[t]:
+                break
+            prod *= decay(t)
+        out.append(base[s] + total)
+    return out
+
+
 def _oracle_vtrace(r, v, nv, lr, g, lam, term, trunc, rho_bar, c_bar, pg_bar):
     """IMPALA's definition: v_s = V_s + sum_{t >= s, same episode}
     (prod_{i<t} gamma_i c_i) delta_t, then the advantages from v_{s+1}."""
@@ -74,15 +89,7 @@ def _oracle_vtrace(r, v, nv, lr, g, lam, term, trunc, rho_bar, c_bar, pg_bar):
     ratio = [math.exp(x) for x in lr]
     delta = [min(rho_bar, ratio[t]) * (r[t] + (0.0 if term[t] else g[t] * nv[t]) - v[t])
              for t in range(T)]
-    vs = []
-    for s in range(T):
-        total, prod = 0.0, 1.0
-        for t in range(s, T):
-            total += prod * delta[t]
-            if done[t]:
-                break
-            prod *= g[t] * lam[t] * min(c_bar, ratio[t])
-        vs.append(v[s] + total)
+    vs = _traced(v, delta, done, lambda t: g[t] * lam[t] * min(c_bar, ratio[t]))
     pg = []
     for s in range(T):
         nxt = nv[s] if done[s] else vs[s + 1]
@@ -97,16 +104,7 @@ def _oracle_retrace(r, q, nv, lr, g, lam, term, trunc, c_bar):
     done = _ends(term, trunc, T)
     c = [lam[t] * min(c_bar, math.exp(lr[t])) for t in range(T)]
     td = [r[t] + (0.0 if term[t] else g[t] * nv[t]) - q[t] for t in range(T)]
-    out = []
-    for s in range(T):
-        total, prod = 0.0, 1.0
-        for t in range(s, T):
-            total += prod * td[t]
-            if done[t]:
-                break
-            prod *= g[t] * c[t + 1]
-        out.append(q[s] + total)
-    return out
+    return _traced(q, td, done, lambda t: g[t] * c[t + 1])
 
 
 @st.composite

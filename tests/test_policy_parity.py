@@ -74,26 +74,25 @@ def test_jacobian_and_jvp(backend, dtype, b):
     _same(P.softmax_jvp(p, v, backend=backend), P.softmax_jvp(p, v, backend="numpy"), dtype)
 
 
-@pytest.mark.parity
-@given(b=batches(masked=False))
-def test_linear_policy(backend, dtype, b):
-    X, W = b["X"].astype(dtype), b["W"].astype(dtype)
-    _same(P.linear_policy_probs(X, W, backend=backend),
-          P.linear_policy_probs(X, W, backend="numpy"), dtype)
-    got = P.linear_policy_grad(X, b["actions"], b["w"].astype(dtype), W, backend=backend)
-    want = P.linear_policy_grad(X, b["actions"], b["w"].astype(dtype), W, backend="numpy")
-    assert got.shape == (b["d"], b["A"]) and got.dtype == dtype
-    _same_sum(got, want, dtype)
+# (forward function, gradient, the batch's feature and parameter keys) of the two
+# parametrised policies: linear in the state, linear in state-action features
+_FEATURE_POLICIES = {
+    "linear": (P.linear_policy_probs, P.linear_policy_grad, "X", "W"),
+    "action_features": (P.compatible_features, P.action_feature_grad, "phi", "theta"),
+}
 
 
 @pytest.mark.parity
+@pytest.mark.parametrize("policy", sorted(_FEATURE_POLICIES))
 @given(b=batches(masked=False))
-def test_action_features(backend, dtype, b):
-    phi, theta = b["phi"].astype(dtype), b["theta"].astype(dtype)
-    _same(P.compatible_features(phi, theta, backend=backend),
-          P.compatible_features(phi, theta, backend="numpy"), dtype)
-    got = P.action_feature_grad(phi, b["actions"], b["w"].astype(dtype), theta, backend=backend)
-    want = P.action_feature_grad(phi, b["actions"], b["w"].astype(dtype), theta, backend="numpy")
+def test_feature_policies(backend, dtype, policy, b):
+    forward, grad, xk, pk = _FEATURE_POLICIES[policy]
+    X, W = b[xk].astype(dtype), b[pk].astype(dtype)
+    _same(forward(X, W, backend=backend), forward(X, W, backend="numpy"), dtype)
+    w = b["w"].astype(dtype)
+    got = grad(X, b["actions"], w, W, backend=backend)
+    want = grad(X, b["actions"], w, W, backend="numpy")
+    assert got.shape == W.shape and got.dtype == dtype
     _same_sum(got, want, dtype)
 
 

@@ -40,17 +40,21 @@ _SIMPLE = [
     [-1, 0, 0, 0, 0, 0, 0, 0, 0, -1],
     [-1, -1, -1, -1, -1, -1, -1, -1, -1, -1],
 ]
-_OBSTACLE = [
-    [-1, -1, -1, -1, -1, -1, -1, -1, -1, -1],
-    [-1, 0, 0, 0, 0, 0, -1, 0, 0, -1],
-    [-1, 0, 0, 0, -1, 0, 0, 0, 0, -1],
-    [-1, 0, 0, 0, -1, -1, 0, 0, 0, -1],
-    [-1, 0, 0, 0, -1, -1, 0, 0, 0, -1],
-    [-1, 0, 0, 0, 0, 0, 0, 0, 0, -1],
-    [-1, 0, 0, 0, 0, 0, 0, 0, 0, -1],
-    [-1, 0, 0, 0, 0, 0, 0, 0, 0, -1],
-    [-1, -1, -1, -1, -1, -1, -1, -1, -1, -1],
-]
+
+
+def _altered(grid, walls=(), openings=()):
+    """A copy of ``grid`` with walls (-1) added at ``walls`` and removed at ``openings``."""
+    out = [list(row) for row in grid]
+    for r, c in walls:
+        out[r][c] = -1
+    for r, c in openings:
+        out[r][c] = 0
+    return out
+
+
+# the simple room with one wall moved: a blocked cell at (1, 6), an opening at (2, 5)
+_OBSTACLE = _altered(_SIMPLE, walls=[(1, 6)], openings=[(2, 5)])
+
 LAYOUTS = {
     "simple": (_SIMPLE, (2, 2), (7, 2)),
     "obstacle": (_OBSTACLE, (2, 2), (2, 8)),

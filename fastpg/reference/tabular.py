@@ -43,31 +43,36 @@ def _at(x, i):
     return x[i] if x.shape[0] > 1 else x[0]
 
 
-def q_learning(Q, states, actions, rewards, next_states, terminated, gamma, alpha, td_out):
-    """δ = r + γ (1 - term) max_b Q[s', b] - Q[s, a];  Q[s, a] += α δ."""
-    for i in range(states.shape[0]):
-        s, a, s2 = states[i], actions[i], next_states[i]
+def _td_loop(rewards, terminated, gamma, alpha, td_out, entry, next_value):
+    """The loop every TD rule shares, in order over i: ``entry(i)`` gives the
+    table and index updated, ``next_value(i)`` the bootstrap value read from the
+    tables as they are just before transition i (only where not terminated);
+    δ_i = r_i + γ_i (1 - term_i) next_value(i) - table[index];
+    table[index] += α_i δ_i."""
+    for i in range(rewards.shape[0]):
+        table, index = entry(i)
         target = rewards[i]
         if not terminated[i]:
-            target = target + _at(gamma, i) * Q[s2].max()
-        delta = target - Q[s, a]
-        Q[s, a] += _at(alpha, i) * delta
+            target = target + _at(gamma, i) * next_value(i)
+        delta = target - table[index]
+        table[index] += _at(alpha, i) * delta
         td_out[i] = delta
     return -1
+
+
+def q_learning(Q, states, actions, rewards, next_states, terminated, gamma, alpha, td_out):
+    """δ = r + γ (1 - term) max_b Q[s', b] - Q[s, a];  Q[s, a] += α δ."""
+    return _td_loop(rewards, terminated, gamma, alpha, td_out,
+                    lambda i: (Q, (states[i], actions[i])),
+                    lambda i: Q[next_states[i]].max())
 
 
 def sarsa(Q, states, actions, rewards, next_states, next_actions, terminated, gamma, alpha,
           td_out):
     """δ = r + γ (1 - term) Q[s', a'] - Q[s, a];  Q[s, a] += α δ."""
-    for i in range(states.shape[0]):
-        s, a = states[i], actions[i]
-        target = rewards[i]
-        if not terminated[i]:
-            target = target + _at(gamma, i) * Q[next_states[i], next_actions[i]]
-        delta = target - Q[s, a]
-        Q[s, a] += _at(alpha, i) * delta
-        td_out[i] = delta
-    return -1
+    return _td_loop(rewards, terminated, gamma, alpha, td_out,
+                    lambda i: (Q, (states[i], actions[i])),
+                    lambda i: Q[next_states[i], next_actions[i]])
 
 
 def _expected_value(row, eps):
@@ -85,15 +90,9 @@ def _expected_value(row, eps):
 def expected_sarsa(Q, states, actions, rewards, next_states, terminated, gamma, alpha, epsilon,
                    td_out):
     """δ = r + γ (1 - term) Σ_b π(b|s') Q[s', b] - Q[s, a], π ε-greedy w.r.t. Q[s']."""
-    for i in range(states.shape[0]):
-        s, a = states[i], actions[i]
-        target = rewards[i]
-        if not terminated[i]:
-            target = target + _at(gamma, i) * _expected_value(Q[next_states[i]], _at(epsilon, i))
-        delta = target - Q[s, a]
-        Q[s, a] += _at(alpha, i) * delta
-        td_out[i] = delta
-    return -1
+    return _td_loop(rewards, terminated, gamma, alpha, td_out,
+                    lambda i: (Q, (states[i], actions[i])),
+                    lambda i: _expected_value(Q[next_states[i]], _at(epsilon, i)))
 
 
 def double_q_learning(Q1, Q2, states, actions, rewards, next_states, terminated, gamma, alpha,
@@ -101,29 +100,22 @@ def double_q_learning(Q1, Q2, states, actions, rewards, next_states, terminated,
     """Transition i updates Q1 if which[i] == 0 (else Q2); the updated table picks
     a* = argmax_b (first maximum) at s', the other evaluates it:
     δ = r + γ (1 - term) Q_other[s', a*] - Q_upd[s, a]."""
-    for i in range(states.shape[0]):
-        upd, oth = (Q1, Q2) if which[i] == 0 else (Q2, Q1)
-        s, a, s2 = states[i], actions[i], next_states[i]
-        target = rewards[i]
-        if not terminated[i]:
-            target = target + _at(gamma, i) * oth[s2, int(np.argmax(upd[s2]))]
-        delta = target - upd[s, a]
-        upd[s, a] += _at(alpha, i) * delta
-        td_out[i] = delta
-    return -1
+    def tables(i):
+        return (Q1, Q2) if which[i] == 0 else (Q2, Q1)
+
+    def next_value(i):
+        upd, oth = tables(i)
+        s2 = next_states[i]
+        return oth[s2, int(np.argmax(upd[s2]))]
+
+    return _td_loop(rewards, terminated, gamma, alpha, td_out,
+                    lambda i: (tables(i)[0], (states[i], actions[i])), next_value)
 
 
 def td0(V, states, rewards, next_states, terminated, gamma, alpha, td_out):
     """δ = r + γ (1 - term) V[s'] - V[s];  V[s] += α δ."""
-    for i in range(states.shape[0]):
-        s = states[i]
-        target = rewards[i]
-        if not terminated[i]:
-            target = target + _at(gamma, i) * V[next_states[i]]
-        delta = target - V[s]
-        V[s] += _at(alpha, i) * delta
-        td_out[i] = delta
-    return -1
+    return _td_loop(rewards, terminated, gamma, alpha, td_out,
+                    lambda i: (V, states[i]), lambda i: V[next_states[i]])
 
 
 def _pick(row, possible_mask, explore, u):
