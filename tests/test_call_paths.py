@@ -332,3 +332,16 @@ def test_sdist_ships_the_cython_sources(tmp_path):
     assert needed <= listed, sorted(needed - listed)
     # generated files are rebuilt from those
     assert not {n for n in listed if n.endswith(".c") or n.endswith("_api.pxi")}, listed
+
+
+def test_every_package_is_installed():
+    """pyproject.toml lists the packages explicitly: a new subpackage missing
+    from the list would work in the editable checkout and vanish from a wheel."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    root = os.path.join(os.path.dirname(__file__), os.pardir)
+    with open(os.path.join(root, "pyproject.toml"), "rb") as fh:
+        listed = set(tomllib.load(fh)["tool"]["setuptools"]["packages"])
+    found = {os.path.relpath(d, root).replace(os.sep, ".")
+             for d, _, files in os.walk(os.path.join(root, "fastpg"))
+             if "__init__.py" in files}
+    assert found == listed

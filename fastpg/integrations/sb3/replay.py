@@ -33,6 +33,16 @@ from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from ... import replay
 
 
+def _sb3_array(*columns, dtype=None):
+    """A read-only property with SB3's ``(buffer_size, n_envs, ...)`` array of
+    the buffer's ``columns`` (ORed together when several), cast to ``dtype``."""
+    def get(self):
+        out = self._sb3_layout(columns[0])
+        for name in columns[1:]:
+            out = out | self._sb3_layout(name)
+        return out if dtype is None else out.astype(dtype)
+    return property(get)
+
 class PrioritizedReplayBufferSamples(NamedTuple):
     """``ReplayBufferSamples`` plus ``weights`` ((B, 1) importance weights) and
     ``indices`` (NumPy int64 transition numbers, for ``update_priorities``)."""
@@ -204,29 +214,12 @@ class ReplayBuffer(buffers.ReplayBuffer):
         col = self.buffer.column(name)
         return np.array(col).reshape(self.buffer_size, self.n_envs, *col.shape[1:])
 
-    @property
-    def observations(self):
-        return self._sb3_layout("obs")
-
-    @property
-    def next_observations(self):
-        return self._sb3_layout("next_obs")
-
-    @property
-    def actions(self):
-        return self._sb3_layout("action")
-
-    @property
-    def rewards(self):
-        return self._sb3_layout("reward")
-
-    @property
-    def dones(self):
-        return (self._sb3_layout("terminated") | self._sb3_layout("truncated")).astype(np.float32)
-
-    @property
-    def timeouts(self):
-        return self._sb3_layout("truncated").astype(np.float32)
+    observations = _sb3_array("obs")
+    next_observations = _sb3_array("next_obs")
+    actions = _sb3_array("action")
+    rewards = _sb3_array("reward")
+    dones = _sb3_array("terminated", "truncated", dtype=np.float32)
+    timeouts = _sb3_array("truncated", dtype=np.float32)
 
 
 class NStepReplayBuffer(ReplayBuffer):

@@ -1,12 +1,6 @@
-"""Input validation shared by every public function.
-
-Each helper names the argument it checks, says what was expected and what
-it got, and returns the array in the layout the kernels take (see
-fastpg.reference.returns): time-major ``(T, B)`` C-contiguous, float32 or
-float64, flags as uint8. Non-contiguous and read-only inputs are accepted
-(copied only when the layout requires it); nothing a caller passes is ever
-written except ``out=``.
-"""
+"""The general rules: arrays and their dtypes, numbers and intervals, per-item
+values, indices, output arrays, tables, distributions, generators and
+backend names (the package docstring, fastpg._checks, states the conventions)."""
 from __future__ import annotations
 
 import math
@@ -15,7 +9,9 @@ import operator
 
 import numpy as np
 
-from . import _backend
+from .. import _backend
+
+__all__ = ['real_array', 'float_dtype', 'no_nan', 'interval', 'real_number', 'per_item_array', 'per_item', 'item_flags', 'distributions', 'start_distribution', 'inplace_table', 'no_alias', 'mask', 'INT_MAX', 'positive_int', 'out_array', 'float_array', 'all_finite', 'ndim_is', 'index_array', 'shape_tuple', 'numeric_dtype', 'generator', 'common_length', 'backend']
 
 
 def _kind_error(name, arr, what):
@@ -47,82 +43,9 @@ def float_dtype(*arrays):
     return np.dtype(np.float32)
 
 
-def axis_index(axis, ndim, name="axis", of="rewards"):
-    try:
-        axis = operator.index(axis)
-    except TypeError:
-        raise TypeError(f"{name} must be an integer; got {axis!r}") from None
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"{name}={axis} is out of range for {of} with {ndim} dimension(s)")
-    return axis % ndim
-
-
-def batch_size(shape, axis):
-    """Product of the non-time dimensions (1 for a flat stream)."""
-    return math.prod(s for i, s in enumerate(shape) if i != axis)
-
-
-def to_tb(arr, axis, dtype):
-    """(T, *batch) with time first -> C-contiguous (T, B) of dtype (a view when possible)."""
-    # The Python-level overhead matters: at T=2048, B=64 a kernel takes ~0.2 ms,
-    # so the common cases (axis 0, already contiguous) skip np.moveaxis.
-    if axis != 0:
-        arr = np.moveaxis(arr, axis, 0)
-    T = arr.shape[0]
-    arr = np.ascontiguousarray(arr, dtype=dtype)
-    return arr.reshape(T, batch_size(arr.shape, 0))
-
-
-def same_shape(arr, name, shape, ref_name="rewards"):
-    if arr.shape != shape:
-        raise ValueError(f"{name} must have the shape of {ref_name} {shape}; got {arr.shape}")
-
-
 def no_nan(arr, name):
     if arr.dtype.kind == "f" and arr.size and np.isnan(arr).any():
         raise ValueError(f"{name} contains NaN")
-
-
-def flags(x, name, shape, axis):
-    """Episode flags -> uint8 (T, B), nonzero meaning true; None -> (0, B)."""
-    if x is None:
-        return np.zeros((0, batch_size(shape, axis)), dtype=np.uint8)
-    arr = real_array(x, name)
-    same_shape(arr, name, shape)
-    no_nan(arr, name)
-    if arr.dtype == np.bool_ or arr.dtype == np.uint8:
-        return to_tb(arr, axis, arr.dtype).view(np.uint8)
-    return to_tb(arr != 0, axis, np.bool_).view(np.uint8)
-
-
-def coef(x, name, shape, axis, dtype, lo=0.0, hi=1.0):
-    """A discount-like coefficient: scalar or array broadcastable to shape.
-
-    Checked to lie in [lo, hi] (NaN rejected). Returned as (1, B) when it is
-    constant along time, else (T, B).
-    """
-    B = batch_size(shape, axis)
-    if isinstance(x, (float, int, np.floating, np.integer)) and not isinstance(x, (bool, np.bool_)):
-        # scalar fast path (the usual gamma=0.99)
-        if not lo <= x <= hi:
-            raise ValueError(f"{name} must lie in {interval(lo, hi)}; got {x!r}")
-        return np.full((1, B), x, dtype=dtype)
-    arr = real_array(x, name, allow_bool=False)
-    if arr.size and not (np.all(arr >= lo) and np.all(arr <= hi)):
-        bad = arr[~((arr >= lo) & (arr <= hi))].ravel()[0]
-        raise ValueError(f"{name} must lie in {interval(lo, hi)}; got {bad!r}")
-    T = shape[axis]
-    try:
-        full = np.broadcast_to(arr, shape)
-    except ValueError:
-        raise ValueError(f"{name} of shape {arr.shape} cannot be broadcast to rewards "
-                         f"of shape {shape}") from None
-    full = np.moveaxis(full, axis, 0)
-    if T == 0:
-        return np.zeros((1, B), dtype=dtype)
-    if T == 1 or full.strides[0] == 0:
-        return np.ascontiguousarray(full[:1], dtype=dtype).reshape(1, B)
-    return np.ascontiguousarray(full, dtype=dtype).reshape(T, B)
 
 
 def interval(lo, hi, lo_open=False, hi_open=False):
@@ -141,28 +64,6 @@ def real_number(x, name, lo=-math.inf, hi=math.inf, *, lo_open=False, hi_open=Fa
         raise ValueError(f"{name} must lie in {interval(lo, hi, lo_open, hi_open)} "
                          f"(a finite number); got {x!r}")
     return v
-
-
-def clip_threshold(x, name):
-    """A clipping threshold: a real number >= 0, or inf (no clipping), as float."""
-    if isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_)) and x == math.inf:
-        return math.inf
-    return real_number(x, name, 0.0)
-
-
-def log_ratios(arr, name):
-    """Log importance ratios log π - log μ: -inf (π = 0) is allowed; NaN and
-    +inf (μ = 0: the behaviour policy cannot have taken that action) are not.
-    One streaming max first; the elements are inspected only on failure."""
-    if arr.dtype.kind != "f" or not arr.size:
-        return
-    top = arr.max()
-    if np.isnan(top) or top == np.inf:
-        flat = arr.ravel()
-        idx = np.unravel_index(np.flatnonzero(np.isnan(flat) | (flat == np.inf))[0], arr.shape)
-        raise ValueError(f"{name} must not be NaN or +inf (log pi - log mu, with mu > 0 for the "
-                         f"actions taken); {name}[{', '.join(map(str, idx))}] = "
-                         f"{arr[idx].item()!r}")
 
 
 def per_item_array(x, name, N, dtype, *, per="item", broadcast=True, allow_bool=True):
@@ -302,16 +203,6 @@ def out_array(out, name, shape, dtype):
     if not out.flags.writeable:
         raise ValueError(f"{name} is read-only")
     return out
-
-
-def kernel_out(out, axis, T, B, dtype, inputs):
-    """The (T, B) array a kernel writes: out itself when its layout allows and
-    it overlaps no input, else a fresh array (copied into out afterwards)."""
-    if out is not None:
-        view = out if axis == 0 else np.moveaxis(out, axis, 0)
-        if view.flags.c_contiguous and not any(np.may_share_memory(view, a) for a in inputs):
-            return view.reshape(T, B), False
-    return np.empty((T, B), dtype=dtype), out is not None
 
 
 def float_array(x, name, dtype=None):
