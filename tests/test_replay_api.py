@@ -1,12 +1,12 @@
 """Replay API that other libraries' users expect: priorities given with the
 data (cpprb, TorchRL, Ape-X actors), empty batches, priorities and weights
-read by transition index, and the sum tree's prefix-sum query."""
+read by transition index, the sum tree's prefix-sum query; vector adds, clear, repr."""
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fastpg import PrioritizedReplayBuffer, SumTree
+from fastpg import PrioritizedReplayBuffer, ReplayBuffer, SumTree
 
 
 def _fill(buf, n, rng, **kw):
@@ -230,3 +230,25 @@ def test_prioritized_tree_operations_follow_the_buffer_backend(monkeypatch):
     tree_calls = {(n, be) for n, be in seen if n.startswith("tree") or n == "importance_weights"}
     assert tree_calls == {("tree_sample", buf.backend), ("importance_weights", buf.backend),
                           ("tree_update", buf.backend)}
+
+
+def test_vector_add_defaults_truncated_to_false(backend):
+    buf = ReplayBuffer(6, (2,), n_envs=3, backend=backend)
+    o = np.zeros((3, 2), np.float32)
+    buf.add(o, [0, 1, 2], [1.0, 2.0, 3.0], o, [False, True, False])
+    b = buf._gather(np.arange(3), 1, None)
+    np.testing.assert_array_equal(b.truncated, False)
+    np.testing.assert_array_equal(b.terminated, [False, True, False])
+    with pytest.raises(ValueError, match=r"terminated must have shape \(3,\)"):
+        buf.add(o, [0, 1, 2], [1.0, 2.0, 3.0], o, False)
+
+
+def test_clear_and_repr():
+    buf = PrioritizedReplayBuffer(4, (2,))
+    for _ in range(5):
+        buf.add(np.zeros(2, np.float32), 0, 0.0, np.zeros(2, np.float32), False)
+    assert "size=4" in repr(buf)
+    buf.clear()
+    assert len(buf) == 0 and buf.total_added == 0 and buf._tree.total == 0
+    with pytest.raises(ValueError, match="empty"):
+        buf.sample(1, 0)

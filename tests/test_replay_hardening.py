@@ -1,6 +1,7 @@
 """Replay buffers never lose data on bad input: priorities that would put inf
 in the sum tree, and archives that are damaged or crafted, are refused before
-anything changes; saves clean up after killed saves and respect the umask."""
+anything changes; saves clean up after killed saves and respect the umask;
+every argument of the buffers is checked with a message that names it."""
 import io
 import json
 import os
@@ -149,3 +150,72 @@ def test_archive_permissions_follow_the_umask(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "buf.npz").stat().st_mode & 0o777 == 0o640
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="multiple of n_envs"):
+        ReplayBuffer(10, (2,), n_envs=3)
+    with pytest.raises(ValueError, match="capacity"):
+        ReplayBuffer(0, (2,))
+    with pytest.raises(TypeError, match="obs_dtype"):
+        ReplayBuffer(4, (2,), obs_dtype=np.complex64)
+    buf = ReplayBuffer(4, (2,), obs_dtype=np.uint8)
+    with pytest.raises(ValueError, match="empty buffer"):
+        buf.sample(1, 0)
+    o = np.zeros(2, np.uint8)
+    with pytest.raises(ValueError, match=r"obs must have shape \(2,\)"):
+        buf.add(np.zeros(3, np.uint8), 0, 0.0, o, False)
+    with pytest.raises(TypeError, match="floating-point"):
+        buf.add(np.zeros(2, np.float32), 0, 0.0, o, False)  # 0.7 would become 0
+    with pytest.raises(TypeError, match="outside the range of uint8"):
+        buf.add(np.array([0, 300]), 0, 0.0, o, False)
+    with pytest.raises(ValueError, match="reward must be finite"):
+        buf.add(o, 0, np.nan, o, False)
+    with pytest.raises(TypeError, match="unknown field"):
+        buf.add(o, 0, 0.0, o, False, logp=1.0)
+    with pytest.raises(TypeError, match="action"):
+        buf.add(o, 2**70, 0.0, o, False)
+    small = ReplayBuffer(4, (2,), action_dtype=np.int8)
+    with pytest.raises(TypeError, match="action has values outside the range of int8"):
+        small.add(np.zeros(2, np.float32), 300, 0.0, np.zeros(2, np.float32), False)
+    assert len(buf) == 0 and len(small) == 0  # nothing half-written
+    buf.add([1, 2], 0, 0.0, o, False)  # lists of in-range ints are fine
+    b = buf.sample(10, 0)  # more than stored: with replacement
+    assert len(b.indices) == 10 and set(b.indices) == {0}
+    for bad in (-1, 2.5):  # 0 gives an empty batch (test_replay_api)
+        with pytest.raises((ValueError, TypeError), match="batch_size"):
+            buf.sample(bad, 0)
+    with pytest.raises(ValueError, match="needs gamma"):
+        buf.sample(4, 0, n_step=3)
+    with pytest.raises(ValueError, match="gamma"):
+        buf.sample(4, 0, n_step=3, gamma=1.5)
+    for kw in ({"alpha": -0.1}, {"beta": 1.5}, {"eps": -1.0}, {"beta": "x"}):
+        with pytest.raises((ValueError, TypeError)):
+            PrioritizedReplayBuffer(4, (2,), **kw)
+    per = PrioritizedReplayBuffer(4, (2,))
+    for _ in range(6):
+        per.add(np.zeros(2, np.float32), 0, 0.0, np.zeros(2, np.float32), False)
+    tree = per._tree.tree.copy()
+    with pytest.raises(ValueError, match="out of range"):
+        per.update_priorities([3, 6], [1.0, 1.0])  # 6 was never added
+    with pytest.raises(ValueError, match="out of range"):
+        per.update_priorities([-1], [1.0])
+    for bad in (np.nan, np.inf, -1.0):
+        with pytest.raises(ValueError, match="finite and >= 0"):
+            per.update_priorities([3, 4], [1.0, bad])
+    with pytest.raises(ValueError, match="shape of indices"):
+        per.update_priorities([3, 4], [1.0])
+    np.testing.assert_array_equal(per._tree.tree, tree)  # no partial update
+    with pytest.raises(ValueError, match="beta"):
+        per.sample(2, 0, beta=2.0)
+
+
+def test_reward_check_in_batches():
+    buf = ReplayBuffer(4, (1,))
+    o = np.zeros((2, 1), np.float32)
+    big = np.array([3e38, 3e38], np.float32)  # finite, but their float32 sum overflows
+    buf.extend(o, [0, 0], big, o, [False, False])
+    assert len(buf) == 2
+    with pytest.raises(ValueError, match=r"reward must be finite; reward\[1\] = "):
+        buf.extend(o, [0, 0], np.array([1.0, np.nan], np.float32), o, [False, False])
+    assert len(buf) == 2
