@@ -10,11 +10,9 @@ registry-named wrapper into a GIL-releasing Python function; the private
 helpers carry their C types here (Cython's decorators, no-ops in Python) so
 that they can be ``inline``. Numba jits the same ``*_c`` bodies
 (``fastpg._numba.tabular``), the helpers inlined. So the two backends run one
-loop, equal by construction. Rules for this file: plain Python that both
-compilers accept (no NumPy calls and no Python objects in a ``*_c`` body or
-helper); the GIL released only in the registry wrappers; data-dependent
-choices written as separate ``if x > m: m = x`` selects, which both
-compilers make branch-free (nested branches mispredict on random tables).
+loop, equal by construction. The rules for writing such a file are in
+docs/design.md ("One source for both compilers"); the GIL is released only in
+the registry wrappers.
 
 Sequential by definition (transition i sees the table after i - 1), so one
 thread; each update is a handful of loads and one store, bound by the
@@ -26,6 +24,7 @@ import numpy as np
 
 if not cython.compiled:  # compiled, these are C names cimported by tabular.pxd
     from ._py import INF, int64_t
+
 
 @cython.cfunc
 @cython.inline
