@@ -1,12 +1,16 @@
 """Builds src_cython/*.pyx and the one-source kernels fastpg/_kernels/*.py
 into fastpg/_cy/*.so and installs the .pxd files.
 
-Cython >= 3, -O3, no -march=native (wheels must run on any x86-64/arm64).
+Cython >= 3, -O3, no -march=native (wheels must run on any x86-64/arm64); on
+x86-64 the kernel modules are built a second time for AVX2 into
+fastpg/_cy/_avx2/, which fastpg._cy loads on CPUs that have it
+(FASTPG_ISA_BUILD=0 skips that build).
 OpenMP is used when the compiler supports it (FASTPG_OPENMP=0 disables it);
 without it the *_parallel kernels run on one thread. FASTPG_DEBUG=1 builds
 with bounds and wraparound checks on, for chasing memory errors.
 """
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -121,6 +125,17 @@ class BuildExt(build_ext):
         if not self.parallel:  # the modules compile independently (-O3: minutes in series)
             self.parallel = os.cpu_count() or 1
 
+    def run(self):
+        if self.inplace:  # the level directories (fastpg/_cy/_avx2/) hold only built files
+            wanted = {HERE.joinpath(*ext.name.split(".")) for ext in self.extensions}
+            for level in ISA_LEVELS:
+                for old in PKG.joinpath("_" + level).glob("*.*"):  # no longer built: stale
+                    if old.with_name(old.name.split(".")[0]) not in wanted:
+                        old.unlink()
+            for ext in self.extensions:
+                HERE.joinpath(*ext.name.split(".")[:-1]).mkdir(parents=True, exist_ok=True)
+        super().run()
+
 
 class BuildPy(build_py):
     def run(self):
@@ -128,14 +143,54 @@ class BuildPy(build_py):
         super().run()
 
 
+# Instruction-set levels above the baseline (fastpg/_cy/__init__.py picks one
+# at import). -ffp-contract=off: no FMA where the baseline rounds twice, so
+# every level computes the same bits and only its vectors are wider.
+ISA_LEVELS = {"avx2": ["-mavx2", "-ffp-contract=off"]}
+# The modules whose loops AVX2 speeds up (docs/design.md, "Instruction sets":
+# the (T, B) return scans 1.5-3x); the tabular, replay and softmax-row kernels
+# measured no faster, so they are built once.
+ISA_MODULES = ("returns", "offpolicy", "policy_linear")
+
+
+def _isa_variants(cythonized):
+    """The kernel modules again for each level the compiler can target, each
+    from a one-line C file that includes the module's generated C (its own
+    object file; rebuilt when that C changes)."""
+    if os.environ.get("FASTPG_ISA_BUILD", "1") == "0" or \
+            platform.machine().lower() not in ("x86_64", "amd64"):
+        return []
+    out = []
+    for level, flags in ISA_LEVELS.items():
+        if _supported(flags) != flags:
+            continue
+        for ext in cythonized:
+            stem = ext.name.rsplit(".", 1)[1]
+            if stem not in ISA_MODULES:
+                continue
+            c_src = (HERE / ext.sources[0]).resolve()
+            wrapper = HERE / "build" / f"isa_{level}" / f"{stem}.c"
+            wrapper.parent.mkdir(parents=True, exist_ok=True)
+            text = f'#include "{c_src}"\n'
+            if not wrapper.exists() or wrapper.read_text() != text:
+                wrapper.write_text(text)
+            out.append(Extension(
+                f"fastpg._cy._{level}.{stem}", [str(wrapper.relative_to(HERE))],
+                depends=[str(c_src)], extra_compile_args=ext.extra_compile_args + flags,
+                extra_link_args=ext.extra_link_args, include_dirs=ext.include_dirs,
+                define_macros=ext.define_macros))
+    return out
+
+
+cythonized = cythonize(
+    extensions,
+    language_level=3,
+    include_path=[str(HERE)],
+    compiler_directives={"boundscheck": debug, "wraparound": debug},
+    # a process pool: fork-safe only where setup.py is not re-imported by spawn
+    nthreads=(os.cpu_count() or 1) if sys.platform.startswith("linux") else 0,
+)
 setup(
-    ext_modules=cythonize(
-        extensions,
-        language_level=3,
-        include_path=[str(HERE)],
-        compiler_directives={"boundscheck": debug, "wraparound": debug},
-        # a process pool: fork-safe only where setup.py is not re-imported by spawn
-        nthreads=(os.cpu_count() or 1) if sys.platform.startswith("linux") else 0,
-    ),
+    ext_modules=cythonized + _isa_variants(cythonized),
     cmdclass={"build_ext": BuildExt, "build_py": BuildPy},
 )

@@ -204,7 +204,7 @@ def _load(backend: str, family: str):
             mod = importlib.import_module(f"{_MODULE_ROOT[backend]}.{family}")
         except ImportError as exc:  # numba missing, extension not built, ...
             why = f"{type(exc).__name__}: {exc}"
-            if backend == "cython":
+            if backend == "cython" and "FASTPG_ISA" not in why:  # else built, but refused
                 why += " (build it with `pip install .` or `python setup.py build_ext --inplace`)"
             _unavailable[backend] = why
             raise BackendUnavailable(backend, why) from exc

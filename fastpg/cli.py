@@ -164,8 +164,11 @@ def info(args):
             ver = (f" (numba {numba.__version__}, threading layer on first parallel call; "
                    f"compiled kernels cached in {_numba.cache_dir() or 'nowhere: not writable'})")
         if ok and b == "cython":
+            from . import _cy
             from ._cy import returns
-            ver = f" (OpenMP threads: {returns.openmp_threads()})"
+            isa = _cy.ISA + (f" ({', '.join(_cy.ISA_MODULES)})" if _cy.ISA_MODULES else "")
+            ver = (f" (instruction set {isa}, CPU {_cy.CPU_ISA}; "
+                   f"OpenMP threads: {returns.openmp_threads()})")
         print(f"  {b:<7} {'available' + ver if ok else 'unavailable: ' + why}")
     try:
         import Cython
