@@ -17,8 +17,6 @@ BLOCK = 1 << 14
 ROW_MIN_B = 8
 #: at most this many column slabs in the parallel row path
 MAX_SLABS = 64
-#: rows per coefficient tile in the numba row path
-TILE_ROWS = 32
 #: row chunks of the parallel policy sums (fixed, so that results do not
 #: depend on the number of threads)
 NCHUNK = 64

@@ -4,9 +4,13 @@ Implementation notes (the why):
 
 * ``discounted_returns``, ``gae`` and ``lambda_returns`` are one linear
   recurrence ``y_t = a_t + c_t y_{t+1}`` with kernel-specific coefficients
-  (``_coefs_*``). A zero ``c`` cuts the dependence (NaN stays in its episode).
+  (``_rule``, the one place each rule is written here). A zero ``c`` cuts the
+  dependence (NaN stays in its episode).
 * Wide arrays (``B >= ROW_MIN_B``) run a reverse loop over time with the
-  batch as the inner, vectorised loop: one pass over memory.
+  batch as the inner, vectorised loop: one pass over memory, the
+  coefficients computed in the loop from unconditional loads (absent flags
+  and values read as a zero row, ``_prepared``), the carry read back from the
+  output row below.
 * Narrow arrays (a flat stream is ``B == 1``) are not allowed to be bound by
   the serial latency of the recurrence. Each column is cut into blocks of
   ``BLOCK`` steps that are scanned independently with a zero carry-in, each
@@ -16,16 +20,15 @@ Implementation notes (the why):
   first zero coefficient, i.e. usually at the first episode end. Blocks are
   independent, so ``*_parallel`` spreads them over threads.
 * Shaped for compile time (docs/design.md, Backends): one scan body compiled
-  serial and ``parallel=True``, its path helpers inlined, the coefficient
-  rule chosen at typing time (``_coefs``): ~4 s per kernel and dtype.
+  serial and ``parallel=True``, its path helpers inlined, the mode a
+  compile-time constant: ~4 s per kernel and dtype.
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import errors, prange, types
-from numba.extending import overload
+from numba import prange
 
-from .._tuning import BLOCK, MAX_SLABS, ROW_MIN_B, TILE_ROWS
+from .._tuning import BLOCK, MAX_SLABS, ROW_MIN_B
 from . import jit
 
 __all__ = ["discounted_returns", "gae", "lambda_returns", "nstep_returns"]
@@ -33,114 +36,94 @@ __all__ = ["discounted_returns", "gae", "lambda_returns", "nstep_returns"]
 DISC, GAE, LAMBDA = 0, 1, 2
 
 
-# Why buffers: a numba call that takes arrays costs an atomic incref/decref
-# per array, so per-element helpers are ruinous. Coefficients are computed a
-# tile at a time into small buffers (a vectorisable loop), then scanned.
-def _coefs_disc(m, r, v, nv, g, lm, term, trunc, t0, t1, b0, b1, A, C):
-    T = r.shape[0]
-    gs = 1 if g.shape[0] > 1 else 0
-    has_te = term.shape[0] > 0
-    has_tr = trunc.shape[0] > 0
-    has_nv = nv.shape[0] > 0
-    ns = 1 if nv.shape[0] == T else 0  # (1, B): one row for every step
-    for t in range(t0, t1):
-        for b in range(b0, b1):
-            k = (t - t0) * (b1 - b0) + (b - b0)
-            gt = g[t * gs, b]
-            te = has_te and term[t, b] != 0
-            cut = t == T - 1 or (has_tr and trunc[t, b] != 0)
-            a = r[t, b]
-            if cut and not te and has_nv:
-                a += gt * nv[t * ns, b]
-            A[k] = a
-            C[k] = 0 if te or cut else gt
-
-
-def _coefs_gae(m, r, v, nv, g, lm, term, trunc, t0, t1, b0, b1, A, C):
-    T = r.shape[0]
-    gs = 1 if g.shape[0] > 1 else 0
-    ls = 1 if lm.shape[0] > 1 else 0
-    has_te = term.shape[0] > 0
-    has_tr = trunc.shape[0] > 0
-    full = nv.shape[0] == T
-    for t in range(t0, t1):
-        for b in range(b0, b1):
-            k = (t - t0) * (b1 - b0) + (b - b0)
-            gt = g[t * gs, b]
-            te = has_te and term[t, b] != 0
-            cut = t == T - 1 or (has_tr and trunc[t, b] != 0)
-            if full:
-                nvt = nv[t, b]
-            elif t + 1 < T:  # shorthand: value of the next step's observation
-                nvt = v[t + 1, b]
-            else:
-                nvt = nv[0, b]
-            a = r[t, b] - v[t, b]
-            if not te:
-                a += gt * nvt
-            A[k] = a
-            C[k] = 0 if te or cut else gt * lm[t * ls, b]
-
-
-def _coefs_lambda(m, r, v, nv, g, lm, term, trunc, t0, t1, b0, b1, A, C):
-    T = r.shape[0]
-    gs = 1 if g.shape[0] > 1 else 0
-    ls = 1 if lm.shape[0] > 1 else 0
-    has_te = term.shape[0] > 0
-    has_tr = trunc.shape[0] > 0
-    for t in range(t0, t1):
-        for b in range(b0, b1):
-            k = (t - t0) * (b1 - b0) + (b - b0)
-            gt = g[t * gs, b]
-            lt = lm[t * ls, b]
-            te = has_te and term[t, b] != 0
-            cut = t == T - 1 or (has_tr and trunc[t, b] != 0)
-            a = r[t, b]
-            if te:
-                C[k] = 0
-            elif cut:
-                a += gt * nv[t, b]
-                C[k] = 0
-            else:
-                a += gt * ((1 - lt) * nv[t, b])
-                C[k] = gt * lt
-            A[k] = a
-
-
-def _coefs(m, r, v, nv, g, lm, term, trunc, t0, t1, b0, b1, A, C):
-    """a_t, c_t of the recurrence for rows [t0, t1) x columns [b0, b1)."""
-
-
-@overload(_coefs)
-def _coefs_for_mode(m, r, v, nv, g, lm, term, trunc, t0, t1, b0, b1, A, C):
-    if not isinstance(m, types.IntegerLiteral):
-        raise errors.TypingError("_coefs needs the mode as a compile-time constant")
-    return (_coefs_disc, _coefs_gae, _coefs_lambda)[m.literal_value]
+@jit(inline="always")
+def _rule(m, rt, vt, nvt, gt, lt, te, cut):
+    """(a_t, c_t) of mode m from one step's values: the recurrence
+    y_t = a_t + c_t y_{t+1} of discounted returns, GAE and λ-returns (the
+    reference's rules; nvt is the value bootstrapped from, vt GAE's V_t)."""
+    zero = gt - gt  # 0 of the working dtype (gamma is finite; gt * 0 would be float64)
+    if m == DISC:
+        a = rt + gt * nvt if cut and not te else rt
+        c = zero if te or cut else gt
+    elif m == GAE:
+        a = rt - vt
+        if not te:
+            a += gt * nvt
+        c = zero if te or cut else gt * lt
+    elif te:
+        a = rt
+        c = zero
+    elif cut:
+        a = rt + gt * nvt
+        c = zero
+    else:
+        a = rt + gt * ((1 - lt) * nvt)
+        c = gt * lt
+    return a, c
 
 
 @jit(inline="always")
-def _rows(m, r, v, nv, g, lm, term, trunc, out, out2, b0, b1):
-    """Row path: reverse loop over time, batch columns [b0, b1) inner."""
+def _coef_at(m, r, v, nv, ns, full, g, gs, lm, ls, te, tes, tr, trs, t, b, last):
+    """(a_t, c_t) at step t of column b, every load unconditional (branch-free
+    code that vectorises over b); the arguments are _prepared's. Callers
+    unpack that tuple once, outside their loops: unpacked per element, its
+    arrays cost reference counts per element."""
+    gt = g[t * gs, b]
+    ted = te[t * tes, b] != 0
+    cut = last | (tr[t * trs, b] != 0)
+    nvt = nv[t * ns, b]
+    if m == GAE:
+        # GAE's shorthand: the value of the next step's observation, the one row
+        # of next values after the last step. Both loaded, then a select: a
+        # branch between two arrays costs reference counts per element
+        vn = v[t if last else t + 1, b]
+        nvt = nvt if full or last else vn
+    return _rule(m, r[t, b], v[t, b], nvt, gt, lm[t * ls, b], ted, cut)
+
+
+@jit(inline="always")
+def _prepared(r, v, nv, g, lm, term, trunc):
+    """The inputs with absent flags and values (0 rows) read as one row of
+    zeros and constant coefficients as stride-0 rows, so that no load needs a
+    branch; (T, B) next values for the shorthand ``full`` is False."""
+    T, B = r.shape
+    zf = np.zeros((1, B), np.uint8)
+    te = term if term.shape[0] > 0 else zf
+    tr = trunc if trunc.shape[0] > 0 else zf
+    nva = nv if nv.shape[0] > 0 else np.zeros((1, B), r.dtype)
+    return (r, v, nva, 1 if nv.shape[0] == T else 0, nv.shape[0] == T,
+            g, 1 if g.shape[0] > 1 else 0, lm, 1 if lm.shape[0] > 1 else 0,
+            te, 1 if term.shape[0] > 0 else 0, tr, 1 if trunc.shape[0] > 0 else 0)
+
+
+@jit(inline="always")
+def _coefs(m, S, t0, t1, b0, b1, A, C):
+    """a_t, c_t of rows [t0, t1) x columns [b0, b1) into the tile buffers A, C."""
+    r, v, nv, ns, full, g, gs, lm, ls, te, tes, tr, trs = S
     T = r.shape[0]
-    W = b1 - b0
-    y = np.zeros(W, dtype=out.dtype)
-    A = np.empty(TILE_ROWS * W, dtype=out.dtype)
-    C = np.empty(TILE_ROWS * W, dtype=out.dtype)
-    t1 = T
-    while t1 > 0:
-        t0 = max(0, t1 - TILE_ROWS)
-        _coefs(m, r, v, nv, g, lm, term, trunc, t0, t1, b0, b1, A, C)
-        for t in range(t1 - 1, t0 - 1, -1):
-            k0 = (t - t0) * W
-            for j in range(W):
-                c = C[k0 + j]
-                # select, not multiply: 0 * inf must not leak past an episode end
-                y[j] = A[k0 + j] + (c * y[j] if c != 0 else c)
-                out[t, b0 + j] = y[j]
-            if m == GAE:
-                for j in range(W):
-                    out2[t, b0 + j] = y[j] + v[t, b0 + j]
-        t1 = t0
+    for t in range(t0, t1):
+        for b in range(b0, b1):
+            k = (t - t0) * (b1 - b0) + (b - b0)
+            A[k], C[k] = _coef_at(m, r, v, nv, ns, full, g, gs, lm, ls, te, tes, tr, trs,
+                                  t, b, t == T - 1)
+
+
+@jit(inline="always")
+def _rows(m, S, out, out2, b0, b1):
+    """Row path: reverse loop over time, batch columns [b0, b1) inner, the
+    coefficients computed in the loop; the carry is the output row below."""
+    r, v, nv, ns, full, g, gs, lm, ls, te, tes, tr, trs = S
+    T = r.shape[0]
+    for t in range(T - 1, -1, -1):
+        last = t == T - 1
+        for b in range(b0, b1):
+            a, c = _coef_at(m, r, v, nv, ns, full, g, gs, lm, ls, te, tes, tr, trs, t, b, last)
+            prev = out[t + 1, b] if not last else c  # c = 0 at the last row
+            # select, not multiply: 0 * inf must not leak past an episode end
+            out[t, b] = a + (c * prev if c != 0 else c)
+        if m == GAE:  # its own loop: one more output in the loop above stops it vectorising
+            for b in range(b0, b1):
+                out2[t, b] = out[t, b] + v[t, b]
 
 
 @jit
@@ -220,24 +203,24 @@ def _has_cut(C, n):
 
 
 @jit(inline="always")
-def _block(m, r, v, nv, g, lm, term, trunc, out, out2, b, s, e):
+def _block(m, S, out, out2, b, s, e):
     """Scan [s, e) of column b with zero carry-in; returns (y_s, prod c, whether
     the block holds an episode end)."""
     n = e - s
     A = np.empty(n, dtype=out.dtype)
     C = np.empty(n, dtype=out.dtype)
-    _coefs(m, r, v, nv, g, lm, term, trunc, s, e, b, b + 1, A, C)
+    _coefs(m, S, s, e, b, b + 1, A, C)
     p = _scan_lanes(A, C, n, A)  # in place: Y overwrites A
     for i in range(n):
         out[s + i, b] = A[i]
     if m == GAE:
         for i in range(n):
-            out2[s + i, b] = A[i] + v[s + i, b]
+            out2[s + i, b] = A[i] + S[1][s + i, b]
     return A[0], p, p == 0 and _has_cut(C, n)
 
 
 @jit(inline="always")
-def _fix(m, r, v, nv, g, lm, term, trunc, out, out2, b, s, e, carry):
+def _fix(m, S, out, out2, b, s, e, carry):
     """Add prod_{k=t}^{e-1} c_k * carry to y_t for t = e-1 down to s.
 
     Stops at the first zero coefficient: usually an episode end, so this
@@ -247,12 +230,12 @@ def _fix(m, r, v, nv, g, lm, term, trunc, out, out2, b, s, e, carry):
     step = 256
     A = np.empty(step, dtype=out.dtype)
     C = np.empty(step, dtype=out.dtype)
-    p = g[0, 0] * 0 + 1  # a one of the working dtype (gamma is finite)
+    p = S[5][0, 0] * 0 + 1  # a one of the working dtype (gamma is finite)
     finite = carry - carry == 0
     hi = e
     while hi > s:
         lo = max(s, hi - step)
-        _coefs(m, r, v, nv, g, lm, term, trunc, lo, hi, b, b + 1, A, C)
+        _coefs(m, S, lo, hi, b, b + 1, A, C)
         for t in range(hi - 1, lo - 1, -1):
             c = C[t - lo]
             if c == 0:  # an episode end
@@ -288,12 +271,12 @@ def _scan_body(m, r, v, nv, g, lm, term, trunc, out, out2, max_slabs):
     T, B = r.shape
     if T == 0 or B == 0:
         return
+    S = _prepared(r, v, nv, g, lm, term, trunc)
     if B >= ROW_MIN_B:
         # each thread owns a slab of columns
         nslab = max(1, min(B // ROW_MIN_B, max_slabs))
         for i in prange(nslab):
-            _rows(m, r, v, nv, g, lm, term, trunc, out, out2,
-                  i * B // nslab, (i + 1) * B // nslab)
+            _rows(m, S, out, out2, i * B // nslab, (i + 1) * B // nslab)
         return
     nblk = (T + BLOCK - 1) // BLOCK
     head = np.empty(nblk * B, dtype=out.dtype)
@@ -301,15 +284,13 @@ def _scan_body(m, r, v, nv, g, lm, term, trunc, out, out2, max_slabs):
     cut = np.empty(nblk * B, dtype=np.bool_)
     for k in prange(nblk * B):
         s = (k % nblk) * BLOCK
-        head[k], prod[k], cut[k] = _block(m, r, v, nv, g, lm, term, trunc, out, out2,
-                                          k // nblk, s, min(T, s + BLOCK))
+        head[k], prod[k], cut[k] = _block(m, S, out, out2, k // nblk, s, min(T, s + BLOCK))
     if nblk > 1:
         _carries(head, prod, cut, nblk, B)
         for k in prange(nblk * B):
             if k % nblk < nblk - 1:
                 s = (k % nblk) * BLOCK
-                _fix(m, r, v, nv, g, lm, term, trunc, out, out2, k // nblk,
-                     s, s + BLOCK, head[k])
+                _fix(m, S, out, out2, k // nblk, s, s + BLOCK, head[k])
 
 
 _scan = jit(_scan_body, cache=False)

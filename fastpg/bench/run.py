@@ -243,7 +243,12 @@ def bench(args):
     # the roofline of the memory-bound scans (the "% bw" column of the flat streams)
     streams = any(c[0] in _backend.REGISTRY["returns"] and c[2] >= 1_000_000 for c in cases)
     bw = copy_bandwidth() if streams else None
-    print(f"fastpg {__version__} bench | backends: {', '.join(backends)}"
+    isa = ""
+    if "cython" in backends:
+        from .. import _cy
+        isa = f" (Cython for {_cy.ISA}" + (f": {', '.join(_cy.ISA_MODULES)})" if _cy.ISA_MODULES
+                                            else ")")
+    print(f"fastpg {__version__} bench | backends: {', '.join(backends)}{isa}"
           + (f" | copy bandwidth {bw / 1e9:.1f} GB/s (read+write)" if bw else ""))
     if warm is not None:
         from .. import _numba
