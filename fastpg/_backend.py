@@ -86,12 +86,22 @@ AUTO_PREFERENCE = {name: ("cython", "numba", "numpy")
 AUTO_PREFERENCE.update({name: ("numba", "cython", "numpy") for name in REGISTRY["offpolicy"]})
 
 #: kernel -> (width, preference): ``auto``'s order for calls at least that
-#: wide (the caller's ``width=``; for linear_policy_grad d * A). From two
+#: wide (the caller's ``width=``). linear_policy_grad: d * A. From two
 #: runs of N=100k float32 on 2026-12-03 (ms, numba vs cython): d32 A18
 #: 35.1 / 35.5 vs 41.1 / 42.8, d64 A8 35.3 / 22.9 vs 36.6 / 28.8, d64 A18
 #: 54.7 / 42.8 vs 74.5 / 57.1; below d·A = 512 cython was as fast or faster
 #: (d32 A8: 19.8 / 19.7 vs 22.2 / 14.6; d16 A8: 15.7 / 17.0 vs 14.0 / 10.0).
-AUTO_WIDE = {"linear_policy_grad": (512, ("numba", "cython", "numpy"))}
+#: discounted_returns and lambda_returns: width T * B on the row path (B >=
+#: ROW_MIN_B; the public functions pass 0 for narrower arrays). Public API,
+#: one process, interleaved, minimum of 25 calls, 2026-12-03 (µs, numba vs
+#: cython with its AVX2 build): T2048 B64 f32 discounted 142 vs 211, λ 534
+#: vs 781; f64 211 vs 327, 290 vs 384; T512 B512 f32 211 vs 377, 1137 vs
+#: 1665; f64 415 vs 771, 1082 vs 1416; at T2048 B8 and T256 B16 within 10%
+#: either way, at T32 B8 cython 10% ahead (a cheaper call). GAE stays on
+#: cython at every size (T2048 B64 f32 590 vs 208).
+AUTO_WIDE = {"linear_policy_grad": (512, ("numba", "cython", "numpy")),
+             "discounted_returns": (32768, ("numba", "cython", "numpy")),
+             "lambda_returns": (32768, ("numba", "cython", "numpy"))}
 
 _DEFAULT_PREFERENCE = ("cython", "numba", "numpy")
 

@@ -110,6 +110,12 @@ def _work(p):
     return p.T * p.B * (NARROW_WORK_FACTOR if p.B < ROW_MIN_B else 1)
 
 
+def _width(p):
+    """``auto``'s size for the scans (fastpg._backend.AUTO_WIDE): T * B on the
+    row path, 0 for narrow arrays (the blocked path)."""
+    return p.T * p.B if p.B >= ROW_MIN_B else 0
+
+
 def _coef(x, name, p):
     if x is None:
         raise TypeError(f"{name} is required (a number in [0, 1] or an array)")
@@ -188,7 +194,7 @@ def discounted_returns(rewards, gamma, terminated=None, truncated=None, next_val
         nv = named[0] if named else np.zeros((0, p.B), p.dtype)
     g = _coef(gamma, "gamma", p)
     res, copy_back = _out(out, "out", p, [p.rewards, nv, g])
-    fn = _backend.kernel("returns", "discounted_returns", backend, _work(p))
+    fn = _backend.kernel("returns", "discounted_returns", backend, _work(p), _width(p))
     fn(p.rewards, g, p.terminated, p.truncated, nv, res)
     return _finish(res, out, p, copy_back)
 
@@ -256,7 +262,7 @@ def lambda_returns(rewards, next_values, gamma, lam, terminated=None, truncated=
     g = _coef(gamma, "gamma", p)
     lm = _coef(lam, "lam", p)
     res, copy_back = _out(out, "out", p, [p.rewards, nv, g, lm])
-    fn = _backend.kernel("returns", "lambda_returns", backend, _work(p))
+    fn = _backend.kernel("returns", "lambda_returns", backend, _work(p), _width(p))
     fn(p.rewards, nv, g, lm, p.terminated, p.truncated, res)
     return _finish(res, out, p, copy_back)
 
