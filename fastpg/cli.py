@@ -243,6 +243,10 @@ def main(argv=None):
     b.add_argument("--table", action="store_true",
                    help="instead: every registered kernel (replay included) from the kernel "
                         "table at its benchmark size, each backend (--kernels filters)")
+    b.add_argument("--peers", action="store_true",
+                   help="instead: fastpg against rlax, Stable-Baselines3, Tianshou, cpprb and "
+                        "torch where installed (pip install 'fastpg[peers]'), same inputs, same "
+                        "process (--kernels filters the workloads)")
     b.set_defaults(func=bench)
     t = sub.add_parser("train", help="train an agent on a gymnasium environment")
     t.add_argument("agent", choices=AGENTS)

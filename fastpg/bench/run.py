@@ -237,6 +237,9 @@ def bench(args):
         return bench_e2e(args, _fail)
     if args.table:
         return bench_table(args)
+    if args.peers:
+        from .peers_table import bench_peers
+        return bench_peers(args)
     cases = _cases(args)
     backends = [b for b in _backend.BACKENDS if _backend.available(b)]
     warm = _warm_numba(args, cases) if "numba" in backends else None
