@@ -221,8 +221,13 @@ def all_finite(arr, name):
     # overflowed: then look element-wise
     if not arr.size:
         return
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = arr.sum()
+    if arr.size <= 4096:  # small: the element test costs less than errstate's context
+        if np.isfinite(arr).all():
+            return
+        total = np.inf
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = arr.sum()
     if not np.isfinite(total):
         if not np.isfinite(arr).all():
             flat = np.flatnonzero(~np.isfinite(arr.ravel()))[0]
@@ -326,6 +331,8 @@ def common_length(arrays, prefer):
     if not lengths:
         return None
     counts = list(lengths.values())
+    if counts.count(counts[0]) == len(counts):  # the usual case: they agree
+        return counts[0]
     T = max(counts, key=lambda k: (counts.count(k), k == lengths.get(prefer)))
     if len(set(counts)) > 1:
         odd = next(n for n, k in lengths.items() if k != T)
