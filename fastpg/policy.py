@@ -63,14 +63,10 @@ def _rows(x, name, axis=-1, dtype=None):
     return np.ascontiguousarray(arr, dtype=dt).reshape(math.prod(batch), A), batch, ax
 
 
-def _where(i, batch):
-    return "[" + ", ".join(map(str, np.unravel_index(i, batch))) + "]" if batch else ""
-
-
 def _raise_bad(i, z, batch, name="logits", actions=None):
     """Say what is wrong with row i of z (N, A) (the kernels only report the row)."""
     row = z[i]
-    at = _where(i, batch)
+    at = "[" + ", ".join(map(str, np.unravel_index(i, batch))) + "]" if batch else ""
     if np.isnan(row).any():
         raise ValueError(f"{name}{at} contains NaN")
     if (row == np.inf).any():
@@ -83,12 +79,10 @@ def _raise_bad(i, z, batch, name="logits", actions=None):
 
 
 def _raise_overflow(i, what, rows, params):
-    """Row i's computed logits were not finite: name the input that is not
-    finite (rows = (name, (N, ...) array, caller's ndim); params = (name, array)),
-    else report an overflow. Finiteness of X/phi and W/theta is checked here,
-    after the fact, and not by a pass before the kernel: a non-finite input
-    always makes that row's logits non-finite (inf * 0 is NaN), so the kernel
-    finds it for free."""
+    """Row i's logits were not finite: name the input that is not (rows = (name,
+    (N, ...) array, caller's ndim); params = (name, array)), else an overflow.
+    Checked after the kernel, not before it: a non-finite input always makes
+    its row's logits non-finite (inf * 0 is NaN), so the kernel finds it free."""
     pname, parr = params
     if not np.isfinite(parr).all():
         C.all_finite(parr, pname)
@@ -104,7 +98,7 @@ def _raise_overflow(i, what, rows, params):
 
 
 def _out(out, name, shape, dtype, inputs):
-    """(array the kernel writes, caller's out or None, whether to copy back)."""
+    """(the array the kernel writes, the caller's out to copy it into or None)."""
     if out is None:
         return np.empty(shape, dtype=dtype), None
     C.out_array(out, name, shape, dtype)

@@ -1,18 +1,14 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 # cython: infer_types=True
 """Tabular kernels, one source for both compilers (semantics and argument
-layout: fastpg.reference.tabular).
+layout: fastpg.reference.tabular; how one source works, and the rules for
+writing it: docs/design.md, "One source for both compilers").
 
-Cython compiles this file as ``fastpg._cy.tabular``: the declarations in
-``src_cython/tabular.pxd`` (the cimport API) turn each ``*_c`` function into
-a ``nogil`` C function on fused float32/float64 memoryviews and each
-registry-named wrapper into a GIL-releasing Python function; the private
-helpers carry their C types here (Cython's decorators, no-ops in Python) so
-that they can be ``inline``. Numba jits the same ``*_c`` bodies
-(``fastpg._numba.tabular``), the helpers inlined. So the two backends run one
-loop, equal by construction. The rules for writing such a file are in
-docs/design.md ("One source for both compilers"); the GIL is released only in
-the registry wrappers.
+Cython compiles this file as ``fastpg._cy.tabular``, typed by
+``src_cython/tabular.pxd`` (the cimport API: ``nogil`` C functions on fused
+float32/float64 memoryviews, GIL-releasing registry wrappers); the private
+helpers carry their C types here, so that they can be ``inline``. numba
+jits the same ``*_c`` bodies (``fastpg._numba.tabular``): one loop for both.
 
 Sequential by definition (transition i sees the table after i - 1), so one
 thread; each update is a handful of loads and one store, bound by the
