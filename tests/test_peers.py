@@ -22,8 +22,9 @@ def _args(**kw):
 
 
 def test_every_workload_runs_small(tmp_path, capsys):
-    path = tmp_path / "p.json"
-    assert peers_table.bench_peers(_args(json=str(path)), small=True) == 0
+    path, png = tmp_path / "p.json", tmp_path / "p.png"
+    assert peers_table.bench_peers(_args(json=str(path), plot=str(png)), small=True) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # matplotlib: a test extra
     out = capsys.readouterr().out
     rows = json.loads(path.read_text())["peers"]
     assert [r["workload"] for r in rows] == [w for w, _, _ in peers_table.WORKLOADS]

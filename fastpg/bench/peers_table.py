@@ -6,13 +6,12 @@ peer's; fastpg's best single backend is shown next to it."""
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 
 from .. import __version__, _backend
 from . import peers as P
-from .run import _median_time
+from .run import _median_time, pyplot
 
 #: (workload, size label, peers in the order tried)
 WORKLOADS = [
@@ -103,12 +102,8 @@ def bench_peers(args, small=False):
 
 
 def _plot(rows, path):
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("--plot needs matplotlib (pip install 'fastpg[bench]'); skipped", file=sys.stderr)
+    plt = pyplot()
+    if plt is None:
         return
     rows = [r for r in rows if r["ratio"]]
     fig, ax = plt.subplots(figsize=(max(6, len(rows) * 1.1), 4))

@@ -336,13 +336,22 @@ def bench(args):
     return 0
 
 
-def _plot(rows, path):
+def pyplot():
+    """matplotlib.pyplot on the Agg backend, or None (and a line on stderr)
+    when matplotlib is not installed."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         print("--plot needs matplotlib (pip install 'fastpg[bench]'); skipped", file=sys.stderr)
+        return None
+    return plt
+
+
+def _plot(rows, path):
+    plt = pyplot()
+    if plt is None:
         return
     groups = sorted({(r["kernel"], r["size"]) for r in rows})
     backends = [b for b in _backend.BACKENDS if any(r["backend"] == b for r in rows)]
