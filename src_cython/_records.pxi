@@ -229,3 +229,93 @@ def add_one(object fast, Py_ssize_t x, obs, action, reward, next_obs, terminated
     (<uint8_t*>_row(trd, x))[0] = trunc
     (<uint8_t*>_row(cut, x))[0] = trunc
     return True
+
+
+cdef bint _rows_array(object a, cnp.ndarray field, Py_ssize_t m) except -1:
+    """Whether ``a`` can be copied byte for byte into m rows of ``field``: an
+    ndarray of field's dtype and shape (m, *row shape), C-contiguous, the
+    row's elements contiguous in the record."""
+    if not cnp.PyArray_CheckExact(a):
+        return False
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    cdef int nd = cnp.PyArray_NDIM(field), k
+    cdef Py_ssize_t step = cnp.PyArray_ITEMSIZE(field)
+    if cnp.PyArray_NDIM(arr) != nd or cnp.PyArray_DIM(arr, 0) != m \
+            or not cnp.PyArray_IS_C_CONTIGUOUS(arr) \
+            or not cnp.PyArray_EquivTypes(arr.dtype, field.dtype):
+        return False
+    for k in range(nd - 1, 0, -1):
+        if cnp.PyArray_DIM(arr, k) != cnp.PyArray_DIM(field, k) \
+                or (cnp.PyArray_DIM(field, k) > 1 and cnp.PyArray_STRIDE(field, k) != step):
+            return False
+        step *= cnp.PyArray_DIM(field, k)
+    return True
+
+
+cdef bint _flag_rows(object a, Py_ssize_t m):
+    """Whether ``a`` is a C-contiguous (m,) ndarray of bool or uint8 (None: all False)."""
+    if a is None:
+        return True
+    if not cnp.PyArray_CheckExact(a):
+        return False
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    cdef int t = cnp.PyArray_TYPE(arr)
+    return (cnp.PyArray_NDIM(arr) == 1 and cnp.PyArray_DIM(arr, 0) == m
+            and cnp.PyArray_IS_C_CONTIGUOUS(arr) and (t == cnp.NPY_BOOL or t == cnp.NPY_UINT8))
+
+
+def add_rows(object fast, Py_ssize_t x, obs, action, reward, next_obs, terminated, truncated):
+    """m transitions (m: reward's length, at least 1) into rows x .. x + m - 1,
+    without wrapping (see fastpg.replay._layout._add_rows, which this
+    equals): every check in C before the first write, then one copy per
+    field and row; False, with nothing written, where the general path must
+    decide (a conversion, a wrap, a bad value to name)."""
+    cdef cnp.ndarray od = fast[0], ad = fast[1], rd = fast[2], nd = fast[3]
+    cdef cnp.ndarray td = fast[4], trd = fast[5], cut = fast[6]
+    if not cnp.PyArray_CheckExact(reward):
+        return False
+    cdef cnp.ndarray rw = <cnp.ndarray>reward
+    if cnp.PyArray_NDIM(rw) != 1 or not cnp.PyArray_IS_C_CONTIGUOUS(rw):
+        return False
+    cdef Py_ssize_t m = cnp.PyArray_DIM(rw, 0), i
+    cdef int rt = cnp.PyArray_TYPE(rd), rin = cnp.PyArray_TYPE(rw)
+    if m < 1 or x < 0 or x + m > cnp.PyArray_DIM(od, 0):
+        return False
+    if not (rin == rt or (rin == cnp.NPY_FLOAT64 and rt == cnp.NPY_FLOAT32)) or \
+            not (rt == cnp.NPY_FLOAT32 or rt == cnp.NPY_FLOAT64):
+        return False
+    if not (_rows_array(obs, od, m) and _rows_array(next_obs, nd, m)
+            and _rows_array(action, ad, m)):
+        return False
+    if not (_flag_rows(terminated, m) and terminated is not None and _flag_rows(truncated, m)):
+        return False
+    cdef const double* r64 = <const double*>cnp.PyArray_DATA(rw)
+    cdef const float* r32 = <const float*>cnp.PyArray_DATA(rw)
+    for i in range(m):  # finite, and within float32 where it is converted
+        if rin == cnp.NPY_FLOAT32:
+            if not isfinite(r32[i]):
+                return False
+        elif not (isfinite(r64[i]) and (rt == cnp.NPY_FLOAT64 or fabs(r64[i]) <= FLT_MAX)):
+            return False
+    cdef const char* po = <const char*>cnp.PyArray_DATA(<cnp.ndarray>obs)
+    cdef const char* pn = <const char*>cnp.PyArray_DATA(<cnp.ndarray>next_obs)
+    cdef const char* pa = <const char*>cnp.PyArray_DATA(<cnp.ndarray>action)
+    cdef const uint8_t* pt = <const uint8_t*>cnp.PyArray_DATA(<cnp.ndarray>terminated)
+    cdef const uint8_t* ptr = NULL if truncated is None else \
+        <const uint8_t*>cnp.PyArray_DATA(<cnp.ndarray>truncated)
+    cdef Py_ssize_t so = cnp.PyArray_NBYTES(<cnp.ndarray>obs) // m
+    cdef Py_ssize_t sa = cnp.PyArray_NBYTES(<cnp.ndarray>action) // m
+    cdef uint8_t tr
+    for i in range(m):
+        memcpy(_row(od, x + i), po + i * so, so)
+        memcpy(_row(nd, x + i), pn + i * so, so)
+        memcpy(_row(ad, x + i), pa + i * sa, sa)
+        if rt == cnp.NPY_FLOAT32:
+            (<float*>_row(rd, x + i))[0] = r32[i] if rin == cnp.NPY_FLOAT32 else <float>r64[i]
+        else:
+            (<double*>_row(rd, x + i))[0] = r64[i]
+        (<uint8_t*>_row(td, x + i))[0] = pt[i] != 0
+        tr = ptr != NULL and ptr[i] != 0
+        (<uint8_t*>_row(trd, x + i))[0] = tr
+        (<uint8_t*>_row(cut, x + i))[0] = tr
+    return True

@@ -165,4 +165,4 @@ def uniform_gather(object rng, int64_t size, cnp.ndarray src not None,
     return -1
 
 
-include "_records.pxi"  # record_fields, add_one: the adapters' per-batch and per-step helpers
+include "_records.pxi"  # record_fields, add_one, add_rows: the per-batch and per-step helpers

@@ -315,3 +315,58 @@ def test_uniform_gather_fields_equals_its_python_twin():
     with pytest.raises(TypeError, match="numpy.random.Generator"):
         k.uniform_gather_fields(np.random.RandomState(0), 10, src, np.empty(4, np.int64), ())
     assert g.bit_generator.state == state  # refused before any draw
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_add_rows_equals_its_python_twin(case):
+    """Cython's add_rows and the Python twin accept the same batches and write
+    the same bytes; a refused batch writes nothing."""
+    from fastpg.replay._layout import _add_rows
+    cfg = [dict(), dict(obs_shape=(5,), obs_dtype=np.uint8, action_dtype=np.int32),
+           dict(action_shape=(2,), action_dtype=np.float32), dict(reward_dtype=np.float64)][case]
+    rec_c, fast_c = _fast_arrays(cap=8, **cfg)
+    rec_p, fast_p = _fast_arrays(cap=8, **cfg)
+    rng = np.random.default_rng(case)
+    od, ad, rdt = fast_c.obs, fast_c.action, fast_c.reward.dtype
+
+    def batch(m=3, **over):
+        b = dict(obs=rng.integers(0, 100, (m,) + od.shape[1:]).astype(od.dtype),
+                 action=rng.integers(0, 100, (m,) + ad.shape[1:]).astype(ad.dtype),
+                 reward=rng.standard_normal(m).astype(rdt),
+                 next_obs=rng.integers(0, 100, (m,) + od.shape[1:]).astype(od.dtype),
+                 terminated=rng.random(m) < 0.5, truncated=rng.random(m) < 0.5)
+        b.update(over)
+        return tuple(b.values())
+
+    f64 = rng.standard_normal(3)
+    other = np.float64 if rdt == np.float32 else np.float32
+    inputs = [  # (x, batch, accepted)
+        (0, batch(), True),
+        (3, batch(5, truncated=None), True),
+        (2, batch(terminated=np.array([0, 2, 1], np.uint8)), True),
+        (5, batch(reward=f64), True),  # float64 into either reward dtype (float32: in range)
+        (6, batch(), False),  # would wrap
+        (0, batch(0), False),  # empty
+        (0, batch(reward=np.array([1.0, np.nan, 2.0], rdt)), False),
+        (0, batch(reward=np.array([1.0, np.inf, 2.0], rdt)), False),
+        (0, batch(reward=np.array([1.0, 1e300, 2.0])), rdt == np.float64),
+        (0, batch(reward=np.ones(3, other)), other == np.float64),
+        (0, batch(reward=[1.0, 2.0, 3.0]), False),
+        (0, batch(reward=np.ones((3, 1), rdt)), False),
+        (0, batch(obs=np.zeros((3,) + od.shape[1:], np.float64)), od.dtype == np.float64),
+        (0, batch(obs=np.zeros((2,) + od.shape[1:], od.dtype)), False),  # length
+        (0, batch(obs=np.zeros((6,) + od.shape[1:], od.dtype)[::2]), False),  # strided
+        (0, batch(action=np.zeros((3,) + ad.shape[1:], np.int16)), ad.dtype == np.int16),
+        (0, batch(terminated=np.zeros(3)), False),  # float flags: converted elsewhere
+        (0, batch(terminated=None), False),
+        (0, batch(truncated=[False] * 3), False),
+        (-1, batch(), False),
+    ]
+    for i, (x, args, accepted) in enumerate(inputs):
+        before = rec_c.copy()
+        got = _cy_records().add_rows(fast_c, x, *args)
+        want = _add_rows(fast_p, x, *args)
+        assert got == want == accepted, (i, got, want)
+        np.testing.assert_array_equal(rec_c, rec_p, err_msg=f"batch {i}")
+        if not got:
+            np.testing.assert_array_equal(rec_c, before)

@@ -143,6 +143,55 @@ def _add_one(fast, x, obs, action, reward, next_obs, terminated, truncated):
     return True
 
 
+def _add_rows(fast, x, obs, action, reward, next_obs, terminated, truncated):
+    """Write m transitions (m = len(reward) >= 1) into rows x .. x + m - 1 of
+    the ``fast`` arrays, without wrapping, when none needs a conversion that
+    could change a value; otherwise write nothing and return False (the
+    general path converts, wraps, or names the bad argument).
+
+    Accepted: obs, next_obs and action ndarrays of the field's exact dtype
+    and shape (m, ...), C-contiguous; a C-contiguous (m,) reward of the
+    reward dtype, or float64 for a float32 field, every value finite (and
+    within float32 when converted); C-contiguous (m,) bool or uint8 flags
+    (``truncated`` None: all False). ``cut`` gets ``truncated``.
+    """
+    od, ad, rd, nd, td, trd, cut = fast
+    if not (type(reward) is np.ndarray and reward.ndim == 1 and reward.flags.c_contiguous):
+        return False
+    m = reward.shape[0]
+    if m < 1 or x < 0 or x + m > od.shape[0]:
+        return False
+    if not (reward.dtype == rd.dtype or (reward.dtype == np.float64 and rd.dtype == np.float32)) \
+            or rd.dtype not in (np.float32, np.float64):
+        return False
+    if not (_rows_array(obs, od, m) and _rows_array(next_obs, nd, m)
+            and _rows_array(action, ad, m)):
+        return False
+    if terminated is None or not (_flag_rows(terminated, m) and _flag_rows(truncated, m)):
+        return False
+    with np.errstate(invalid="ignore", over="ignore"):
+        if not (np.isfinite(reward).all() and (reward.dtype == rd.dtype
+                                               or np.abs(reward).max() <= _F32_MAX)):
+            return False
+    od[x:x + m] = obs
+    nd[x:x + m] = next_obs
+    ad[x:x + m] = action
+    rd[x:x + m] = reward
+    td[x:x + m] = terminated != 0
+    trd[x:x + m] = cut[x:x + m] = False if truncated is None else truncated != 0
+    return True
+
+
+def _rows_array(a, field, m):
+    return (type(a) is np.ndarray and a.dtype == field.dtype
+            and a.shape == (m,) + field.shape[1:] and a.flags.c_contiguous)
+
+
+def _flag_rows(a, m):
+    return a is None or (type(a) is np.ndarray and a.shape == (m,) and a.flags.c_contiguous
+                         and a.dtype in (np.bool_, np.uint8))
+
+
 def _row_array(a, field):
     return (type(a) is np.ndarray and a.dtype == field.dtype and a.shape == field.shape[1:]
             and a.flags.c_contiguous)
@@ -177,9 +226,9 @@ def _uniform_gather_fields(rng, size, src, indices_out, layout, gather=None):
 
 
 try:  # one C call per transition or batch where the Cython replay module is built
-    from .._cy.replay_io import add_one, record_fields
+    from .._cy.replay_io import add_one, add_rows, record_fields
     from .._cy.replay_io import uniform_gather as _cy_uniform_gather
     from .._cy.replay_io import uniform_gather_fields
 except ImportError:
-    add_one, record_fields = _add_one, _record_fields
+    add_one, add_rows, record_fields = _add_one, _add_rows, _record_fields
     _cy_uniform_gather = uniform_gather_fields = None

@@ -11,7 +11,7 @@ from .. import _backend
 from .. import _checks as C
 from ._archive import Archive
 from ._elision import Elision
-from ._layout import _Field, _FastAdd, _cast_error, add_one
+from ._layout import _Field, _FastAdd, _cast_error, add_one, add_rows
 from ._sampling import Sampling
 
 
@@ -276,6 +276,15 @@ class ReplayBuffer(Archive, Sampling, Elision):
 
     def _extend(self, obs, action, reward, next_obs, terminated, truncated, fields, prio=None):
         E = self._n_envs
+        if E == 1 and not fields and prio is None and self._fast is not None:
+            with self._lock:  # exact arrays, no wrap: one C call (see _layout._add_rows)
+                x = self._added % self._capacity
+                if add_rows(self._fast, x, obs, action, reward, next_obs, terminated,
+                            truncated):
+                    m = reward.shape[0]
+                    self._after_write(x, m, 0, None)
+                    self._added += m
+                    return self._added - m
         T = C.common_length({"obs": obs, "action": action, "reward": reward,
                              "next_obs": next_obs, "terminated": terminated,
                              "truncated": truncated}, "reward")
