@@ -256,6 +256,15 @@ class ReplayBuffer(Archive, Sampling, Elision):
         if E == 1 and not fields and prio is None and self._fast is not None and \
                 self._add_one(obs, action, reward, next_obs, terminated, truncated):
             return self._added - 1
+        if E > 1 and not fields and prio is None and self._fast is not None and \
+                type(reward) is np.ndarray and reward.shape == (E,):
+            with self._lock:  # one row per env, exact arrays: one C call (_layout._add_rows)
+                x = self._added % self._capacity  # a multiple of E: the rows never wrap
+                if add_rows(self._fast, x, obs, action, reward, next_obs, terminated,
+                            truncated):
+                    self._after_write(x, E, 0, None)
+                    self._added += E
+                    return self._added - E
         lead, what = ((), "one transition") if E == 1 else ((E,), f"one row per env, n_envs={E}")
         cols = self._columns(obs, action, reward, next_obs, terminated, truncated, fields,
                              lead, what)
