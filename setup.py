@@ -150,7 +150,7 @@ ISA_LEVELS = {"avx2": ["-mavx2", "-ffp-contract=off"]}
 # The modules whose loops AVX2 speeds up (docs/design.md, "Instruction sets":
 # the (T, B) return scans 1.5-3x); the tabular, replay and softmax-row kernels
 # measured no faster, so they are built once.
-ISA_MODULES = ("returns", "offpolicy", "policy_linear")
+ISA_KERNEL_MODULES = ("returns", "offpolicy", "policy_linear")
 
 
 def _isa_variants(cythonized):
@@ -166,7 +166,7 @@ def _isa_variants(cythonized):
             continue
         for ext in cythonized:
             stem = ext.name.rsplit(".", 1)[1]
-            if stem not in ISA_MODULES:
+            if stem not in ISA_KERNEL_MODULES:
                 continue
             c_src = (HERE / ext.sources[0]).resolve()
             wrapper = HERE / "build" / f"isa_{level}" / f"{stem}.c"
