@@ -34,6 +34,9 @@ def test_bench_json_and_table(tmp_path, capsys):
         assert r["speedup_vs_numpy"] > 0
     assert data["copy_bandwidth_bytes_per_s"] is None  # only measured for the flat streams
     assert set(data["cold_start_s"]) == set(backends)
+    if "cython" in backends:  # which build of the Cython kernels was measured
+        from fastpg import _cy
+        assert data["cython_isa"] == dict(loaded=_cy.ISA, cpu=_cy.CPU_ISA, modules=_cy.ISA_MODULES)
     assert all(t is not None and t > 0 for t in data["cold_start_s"].values())
 
 

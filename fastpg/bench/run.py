@@ -246,9 +246,10 @@ def bench(args):
     # the roofline of the memory-bound scans (the "% bw" column of the flat streams)
     streams = any(c[0] in _backend.REGISTRY["returns"] and c[2] >= 1_000_000 for c in cases)
     bw = copy_bandwidth() if streams else None
-    isa = ""
+    isa, cython_isa = "", None
     if "cython" in backends:
         from .. import _cy
+        cython_isa = dict(loaded=_cy.ISA, cpu=_cy.CPU_ISA, modules=_cy.ISA_MODULES)
         isa = f" (Cython for {_cy.ISA}" + (f": {', '.join(_cy.ISA_MODULES)})" if _cy.ISA_MODULES
                                             else ")")
     print(f"fastpg {__version__} bench | backends: {', '.join(backends)}{isa}"
@@ -325,7 +326,7 @@ def bench(args):
           + ", ".join(f"{b} {t:.2f}s" if t is not None else f"{b} failed" for b, t in cold.items()))
     result = dict(version=__version__, machine=platform.machine(), python=platform.python_version(),
                   copy_bandwidth_bytes_per_s=bw, results=rows, cold_start_s=cold,
-                  numba_warmup_s=warm,
+                  numba_warmup_s=warm, cython_isa=cython_isa,
                   end_to_end=e2e)
     if args.json:
         with open(args.json, "w") as fh:
