@@ -248,7 +248,6 @@ def test_auto_chooses_the_return_scans_by_size(monkeypatch, name):
     """The public scans pass T * B on the row path and 0 on the blocked one,
     so auto takes AUTO_WIDE's order exactly for wide arrays of that size."""
     at, prefs = _backend.AUTO_WIDE[name]
-    first = lambda order: next(b for b in order if b == "numpy" or _backend.available(b))  # noqa: E731
     seen = []
     real = _backend.kernel
 
@@ -257,16 +256,21 @@ def test_auto_chooses_the_return_scans_by_size(monkeypatch, name):
             seen.append(width)
         return real(family, kname, backend, size, width)
 
+    def scan(r, nv, backend):
+        if name == "discounted_returns":
+            return fastpg.discounted_returns(r, 0.9, backend=backend)
+        return fastpg.lambda_returns(r, nv, 0.9, 0.8, backend=backend)
+
     monkeypatch.setattr(_backend, "kernel", spy)
     rng = np.random.default_rng(1)
     for shape in [(at // 8, 8), (at // 8 - 1, 8), (at, 1), (at // 64, 64)]:
         r = rng.standard_normal(shape)
         nv = rng.standard_normal(shape)
-        if name == "discounted_returns":
-            got, want = (fastpg.discounted_returns(r, 0.9, backend=b) for b in ("auto", "numpy"))
-        else:
-            got, want = (fastpg.lambda_returns(r, nv, 0.9, 0.8, backend=b) for b in ("auto", "numpy"))
+        got, want = (scan(r, nv, b) for b in ("auto", "numpy"))
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
     assert seen[0::2] == [at, at - 8, 0, at]  # every other call: the numpy one
+
+    def first(order):
+        return next(b for b in order if b == "numpy" or _backend.available(b))
     assert _backend.resolve(name, "auto", at) == first(prefs)
     assert _backend.resolve(name, "auto", at - 1) == first(_backend.AUTO_PREFERENCE[name])

@@ -11,7 +11,9 @@ import numpy as np
 
 from .core import interval, no_nan, real_array, real_number
 
-__all__ = ['axis_index', 'batch_size', 'to_tb', 'same_shape', 'flags', 'coef', 'clip_threshold', 'log_ratios', 'kernel_out']
+__all__ = [
+    "axis_index", "batch_size", "to_tb", "same_shape", "flags", "coef", "clip_threshold",
+    "log_ratios", "kernel_out"]
 
 
 def axis_index(axis, ndim, name="axis", of="rewards"):
