@@ -27,31 +27,34 @@ WORKLOADS = [
 _REPLAY = ("per_sample_update", "uniform_sample", "add_chunk64")
 
 
-def _fastpg_calls(workload, small):
+def _inputs(workload, small):
+    """The inputs every side of a returns or policy workload runs on (replay
+    peers fill buffers of their own with the same contents)."""
+    if workload == "linear_policy_grad":
+        return P.policy_data(N=2_000 if small else 100_000)
+    if workload in _REPLAY:
+        return None
+    return P.returns_data(T=64 if small else 2048, B=8 if small else 64)
+
+
+def _fastpg_calls(workload, d, small):
     """{backend: (fn, elements per call)} for the compiled backends and auto."""
     backends = [b for b in ("numba", "cython") if _backend.available(b)] + ["auto"]
     if workload in _REPLAY:
         from .workloads import call_replay, make_replay
-        d = make_replay("C1M-obs4f32", capacity=10_000 if small else None)
-        out = {}
-        for b in backends:
-            fn, n = call_replay(workload, d, b, n_add=2_000 if small else 20_000)
-            out[b] = (fn, n)
-        return out
+        buf = make_replay("C1M-obs4f32", capacity=10_000 if small else None)
+        return {b: call_replay(workload, buf, b, n_add=2_000 if small else 20_000)
+                for b in backends}
     if workload == "linear_policy_grad":
-        d = P.policy_data(N=2_000 if small else 100_000)
         return {b: (P.fastpg_policy(d, b), len(d["a"])) for b in backends}
-    d = P.returns_data(T=64 if small else 2048, B=8 if small else 64)
     return {b: (P.fastpg_returns(workload, d, b), d["r"].size) for b in backends}
 
 
-def _peer_call(workload, peer, small):
+def _peer_call(workload, peer, d, small):
     if workload in _REPLAY:
         return P.replay_peer(peer, workload, "C1M-obs4f32", small)
     if workload == "linear_policy_grad":
-        d = P.policy_data(N=2_000 if small else 100_000)
         return P.torch_policy(d), len(d["a"])
-    d = P.returns_data(T=64 if small else 2048, B=8 if small else 64)
     fn = P.sb3_gae(d) if peer == "sb3" else P.rlax_returns(workload, d)
     return fn, d["r"].size
 
@@ -72,11 +75,13 @@ def bench_peers(args, small=False):
     for workload, size, peers in WORKLOADS:
         if wanted and workload not in wanted:
             continue
-        mine = {b: n / _median_time(fn) for b, (fn, n) in _fastpg_calls(workload, small).items()}
+        d = _inputs(workload, small)
+        mine = {b: n / _median_time(fn)
+                for b, (fn, n) in _fastpg_calls(workload, d, small).items()}
         theirs, why = {}, {}
         for peer in peers:
             try:
-                fn, n = _peer_call(workload, peer, small)
+                fn, n = _peer_call(workload, peer, d, small)
             except P.Unavailable as exc:
                 why[peer] = str(exc)
                 continue

@@ -258,13 +258,9 @@ class ReplayBuffer(Archive, Sampling, Elision):
             return self._added - 1
         if E > 1 and not fields and prio is None and self._fast is not None and \
                 type(reward) is np.ndarray and reward.shape == (E,):
-            with self._lock:  # one row per env, exact arrays: one C call (_layout._add_rows)
-                x = self._added % self._capacity  # a multiple of E: the rows never wrap
-                if add_rows(self._fast, x, obs, action, reward, next_obs, terminated,
-                            truncated):
-                    self._after_write(x, E, 0, None)
-                    self._added += E
-                    return self._added - E
+            first = self._add_exact(obs, action, reward, next_obs, terminated, truncated)
+            if first is not None:
+                return first
         lead, what = ((), "one transition") if E == 1 else ((E,), f"one row per env, n_envs={E}")
         cols = self._columns(obs, action, reward, next_obs, terminated, truncated, fields,
                              lead, what)
@@ -286,14 +282,9 @@ class ReplayBuffer(Archive, Sampling, Elision):
     def _extend(self, obs, action, reward, next_obs, terminated, truncated, fields, prio=None):
         E = self._n_envs
         if E == 1 and not fields and prio is None and self._fast is not None:
-            with self._lock:  # exact arrays, no wrap: one C call (see _layout._add_rows)
-                x = self._added % self._capacity
-                if add_rows(self._fast, x, obs, action, reward, next_obs, terminated,
-                            truncated):
-                    m = reward.shape[0]
-                    self._after_write(x, m, 0, None)
-                    self._added += m
-                    return self._added - m
+            first = self._add_exact(obs, action, reward, next_obs, terminated, truncated)
+            if first is not None:
+                return first
         T = C.common_length({"obs": obs, "action": action, "reward": reward,
                              "next_obs": next_obs, "terminated": terminated,
                              "truncated": truncated}, "reward")
@@ -311,6 +302,20 @@ class ReplayBuffer(Archive, Sampling, Elision):
         prio = None if prio is None else prio(lead)
         with self._lock:
             return self._write(cols, T * E, prio)
+
+    def _add_exact(self, obs, action, reward, next_obs, terminated, truncated):
+        """Rows of exact arrays at the write head in one C call (see
+        ``_layout._add_rows``; rows of one env step never wrap, the capacity
+        being a multiple of n_envs): the first index, or None with nothing
+        written (the general path then converts, wraps or names the error)."""
+        with self._lock:
+            x = self._added % self._capacity
+            if not add_rows(self._fast, x, obs, action, reward, next_obs, terminated, truncated):
+                return None
+            m = reward.shape[0]
+            self._after_write(x, m, 0, None)
+            self._added += m
+            return self._added - m
 
     def _add_one(self, obs, action, reward, next_obs, terminated, truncated):
         """One transition with no conversion (see ``_layout._add_one``), or
