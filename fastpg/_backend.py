@@ -279,17 +279,20 @@ def resolve(name: str, backend: str | None = None, width: int = 0) -> str:
 _dispatch: dict[tuple, object] = {}
 
 
-def kernel(family: str, name: str, backend: str | None = None, size: int = 0, width: int = 0):
+def kernel(family: str, name: str, backend: str | None = None, size: int = 0, width: int = 0,
+           rows: bool = False):
     """The function to call: backend's ``name`` (or ``name_parallel`` for big work;
-    ``auto`` may choose by ``width``, see AUTO_WIDE).
+    ``auto`` may choose by ``width``, see AUTO_WIDE). ``rows``: the arrays are
+    wide (B >= ROW_MIN_B), so a backend's ``name_rows`` variant, which compiles
+    only that path, serves where it has one.
 
-    Memoised per (family, name, requested backend, parallel?, wide?): a public
-    call on small inputs must cost microseconds, not a registry walk.
+    Memoised per (family, name, requested backend, parallel?, wide?, rows?): a
+    public call on small inputs must cost microseconds, not a registry walk.
     """
     choice = get_backend() if backend is None else backend
     par = size >= PARALLEL_MIN_BY_KERNEL.get(name, PARALLEL_MIN)
     wide = _wide(name, width)
-    key = (family, name, choice, par, wide)
+    key = (family, name, choice, par, wide, rows)
     try:
         fn = _dispatch.get(key)
     except TypeError:  # an unhashable backend=, e.g. a list: say what is expected
@@ -298,6 +301,8 @@ def kernel(family: str, name: str, backend: str | None = None, size: int = 0, wi
     if fn is None:
         chosen = resolve(name, choice, width)
         mod = _load(chosen, family)
+        if rows and hasattr(mod, name + "_rows"):
+            name += "_rows"
         fn = getattr(mod, name)
         if par and threads() > 1:
             fn = getattr(mod, name + "_parallel", fn)

@@ -116,6 +116,12 @@ def _width(p):
     return p.T * p.B if p.B >= ROW_MIN_B else 0
 
 
+def _rows(p):
+    """Whether the scans take their row path (B >= ROW_MIN_B), so that the
+    backend's row-path-only variant can serve (fastpg._backend.kernel)."""
+    return p.B >= ROW_MIN_B
+
+
 def _coef(x, name, p):
     if x is None:
         raise TypeError(f"{name} is required (a number in [0, 1] or an array)")
@@ -194,7 +200,8 @@ def discounted_returns(rewards, gamma, terminated=None, truncated=None, next_val
         nv = named[0] if named else np.zeros((0, p.B), p.dtype)
     g = _coef(gamma, "gamma", p)
     res, copy_back = _out(out, "out", p, [p.rewards, nv, g])
-    fn = _backend.kernel("returns", "discounted_returns", backend, _work(p), _width(p))
+    fn = _backend.kernel("returns", "discounted_returns", backend, _work(p), _width(p),
+                         _rows(p))
     fn(p.rewards, g, p.terminated, p.truncated, nv, res)
     return _finish(res, out, p, copy_back)
 
@@ -236,7 +243,7 @@ def gae(rewards, values, next_values, gamma, lam, terminated=None, truncated=Non
         outs = tuple(out)
     adv, adv_copy = _out(outs[0], "out[0]", p, [p.rewards, v, nv, g, lm])
     ret, ret_copy = _out(outs[1], "out[1]", p, [p.rewards, v, nv, g, lm, adv])
-    fn = _backend.kernel("returns", "gae", backend, _work(p))
+    fn = _backend.kernel("returns", "gae", backend, _work(p), rows=_rows(p))
     fn(p.rewards, v, nv, g, lm, p.terminated, p.truncated, adv, ret)
     return GAEResult(_finish(adv, outs[0], p, adv_copy), _finish(ret, outs[1], p, ret_copy))
 
@@ -262,7 +269,7 @@ def lambda_returns(rewards, next_values, gamma, lam, terminated=None, truncated=
     g = _coef(gamma, "gamma", p)
     lm = _coef(lam, "lam", p)
     res, copy_back = _out(out, "out", p, [p.rewards, nv, g, lm])
-    fn = _backend.kernel("returns", "lambda_returns", backend, _work(p), _width(p))
+    fn = _backend.kernel("returns", "lambda_returns", backend, _work(p), _width(p), _rows(p))
     fn(p.rewards, nv, g, lm, p.terminated, p.truncated, res)
     return _finish(res, out, p, copy_back)
 

@@ -11,6 +11,7 @@ import pytest
 
 import fastpg
 from fastpg import _backend
+from fastpg._tuning import ROW_MIN_B
 
 
 @pytest.mark.parametrize("family", list(_backend.REGISTRY))
@@ -119,7 +120,8 @@ def test_parallel_variant_used_for_big_inputs_matches(backend):
 def test_parallel_scans_equal_the_serial_ones(backend, T, B):
     """Both paths of the scan kernels (blocks of a narrow batch, column slabs
     of a wide one): the threads split the same arithmetic, so the parallel
-    variant gives the serial kernel's values bit for bit."""
+    variant gives the serial kernel's values bit for bit; so do the variants
+    for wide arrays only (``*_rows``, numba), which compile just that path."""
     if backend == "numpy":
         pytest.skip("no parallel variant in the reference")
     mod = _backend._load(backend, "returns")
@@ -136,11 +138,43 @@ def test_parallel_scans_equal_the_serial_ones(backend, T, B):
         "lambda_returns": lambda fn, o: fn(r, nv, g, lm, term, trunc, o[0]),
     }
     for name, call in calls.items():
-        got, want = np.full((2, T, B), np.nan, f), np.full((2, T, B), np.nan, f)
-        call(getattr(mod, name + "_parallel"), got)
+        want = np.full((2, T, B), np.nan, f)
         call(getattr(mod, name), want)
-        np.testing.assert_array_equal(got, want, err_msg=name)
         assert np.isfinite(want[0]).all(), name
+        variants = [name + "_parallel"]
+        if B >= ROW_MIN_B and hasattr(mod, name + "_rows"):
+            variants += [name + "_rows", name + "_rows_parallel"]
+        for variant in variants:
+            got = np.full((2, T, B), np.nan, f)
+            call(getattr(mod, variant), got)
+            np.testing.assert_array_equal(got, want, err_msg=variant)
+
+
+@pytest.mark.parametrize("B, rows", [(ROW_MIN_B, True), (ROW_MIN_B - 1, False)])
+def test_wide_scans_call_the_row_path_variant(B, rows, monkeypatch):
+    """The public scans ask for the row-path-only numba kernel exactly when
+    the arrays take that path, and get the same values as the reference."""
+    if not _backend.available("numba"):
+        pytest.skip("numba unavailable")
+    asked = []
+    kernel = _backend.kernel
+
+    def spy(*args, **kwargs):
+        fn = kernel(*args, **kwargs)
+        asked.append(fn.__name__)
+        return fn
+    monkeypatch.setattr(_backend, "kernel", spy)
+    rng = np.random.default_rng(B)
+    r, v = rng.standard_normal((2, 50, B))
+    got = [fastpg.discounted_returns(r, 0.9, backend="numba"),
+           *fastpg.gae(r, v, v[-1], 0.9, 0.8, backend="numba"),
+           fastpg.lambda_returns(r, v, 0.9, 0.8, backend="numba")]
+    assert asked == [n + "_rows" * rows for n in ("discounted_returns", "gae", "lambda_returns")]
+    want = [fastpg.discounted_returns(r, 0.9, backend="numpy"),
+            *fastpg.gae(r, v, v[-1], 0.9, 0.8, backend="numpy"),
+            fastpg.lambda_returns(r, v, 0.9, 0.8, backend="numpy")]
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
 
 
 def test_tuning_constants_live_in_one_place():
@@ -150,9 +184,10 @@ def test_tuning_constants_live_in_one_place():
     from fastpg import _tuning
     assert _backend.PARALLEL_MIN is _tuning.PARALLEL_MIN
     if _backend.available("numba"):
+        from fastpg._numba import _scan as nscan
         from fastpg._numba import policy as npol
         from fastpg._numba import returns as nret
-        assert (nret.BLOCK, nret.ROW_MIN_B, nret.MAX_SLABS, npol.NCHUNK) == \
+        assert (nscan.BLOCK, nscan.ROW_MIN_B, nret.MAX_SLABS, npol.NCHUNK) == \
             (_tuning.BLOCK, _tuning.ROW_MIN_B, _tuning.MAX_SLABS, _tuning.NCHUNK)
     pxi = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                        "src_cython", "_tuning.pxi")
@@ -251,10 +286,10 @@ def test_auto_chooses_the_return_scans_by_size(monkeypatch, name):
     seen = []
     real = _backend.kernel
 
-    def spy(family, kname, backend=None, size=0, width=0):
+    def spy(family, kname, backend=None, size=0, width=0, rows=False):
         if kname == name:
             seen.append(width)
-        return real(family, kname, backend, size, width)
+        return real(family, kname, backend, size, width, rows)
 
     def scan(r, nv, backend):
         if name == "discounted_returns":

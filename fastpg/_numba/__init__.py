@@ -23,11 +23,14 @@ from numba.misc.appdirs import AppDirs
 
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: files whose code or constants the cached kernels hold but numba's cache
-#: does not check: the tuning constants, and the one-source kernels that
-#: jitted wrappers here call (numba checks only the caller's own file)
+#: does not check: the tuning constants, the one-source kernels that jitted
+#: wrappers here call, and the private helper modules here (``_scan.py``):
+#: numba checks only the caller's own file
 _DEPENDENCIES = [os.path.join(_PKG, "_tuning.py")] + sorted(
     os.path.join(_PKG, "_kernels", f) for f in os.listdir(os.path.join(_PKG, "_kernels"))
-    if f.endswith(".py"))
+    if f.endswith(".py")) + sorted(
+    os.path.join(_PKG, "_numba", f) for f in os.listdir(os.path.join(_PKG, "_numba"))
+    if f.startswith("_") and f.endswith(".py") and f != "__init__.py")
 
 
 def _cache_root() -> str:

@@ -1,300 +1,19 @@
 """Numba return kernels (semantics and argument layout: fastpg.reference.returns).
 
-Implementation notes (the why):
-
-* ``discounted_returns``, ``gae`` and ``lambda_returns`` are one linear
-  recurrence ``y_t = a_t + c_t y_{t+1}`` with kernel-specific coefficients
-  (``_rule``, the one place each rule is written here). A zero ``c`` cuts the
-  dependence (NaN stays in its episode).
-* Wide arrays (``B >= ROW_MIN_B``) run a reverse loop over time with the
-  batch as the inner, vectorised loop: one pass over memory, the
-  coefficients computed in the loop from unconditional loads (absent flags
-  and values read as a zero row, ``_prepared``), the carry read back from the
-  output row below.
-* Narrow arrays (a flat stream is ``B == 1``) are not allowed to be bound by
-  the serial latency of the recurrence. Each column is cut into blocks of
-  ``BLOCK`` steps that are scanned independently with a zero carry-in, each
-  block as 4 interleaved sub-chains (instruction-level parallelism);
-  a short serial pass over the blocks' heads computes the true carries, and a
-  fix-up adds ``prod(c) * carry`` to the start of each block, stopping at the
-  first zero coefficient, i.e. usually at the first episode end. Blocks are
-  independent, so ``*_parallel`` spreads them over threads.
-* Shaped for compile time (docs/design.md, Backends): one scan body compiled
-  serial and ``parallel=True``, its path helpers inlined, the mode a
-  compile-time constant: ~4 s per kernel and dtype.
+discounted_returns, gae and lambda_returns are one linear recurrence scanned by
+fastpg._numba._scan; each comes serial, ``*_parallel`` and, for arrays known to
+be wide (B >= ROW_MIN_B), ``*_rows`` / ``*_rows_parallel``, which compile only the
+row path (fastpg._backend.kernel picks them from its ``width``).
 """
 from __future__ import annotations
 
-import numpy as np
 from numba import prange
 
-from .._tuning import BLOCK, MAX_SLABS, ROW_MIN_B
+from .._tuning import MAX_SLABS
 from . import jit
+from ._scan import DISC, GAE, LAMBDA, _row_scan, _row_scan_parallel, _scan, _scan_parallel
 
 __all__ = ["discounted_returns", "gae", "lambda_returns", "nstep_returns"]
-
-DISC, GAE, LAMBDA = 0, 1, 2
-
-
-@jit(inline="always")
-def _rule(m, rt, vt, nvt, gt, lt, te, cut):
-    """(a_t, c_t) of mode m from one step's values: the recurrence
-    y_t = a_t + c_t y_{t+1} of discounted returns, GAE and λ-returns (the
-    reference's rules; nvt is the value bootstrapped from, vt GAE's V_t)."""
-    zero = gt - gt  # 0 of the working dtype (gamma is finite; gt * 0 would be float64)
-    if m == DISC:
-        a = rt + gt * nvt if cut and not te else rt
-        c = zero if te or cut else gt
-    elif m == GAE:
-        a = rt - vt
-        if not te:
-            a += gt * nvt
-        c = zero if te or cut else gt * lt
-    elif te:
-        a = rt
-        c = zero
-    elif cut:
-        a = rt + gt * nvt
-        c = zero
-    else:
-        a = rt + gt * ((1 - lt) * nvt)
-        c = gt * lt
-    return a, c
-
-
-@jit(inline="always")
-def _coef_at(m, r, v, nv, ns, full, g, gs, lm, ls, te, tes, tr, trs, t, b, last):
-    """(a_t, c_t) at step t of column b, every load unconditional (branch-free
-    code that vectorises over b); the arguments are _prepared's. Callers
-    unpack that tuple once, outside their loops: unpacked per element, its
-    arrays cost reference counts per element."""
-    gt = g[t * gs, b]
-    ted = te[t * tes, b] != 0
-    cut = last | (tr[t * trs, b] != 0)
-    nvt = nv[t * ns, b]
-    if m == GAE:
-        # GAE's shorthand: the value of the next step's observation, the one row
-        # of next values after the last step. Both loaded, then a select: a
-        # branch between two arrays costs reference counts per element
-        vn = v[t if last else t + 1, b]
-        nvt = nvt if full or last else vn
-    return _rule(m, r[t, b], v[t, b], nvt, gt, lm[t * ls, b], ted, cut)
-
-
-@jit(inline="always")
-def _prepared(r, v, nv, g, lm, term, trunc):
-    """The inputs with absent flags and values (0 rows) read as one row of
-    zeros and constant coefficients as stride-0 rows, so that no load needs a
-    branch; (T, B) next values for the shorthand ``full`` is False."""
-    T, B = r.shape
-    zf = np.zeros((1, B), np.uint8)
-    te = term if term.shape[0] > 0 else zf
-    tr = trunc if trunc.shape[0] > 0 else zf
-    nva = nv if nv.shape[0] > 0 else np.zeros((1, B), r.dtype)
-    return (r, v, nva, 1 if nv.shape[0] == T else 0, nv.shape[0] == T,
-            g, 1 if g.shape[0] > 1 else 0, lm, 1 if lm.shape[0] > 1 else 0,
-            te, 1 if term.shape[0] > 0 else 0, tr, 1 if trunc.shape[0] > 0 else 0)
-
-
-@jit(inline="always")
-def _coefs(m, S, t0, t1, b0, b1, A, C):
-    """a_t, c_t of rows [t0, t1) x columns [b0, b1) into the tile buffers A, C."""
-    r, v, nv, ns, full, g, gs, lm, ls, te, tes, tr, trs = S
-    T = r.shape[0]
-    for t in range(t0, t1):
-        for b in range(b0, b1):
-            k = (t - t0) * (b1 - b0) + (b - b0)
-            A[k], C[k] = _coef_at(m, r, v, nv, ns, full, g, gs, lm, ls, te, tes, tr, trs,
-                                  t, b, t == T - 1)
-
-
-@jit(inline="always")
-def _rows(m, S, out, out2, b0, b1):
-    """Row path: reverse loop over time, batch columns [b0, b1) inner, the
-    coefficients computed in the loop; the carry is the output row below."""
-    r, v, nv, ns, full, g, gs, lm, ls, te, tes, tr, trs = S
-    T = r.shape[0]
-    for t in range(T - 1, -1, -1):
-        last = t == T - 1
-        for b in range(b0, b1):
-            a, c = _coef_at(m, r, v, nv, ns, full, g, gs, lm, ls, te, tes, tr, trs, t, b, last)
-            prev = out[t + 1, b] if not last else c  # c = 0 at the last row
-            # select, not multiply: 0 * inf must not leak past an episode end
-            out[t, b] = a + (c * prev if c != 0 else c)
-        if m == GAE:  # its own loop: one more output in the loop above stops it vectorising
-            for b in range(b0, b1):
-                out2[t, b] = out[t, b] + v[t, b]
-
-
-@jit
-def _scan_lanes(A, C, n, Y):
-    """Y[i] = A[i] + C[i] Y[i+1] on [0, n), Y[n] = 0, as 4 interleaved chains.
-
-    Returns prod(C[0:n]) (0 as soon as one coefficient is 0).
-    """
-    K = n // 4
-    y0 = C[0] * 0  # a zero of the working dtype (C is finite, A may not be)
-    y1 = y0
-    y2 = y0
-    y3 = y0
-    p0 = y0 + 1
-    p1 = p0
-    p2 = p0
-    p3 = p0
-    for i in range(n - 1, 4 * K - 1, -1):  # the remainder belongs to lane 3
-        c = C[i]
-        y3 = A[i] + (c * y3 if c != 0 else c)
-        p3 *= c
-        Y[i] = y3
-    for i in range(K - 1, -1, -1):
-        i1 = i + K
-        i2 = i1 + K
-        i3 = i2 + K
-        c0 = C[i]
-        c1 = C[i1]
-        c2 = C[i2]
-        c3 = C[i3]
-        y0 = A[i] + (c0 * y0 if c0 != 0 else c0)
-        y1 = A[i1] + (c1 * y1 if c1 != 0 else c1)
-        y2 = A[i2] + (c2 * y2 if c2 != 0 else c2)
-        y3 = A[i3] + (c3 * y3 if c3 != 0 else c3)
-        p0 *= c0
-        p1 *= c1
-        p2 *= c2
-        p3 *= c3
-        Y[i] = y0
-        Y[i1] = y1
-        Y[i2] = y2
-        Y[i3] = y3
-    if K > 0:
-        for j in range(2, -1, -1):  # carry each lane's head into the lane before
-            carry = Y[(j + 1) * K]
-            finite = carry - carry == 0
-            p = p0 * 0 + 1
-            for i in range((j + 1) * K - 1, j * K - 1, -1):
-                c = C[i]
-                if c == 0:  # an episode end: nothing crosses it
-                    break
-                p *= c
-                if p == 0 and finite:  # underflowed: the rest adds nothing
-                    break
-                Y[i] += _scaled(p, carry)
-    return p0 * p1 * p2 * p3
-
-
-@jit(inline="always")
-def _scaled(p, carry):
-    """p * carry for a product p of positive coefficients: when p underflowed
-    to 0 a NaN or infinite carry still propagates (as in the exact recurrence),
-    where 0 * inf would make NaN of an inf."""
-    if p == 0 and carry - carry != 0:
-        return carry
-    return p * carry
-
-
-@jit
-def _has_cut(C, n):
-    """Whether C[0:n] holds a zero coefficient (an episode end), as opposed to a
-    product that merely underflowed."""
-    for i in range(n):
-        if C[i] == 0:
-            return True
-    return False
-
-
-@jit(inline="always")
-def _block(m, S, out, out2, b, s, e):
-    """Scan [s, e) of column b with zero carry-in; returns (y_s, prod c, whether
-    the block holds an episode end)."""
-    n = e - s
-    A = np.empty(n, dtype=out.dtype)
-    C = np.empty(n, dtype=out.dtype)
-    _coefs(m, S, s, e, b, b + 1, A, C)
-    p = _scan_lanes(A, C, n, A)  # in place: Y overwrites A
-    for i in range(n):
-        out[s + i, b] = A[i]
-    if m == GAE:
-        for i in range(n):
-            out2[s + i, b] = A[i] + S[1][s + i, b]
-    return A[0], p, p == 0 and _has_cut(C, n)
-
-
-@jit(inline="always")
-def _fix(m, S, out, out2, b, s, e, carry):
-    """Add prod_{k=t}^{e-1} c_k * carry to y_t for t = e-1 down to s.
-
-    Stops at the first zero coefficient: usually an episode end, so this
-    touches a short stretch unless the episode spans the whole block. A NaN
-    or infinite carry keeps propagating after the product underflows.
-    """
-    step = 256
-    A = np.empty(step, dtype=out.dtype)
-    C = np.empty(step, dtype=out.dtype)
-    p = S[5][0, 0] * 0 + 1  # a one of the working dtype (gamma is finite)
-    finite = carry - carry == 0
-    hi = e
-    while hi > s:
-        lo = max(s, hi - step)
-        _coefs(m, S, lo, hi, b, b + 1, A, C)
-        for t in range(hi - 1, lo - 1, -1):
-            c = C[t - lo]
-            if c == 0:  # an episode end
-                return
-            p *= c
-            if p == 0 and finite:  # underflowed: the rest adds nothing
-                return
-            d = _scaled(p, carry)
-            out[t, b] += d
-            if m == GAE:
-                out2[t, b] += d
-        hi = lo
-
-
-@jit
-def _carries(head, prod, cut, nblk, B):
-    """head[k] <- true y at the start of block k + 1 (the carry block k needs)."""
-    for b in range(B):
-        nxt = head[b * nblk + nblk - 1]
-        head[b * nblk + nblk - 1] = 0
-        for i in range(nblk - 2, -1, -1):
-            k = b * nblk + i
-            cur = head[k]
-            if not cut[k]:
-                cur = cur + _scaled(prod[k], nxt)
-            head[k] = nxt
-            nxt = cur
-
-
-def _scan_body(m, r, v, nv, g, lm, term, trunc, out, out2, max_slabs):
-    """The scan, serial and parallel (prange is range in the serial
-    compilation, whose callers pass ``max_slabs=1``)."""
-    T, B = r.shape
-    if T == 0 or B == 0:
-        return
-    S = _prepared(r, v, nv, g, lm, term, trunc)
-    if B >= ROW_MIN_B:
-        # each thread owns a slab of columns
-        nslab = max(1, min(B // ROW_MIN_B, max_slabs))
-        for i in prange(nslab):
-            _rows(m, S, out, out2, i * B // nslab, (i + 1) * B // nslab)
-        return
-    nblk = (T + BLOCK - 1) // BLOCK
-    head = np.empty(nblk * B, dtype=out.dtype)
-    prod = np.empty(nblk * B, dtype=out.dtype)
-    cut = np.empty(nblk * B, dtype=np.bool_)
-    for k in prange(nblk * B):
-        s = (k % nblk) * BLOCK
-        head[k], prod[k], cut[k] = _block(m, S, out, out2, k // nblk, s, min(T, s + BLOCK))
-    if nblk > 1:
-        _carries(head, prod, cut, nblk, B)
-        for k in prange(nblk * B):
-            if k % nblk < nblk - 1:
-                s = (k % nblk) * BLOCK
-                _fix(m, S, out, out2, k // nblk, s, s + BLOCK, head[k])
-
-
-_scan = jit(_scan_body, cache=False)
-_scan_parallel = jit(_scan_body, parallel=True, cache=False)
 
 
 @jit
@@ -340,6 +59,54 @@ def lambda_returns_parallel(rewards, next_values, gamma, lam, terminated,
                             truncated, out):
     _scan_parallel(LAMBDA, rewards, rewards, next_values, gamma, lam, terminated,
                    truncated, out, out, MAX_SLABS)
+    return out
+
+
+# The same kernels for wide arrays only (B >= ROW_MIN_B): fastpg's API calls
+# these there (fastpg._backend.kernel's ``width``).
+@jit
+def discounted_returns_rows(rewards, gamma, terminated, truncated, next_values, out):
+    _row_scan(DISC, rewards, rewards, next_values, gamma, gamma, terminated,
+              truncated, out, out, 1)
+    return out
+
+
+@jit
+def gae_rows(rewards, values, next_values, gamma, lam, terminated, truncated,
+             advantages_out, returns_out):
+    _row_scan(GAE, rewards, values, next_values, gamma, lam, terminated, truncated,
+              advantages_out, returns_out, 1)
+    return advantages_out, returns_out
+
+
+@jit
+def lambda_returns_rows(rewards, next_values, gamma, lam, terminated, truncated, out):
+    _row_scan(LAMBDA, rewards, rewards, next_values, gamma, lam, terminated,
+              truncated, out, out, 1)
+    return out
+
+
+@jit
+def discounted_returns_rows_parallel(rewards, gamma, terminated, truncated,
+                                     next_values, out):
+    _row_scan_parallel(DISC, rewards, rewards, next_values, gamma, gamma, terminated,
+                       truncated, out, out, MAX_SLABS)
+    return out
+
+
+@jit
+def gae_rows_parallel(rewards, values, next_values, gamma, lam, terminated,
+                      truncated, advantages_out, returns_out):
+    _row_scan_parallel(GAE, rewards, values, next_values, gamma, lam, terminated,
+                       truncated, advantages_out, returns_out, MAX_SLABS)
+    return advantages_out, returns_out
+
+
+@jit
+def lambda_returns_rows_parallel(rewards, next_values, gamma, lam, terminated,
+                                 truncated, out):
+    _row_scan_parallel(LAMBDA, rewards, rewards, next_values, gamma, lam, terminated,
+                       truncated, out, out, MAX_SLABS)
     return out
 
 

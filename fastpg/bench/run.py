@@ -282,7 +282,8 @@ def bench(args):
                 fn = call(kernel, d, backend)
                 fn, n_run = fn if isinstance(fn, tuple) else (fn, n)
             if backend in ("numpy", "add.at"):  # no JIT: no warm-up; slow loops once
-                med = _median_time(fn, min_time=0.05, max_rounds=3, warmup=False, slow=0.25)
+                med = _median_time(fn, min_time=0.05, max_rounds=3, warmup=False,
+                                   slow=0.25 if args.full else 0.1)
             else:
                 med = _median_time(fn, min_time=0.2 if args.full else 0.05,
                                    slow=2.0 if args.full else 0.1)

@@ -26,6 +26,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from ... import _backend
 from ... import _checks as C
+from ..._tuning import ROW_MIN_B
 
 _F32 = np.dtype(np.float32)
 
@@ -55,7 +56,8 @@ class RolloutBuffer(buffers.RolloutBuffer):
         self.backend = backend
         # resolved once (an unavailable backend fails here, not mid-run): the
         # size is fixed, and inside a training loop every lookup runs cold
-        self._gae = _backend.kernel("returns", "gae", backend, buffer_size * n_envs)
+        self._gae = _backend.kernel("returns", "gae", backend, buffer_size * n_envs,
+                                    rows=n_envs >= ROW_MIN_B)
         # the kernel's arguments that do not change (layout: fastpg.reference.returns)
         self._gamma = np.full((1, n_envs), gamma, np.float32)
         self._lam = np.full((1, n_envs), gae_lambda, np.float32)
