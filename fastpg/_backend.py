@@ -97,7 +97,10 @@ AUTO_PREFERENCE.update({name: ("numba", "cython", "numpy") for name in REGISTRY[
 #: cython with its AVX2 build): T2048 B64 f32 discounted 142 vs 211, λ 534
 #: vs 781; f64 211 vs 327, 290 vs 384; T512 B512 f32 211 vs 377, 1137 vs
 #: 1665; f64 415 vs 771, 1082 vs 1416; at T2048 B8 and T256 B16 within 10%
-#: either way, at T32 B8 cython 10% ahead (a cheaper call). GAE stays on
+#: either way, at T32 B8 cython 10% ahead (a cheaper call). With numba's
+#: select-form λ rule (later the same day, minimum of 3 x 30 calls): λ T2048
+#: B64 f32 114 vs 397, f64 254 vs 667; T512 B512 f32 211 vs 813, f64 303
+#: vs 894; T2048 B8, T256 B16, T32 B8 within 15% either way. GAE stays on
 #: cython at every size (T2048 B64 f32 590 vs 208).
 AUTO_WIDE = {"linear_policy_grad": (512, ("numba", "cython", "numpy")),
              "discounted_returns": (32768, ("numba", "cython", "numpy")),

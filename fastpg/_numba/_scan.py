@@ -41,24 +41,21 @@ def _rule(m, rt, vt, nvt, gt, lt, te, cut):
     """(a_t, c_t) of mode m from one step's values: the recurrence
     y_t = a_t + c_t y_{t+1} of discounted returns, GAE and λ-returns (the
     reference's rules; nvt is the value bootstrapped from, vt GAE's V_t)."""
-    zero = gt - gt  # 0 of the working dtype (gamma is finite; gt * 0 would be float64)
+    # selects, not statements that branch: those keep the loop from
+    # vectorising. 0 and 1 of the working dtype: gamma is finite, and gt * 0
+    # or 1 - lt (an int 1) would be float64
+    zero = gt - gt
     if m == DISC:
         a = rt + gt * nvt if cut and not te else rt
         c = zero if te or cut else gt
     elif m == GAE:
         a = rt - vt
-        if not te:
-            a += gt * nvt
+        a = a if te else a + gt * nvt
         c = zero if te or cut else gt * lt
-    elif te:
-        a = rt
-        c = zero
-    elif cut:
-        a = rt + gt * nvt
-        c = zero
     else:
-        a = rt + gt * ((1 - lt) * nvt)
-        c = gt * lt
+        boot = rt + gt * nvt
+        a = rt if te else (boot if cut else rt + gt * (((zero + np.float32(1)) - lt) * nvt))
+        c = zero if te or cut else gt * lt
     return a, c
 
 
