@@ -30,14 +30,15 @@ def test_every_registered_kernel_exists_in_every_backend(family, name_backend):
 def test_every_registered_kernel_is_public():
     for family, names in _backend.REGISTRY.items():
         mod = importlib.import_module(f"fastpg.{family}")
-        if family == "replay":
-            # used through the public classes (fastpg.SumTree and the buffers),
-            # which look their kernels up by name
+        if family in ("replay", "envs"):
+            # used through the public classes (fastpg.SumTree and the buffers,
+            # the environments), which look their kernels up by name
             source = "".join(inspect.getsource(importlib.import_module(f"{mod.__name__}.{m.name}"))
                              for m in pkgutil.iter_modules(mod.__path__))
-            calls = re.findall(r'_k\("(\w+)"|kernel\([^)]*?"replay", "(\w+)"', source)
+            calls = re.findall(r'_k\("(\w+)"|kernel\([^)]*?"%s", "(\w+)"' % family, source)
             used = {n for pair in calls for n in pair if n}
-            assert set(names) <= used, f"replay kernels no public class calls: {set(names) - used}"
+            assert set(names) <= used, f"{family} kernels no public class calls: " \
+                                       f"{set(names) - used}"
             continue
         for name in names:
             assert callable(getattr(mod, name)) and hasattr(fastpg, name)

@@ -1,6 +1,6 @@
 """Python's stand-ins for the C names that the one-source kernels' .pxd
 files cimport (``INF``, ``NAN``, ``int64_t``, ``exp``, ``expf``, ``log``,
-``pow``). A kernel module imports them only ``if not cython.compiled``, a
+``pow``, ``cos``, ``sin``). A kernel module imports them only ``if not cython.compiled``, a
 branch Cython drops; numba compiles the math functions as its own."""
 import math
 
@@ -12,3 +12,5 @@ int64_t = cython.longlong
 exp = expf = math.exp
 log = math.log
 pow = math.pow
+cos = math.cos
+sin = math.sin

@@ -36,6 +36,7 @@ MDP_DIMS = {"tiny": dict(S=4, A=3, N=100), "small": dict(S=12, A=4, N=2_000),
             "bench": dict(S=500, A=6, N=1_000_000)}
 REPLAY_DIMS = {"tiny": dict(C=10, B=4, R=16), "small": dict(C=1000, B=64, R=40),
                "bench": dict(C=1_000_000, B=256, R=48)}
+ENV_DIMS = {"tiny": dict(N=6, K=2), "small": dict(N=200, K=3), "bench": dict(N=1024, K=16)}
 
 
 @dataclass(frozen=True)
@@ -232,6 +233,22 @@ def _replay(kind):
     return make
 
 
+# ------------------------------------------------------------------- envs
+def _cartpole(d, dt, rng):
+    """A mid-episode batch: states from calm to past the thresholds, some
+    envs pending a reset, some at the step limit, some banks nearly used up."""
+    N, K = d["N"], d["K"]
+    state = rng.uniform(-1, 1, (N, 4)) * [2.6, 2.0, 0.23, 2.0]
+    steps = rng.integers(0, 500, N)
+    steps[rng.random(N) < 0.2] = 499
+    cursor = rng.integers(0, K, N)
+    reset = (rng.random(N) < 0.2).astype(np.uint8)
+    out = (np.zeros((N, 4), np.float32), np.zeros(N), np.zeros(N, np.uint8),
+           np.zeros(N, np.uint8), np.zeros((N, 4), np.float32))
+    return (state, rng.integers(0, 2, N), rng.random((N, K, 4)), cursor, steps, reset, 500,
+            int(rng.integers(0, 2)), *out), {}
+
+
 def _specs():
     out = []
     for name in _backend.REGISTRY["returns"]:
@@ -247,6 +264,8 @@ def _specs():
         else:
             out.append(KernelSpec(name, "tabular", _tabular(name), TABULAR_DIMS,
                                   reference_loop=True))
+    out.append(KernelSpec("cartpole_step", "envs", _cartpole, ENV_DIMS, (np.float64,),
+                          public=False))
     for name in _backend.REGISTRY["replay"]:
         dts = (np.float32, np.float64) if name == "nstep_gather" else (np.float64,)
         out.append(KernelSpec(name, "replay", _replay(name), REPLAY_DIMS, dts, public=False))

@@ -1,0 +1,105 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+# cython: infer_types=True
+"""Environment kernels, one source for both compilers (semantics, argument
+layout and the dynamics: fastpg.reference.envs; how one source works:
+fastpg/_kernels/tabular.py and docs/design.md). Cython compiles it as
+``fastpg._cy.envs``, typed by src_cython/envs.pxd; numba jits the same
+functions (fastpg._numba.envs).
+
+Each env is one row: read its state, step or reset it, write its outputs.
+The arithmetic is gymnasium's, operation for operation, in double, so that
+the states (and the float32 observations rounded from them) are the same
+bits as gymnasium's CartPoleEnv where sin and cos are the C library's, as
+NumPy's are for float64 on x86-64 without AVX-512.
+"""
+import cython
+
+if not cython.compiled:  # compiled, these are C names cimported by envs.pxd
+    from ._py import cos, int64_t, sin
+
+
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+@cython.locals(c=int64_t, k=cython.Py_ssize_t)
+def _reset_to(state: cython.double[:, ::1], obs: cython.float[:, ::1],
+              bank: cython.const[cython.double][:, :, ::1], cursor: int64_t[::1],
+              i: cython.Py_ssize_t) -> cython.bint:
+    """state[i], obs[i] <- env i's next reset state from its bank (gymnasium's
+    uniform(-0.05, 0.05, 4)); whether that used the bank's last state."""
+    c = cursor[i]
+    for k in range(4):
+        state[i, k] = -0.05 + (0.05 - -0.05) * bank[i, c, k]
+        obs[i, k] = state[i, k]
+    cursor[i] = c + 1
+    return c + 1 >= bank.shape[1]
+
+
+def cartpole_step_c(state, actions, bank, cursor, steps, reset, max_steps, same_step,
+                    obs, rewards, terminated, truncated, final_obs):
+    """N CartPole-v1 steps with autoreset: -1; -2 when a bank ran out; or the
+    first invalid action's env, before anything changed."""
+    N = state.shape[0]
+    for i in range(N):
+        if actions[i] != 0 and actions[i] != 1:
+            return i
+    # gymnasium's constants, computed as it computes them
+    total_mass = 0.1 + 1.0
+    polemass_length = 0.1 * 0.5
+    theta_threshold = 12 * 2 * 3.141592653589793 / 360
+    empty = False
+    for i in range(N):
+        if not same_step and reset[i] != 0:
+            empty |= _reset_to(state, obs, bank, cursor, i)
+            steps[i] = 0
+            rewards[i] = 0.0
+            terminated[i] = 0
+            truncated[i] = 0
+            reset[i] = 0
+            continue
+        x = state[i, 0]
+        x_dot = state[i, 1]
+        theta = state[i, 2]
+        theta_dot = state[i, 3]
+        force = 10.0 if actions[i] == 1 else -10.0
+        costheta = cos(theta)
+        sintheta = sin(theta)
+        temp = (force + polemass_length * (theta_dot * theta_dot) * sintheta) / total_mass
+        thetaacc = (9.8 * sintheta - costheta * temp) / (
+            0.5 * (4.0 / 3.0 - 0.1 * (costheta * costheta) / total_mass))
+        xacc = temp - polemass_length * thetaacc * costheta / total_mass
+        x = x + 0.02 * x_dot
+        x_dot = x_dot + 0.02 * xacc
+        theta = theta + 0.02 * theta_dot
+        theta_dot = theta_dot + 0.02 * thetaacc
+        state[i, 0] = x
+        state[i, 1] = x_dot
+        state[i, 2] = theta
+        state[i, 3] = theta_dot
+        steps[i] += 1
+        te = x < -2.4 or x > 2.4 or theta < -theta_threshold or theta > theta_threshold
+        tr = steps[i] >= max_steps
+        for k in range(4):
+            obs[i, k] = state[i, k]
+        rewards[i] = 1.0
+        terminated[i] = 1 if te else 0
+        truncated[i] = 1 if tr else 0
+        reset[i] = 1 if te or tr else 0
+        if same_step and (te or tr):
+            for k in range(4):
+                final_obs[i, k] = obs[i, k]
+            empty |= _reset_to(state, obs, bank, cursor, i)
+            steps[i] = 0
+    return -2 if empty else -1
+
+
+# ---- the Cython backend's registry kernels: the *_c functions without the GIL
+# (numba's are jits of the same *_c bodies, fastpg._numba.envs)
+
+def cartpole_step(state, actions, bank, cursor, steps, reset, max_steps, same_step,
+                  obs, rewards, terminated, truncated, final_obs):
+    with cython.nogil:
+        rc = cartpole_step_c(state, actions, bank, cursor, steps, reset, max_steps, same_step,
+                             obs, rewards, terminated, truncated, final_obs)
+    return rc

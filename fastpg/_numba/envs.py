@@ -1,0 +1,17 @@
+"""Numba environment kernels: numba's compilation of the one source,
+fastpg/_kernels/envs.py, which Cython compiles too (semantics and argument
+layout: fastpg.reference.envs); the source's helpers are inlined."""
+from __future__ import annotations
+
+import types
+
+from .._kernels import envs as _src
+from . import jit
+
+__all__ = ["cartpole_step"]
+
+_scope = dict(vars(_src))
+_scope.update({name: jit(f, inline="always", cache=False) for name, f in vars(_src).items()
+               if name.startswith("_") and isinstance(f, types.FunctionType)})
+
+cartpole_step = jit(types.FunctionType(_src.cartpole_step_c.__code__, _scope, "cartpole_step"))

@@ -1,0 +1,117 @@
+"""NumPy reference for the environment kernels: the executable specification.
+
+``cartpole_step`` advances N CartPole-v1 environments by one step each, the
+dynamics, termination, truncation and rewards of gymnasium's
+``CartPoleEnv`` (Barto, Sutton & Anderson 1983; Euler integration, tau 0.02 s)
+under gymnasium's ``TimeLimit`` and vector autoreset rules, so that a
+compiled backend can be checked line by line against this loop and this loop
+against gymnasium itself (tests/test_envs.py).
+
+Arguments (every backend takes exactly these; :mod:`fastpg.envs.cartpole`
+validates and owns them):
+
+* ``state`` (N, 4) float64, in/out: x, x_dot, theta, theta_dot of each env.
+  The state is float64, as gymnasium's; observations are its float32 copy.
+* ``actions`` (N,) int64: 0 pushes the cart left, 1 right. Any other value
+  makes the kernel return that env's index before it changes anything.
+* ``bank`` (N, K, 4) float64 and ``cursor`` (N,) int64, in/out: each env's
+  next K uniform doubles of its own generator, drawn ahead by the caller,
+  and the next unused one. An env that resets starts its episode from
+  ``-0.05 + (0.05 - -0.05) * bank[i, cursor[i]]`` (gymnasium's
+  ``np_random.uniform(-0.05, 0.05, 4)``) and advances its cursor. When a
+  cursor reaches K the kernel returns -2: the caller refills those banks
+  (and resets their cursors) before the next call.
+* ``steps`` (N,) int64, in/out: steps taken in the current episode.
+* ``reset`` (N,) uint8, in/out. Next-step autoreset (``same_step`` 0,
+  gymnasium's default): on input the envs whose episode ended at the
+  previous call; such an env is reset instead of stepped (observation of
+  the reset state, reward 0, neither flag) and its reset_state row is used.
+  On output, the envs whose episode ended in this call. Same-step autoreset
+  (``same_step`` 1): ignored on input; on output the envs that ended in this
+  call and were reset in it.
+* ``max_steps`` int: an episode is truncated when ``steps`` reaches it
+  (CartPole-v1: 500); ``truncated`` and ``terminated`` can both be set.
+* ``obs`` (N, 4) float32, ``rewards`` (N,) float64, ``terminated``,
+  ``truncated`` (N,) uint8: out. The reward is 1 for every step, including
+  the one that terminates. With same-step autoreset ``obs`` is the new
+  episode's first observation and ``final_obs`` (N, 4) float32 the last
+  observation of the one that ended (rows of other envs are not written).
+
+Returns -1; -2 when a bank ran out (see ``bank``); or the index of the first
+invalid action, before anything changed.
+
+One step of env i (gymnasium's operation order, in float64)::
+
+    F = 10 if a == 1 else -10
+    temp = (F + m_p l * theta_dot^2 * sin(theta)) / (m_c + m_p)
+    theta_acc = (g sin(theta) - cos(theta) temp)
+                / (l (4/3 - m_p cos(theta)^2 / (m_c + m_p)))
+    x_acc = temp - m_p l * theta_acc * cos(theta) / (m_c + m_p)
+    x += tau x_dot; x_dot += tau x_acc; theta += tau theta_dot;
+    theta_dot += tau theta_acc
+    terminated = |x| > 2.4 or |theta| > 12 * 2 pi / 360
+
+with g 9.8, m_c 1.0, m_p 0.1, l 0.5 (half the pole), tau 0.02.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+GRAVITY, MASSCART, MASSPOLE, LENGTH = 9.8, 1.0, 0.1, 0.5
+FORCE_MAG, TAU, X_THRESHOLD = 10.0, 0.02, 2.4
+TOTAL_MASS = MASSPOLE + MASSCART
+POLEMASS_LENGTH = MASSPOLE * LENGTH
+THETA_THRESHOLD = 12 * 2 * math.pi / 360
+
+
+def _cartpole_dynamics(s, action):
+    """The state after one step from s (a float64 row), gymnasium's order."""
+    x, x_dot, theta, theta_dot = (float(v) for v in s)
+    force = FORCE_MAG if action == 1 else -FORCE_MAG
+    costheta = math.cos(theta)
+    sintheta = math.sin(theta)
+    temp = (force + POLEMASS_LENGTH * (theta_dot * theta_dot) * sintheta) / TOTAL_MASS
+    thetaacc = (GRAVITY * sintheta - costheta * temp) / (
+        LENGTH * (4.0 / 3.0 - MASSPOLE * (costheta * costheta) / TOTAL_MASS))
+    xacc = temp - POLEMASS_LENGTH * thetaacc * costheta / TOTAL_MASS
+    return (x + TAU * x_dot, x_dot + TAU * xacc, theta + TAU * theta_dot,
+            theta_dot + TAU * thetaacc)
+
+
+def _reset_state(bank, cursor, i):
+    """Env i's next reset state from its bank, gymnasium's uniform(-0.05, 0.05)."""
+    u = bank[i, cursor[i]]
+    cursor[i] += 1
+    return -0.05 + (0.05 - -0.05) * u
+
+
+def cartpole_step(state, actions, bank, cursor, steps, reset, max_steps, same_step,
+                  obs, rewards, terminated, truncated, final_obs):
+    for i in range(state.shape[0]):
+        if actions[i] != 0 and actions[i] != 1:
+            return i
+    for i in range(state.shape[0]):
+        if not same_step and reset[i]:
+            state[i] = _reset_state(bank, cursor, i)
+            steps[i] = 0
+            obs[i] = state[i].astype(np.float32)
+            rewards[i] = 0.0
+            terminated[i] = truncated[i] = reset[i] = 0
+            continue
+        x, x_dot, theta, theta_dot = _cartpole_dynamics(state[i], actions[i])
+        state[i] = (x, x_dot, theta, theta_dot)
+        steps[i] += 1
+        te = x < -X_THRESHOLD or x > X_THRESHOLD or theta < -THETA_THRESHOLD \
+            or theta > THETA_THRESHOLD
+        tr = steps[i] >= max_steps
+        obs[i] = state[i].astype(np.float32)
+        rewards[i] = 1.0
+        terminated[i], truncated[i], reset[i] = te, tr, te or tr
+        if same_step and (te or tr):
+            final_obs[i] = obs[i]
+            state[i] = _reset_state(bank, cursor, i)
+            steps[i] = 0
+            obs[i] = state[i].astype(np.float32)
+    return -2 if (cursor >= bank.shape[1]).any() else -1

@@ -1,0 +1,205 @@
+"""CartPole-v1 on fastpg's kernel against gymnasium's own CartPole: one step
+from arbitrary states (hypothesis), 10,000-step vector rollouts in both
+autoreset modes, seeding, the gymnasium API, and bad input."""
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.envs.classic_control.cartpole import CartPoleEnv as GymCartPole
+from gymnasium.vector import AutoresetMode
+from hypothesis import given
+from hypothesis import strategies as st
+
+import fastpg.envs  # noqa: F401  (registers fastpg/CartPole-v1)
+from fastpg import _backend
+from fastpg.envs import CartPoleEnv, CartPoleVectorEnv
+from fastpg.envs.cartpole import _BANK
+from fastpg.reference import envs as ref
+
+MODES = [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP]
+
+
+def _kernel(backend):
+    return ref.cartpole_step if backend == "numpy" else _backend.kernel(
+        "envs", "cartpole_step", backend)
+
+
+def _one_step(backend, state, action, steps=0, max_steps=500):
+    """One kernel step of one env from ``state``: (obs, reward, term, trunc, state)."""
+    s = np.array([state], np.float64)
+    obs, fo = np.zeros((1, 4), np.float32), np.zeros((1, 4), np.float32)
+    rew, te, tr = np.zeros(1), np.zeros(1, np.uint8), np.zeros(1, np.uint8)
+    rc = _kernel(backend)(s, np.array([action]), np.zeros((1, 2, 4)), np.zeros(1, np.int64),
+                          np.array([steps]), np.zeros(1, np.uint8), max_steps, 0, obs, rew,
+                          te, tr, fo)
+    assert rc == -1
+    return obs[0], rew[0], bool(te[0]), bool(tr[0]), s[0]
+
+
+_coord = st.floats(-3.0, 3.0, allow_nan=False, width=64)
+
+
+@given(x=_coord, x_dot=_coord, theta=st.floats(-0.3, 0.3, width=64), theta_dot=_coord,
+       action=st.integers(0, 1))
+def test_one_step_is_gymnasiums(backend, x, x_dot, theta, theta_dot, action):
+    """From the same float64 state and action: the same next state, float32
+    observation, reward and termination as gymnasium's CartPoleEnv, bit for bit."""
+    env = GymCartPole()
+    env.reset(seed=0)
+    env.state = np.array([x, x_dot, theta, theta_dot])
+    want_obs, want_r, want_te, want_tr, _ = env.step(action)
+    obs, r, te, tr, state = _one_step(backend, [x, x_dot, theta, theta_dot], action)
+    assert obs.dtype == want_obs.dtype and np.array_equal(obs, want_obs)
+    assert np.array_equal(state, env.state)
+    assert (r, te, tr) == (want_r, want_te, want_tr)
+
+
+def test_truncation_at_the_step_limit_and_both_flags(backend):
+    state = [2.39, 1.0, 0.0, 0.0]  # leaves the track in this step
+    _, _, te, tr, _ = _one_step(backend, state, 1, steps=499)
+    assert te and tr
+    _, _, te, tr, _ = _one_step(backend, [0.0, 0.0, 0.0, 0.0], 1, steps=498)
+    assert not te and not tr
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("same_step", [0, 1])
+@given(seed=st.integers(0, 2**32 - 1))
+def test_kernel_equals_the_reference(backend, same_step, seed):
+    """Random mid-episode batches, pending resets, step limits and banks about
+    to run out: every array and the status equal the reference's bit for bit."""
+    rng = np.random.default_rng(seed)
+    N, K = 40, 3
+    state = rng.uniform(-1, 1, (N, 4)) * [2.6, 2.0, 0.23, 2.0]
+    args = [state, rng.integers(0, 2, N), rng.random((N, K, 4)), rng.integers(0, K, N),
+            rng.integers(495, 500, N), (rng.random(N) < 0.3).astype(np.uint8), 500, same_step,
+            np.zeros((N, 4), np.float32), np.zeros(N), np.zeros(N, np.uint8),
+            np.zeros(N, np.uint8), np.zeros((N, 4), np.float32)]
+    mine = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    want = ref.cartpole_step(*args)
+    got = _kernel(backend)(*mine)
+    assert got == want
+    for a, b in zip(mine, args):
+        if isinstance(a, np.ndarray):
+            assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("mode", MODES, ids=lambda m: m.value)
+def test_rollouts_equal_gymnasiums_sync_vector_env(backend, mode):
+    """10,000 steps of 8 envs with a fixed random action sequence from the same
+    seed (each env resets ~450 times, so its bank refills ~30 times), a reset
+    without a seed and with other bounds half way: observations, rewards,
+    flags and final observations equal gymnasium's SyncVectorEnv's."""
+    N, T = 8, 10_000
+    ours = CartPoleVectorEnv(N, autoreset_mode=mode, backend=backend)
+    theirs = gym.make_vec("CartPole-v1", num_envs=N, vectorization_mode="sync",
+                          vector_kwargs={"autoreset_mode": mode})
+    o1, _ = ours.reset(seed=11)
+    o2, _ = theirs.reset(seed=11)
+    assert np.array_equal(o1, o2)
+    actions = np.random.default_rng(5).integers(0, 2, (T, N))
+    ends = 0
+    for t in range(T):
+        if t == T // 2:
+            o1, _ = ours.reset(options={"low": -0.2, "high": 0.1})
+            o2, _ = theirs.reset(options={"low": -0.2, "high": 0.1})
+            assert np.array_equal(o1, o2)
+        got, want = ours.step(actions[t]), theirs.step(actions[t])
+        for g, w in zip(got[:4], want[:4]):
+            assert g.dtype == w.dtype and np.array_equal(g, w), t
+        ends += int((want[2] | want[3]).sum())
+        if mode is AutoresetMode.SAME_STEP:
+            assert set(got[4]) == set(want[4]), t
+            if "_final_obs" in want[4]:
+                assert np.array_equal(got[4]["_final_obs"], want[4]["_final_obs"])
+                for i in np.flatnonzero(want[4]["_final_obs"]):
+                    assert np.array_equal(got[4]["final_obs"][i], want[4]["final_obs"][i])
+    assert ends > 2 * _BANK * N  # the banks were refilled
+
+
+def test_make_and_make_vec():
+    vec = gym.make_vec("fastpg/CartPole-v1", num_envs=3)
+    assert isinstance(vec, CartPoleVectorEnv) and vec.num_envs == 3
+    assert vec.metadata["autoreset_mode"] is AutoresetMode.NEXT_STEP
+    assert vec.single_observation_space == gym.make("CartPole-v1").observation_space
+    assert vec.action_space.shape == (3,) and vec.observation_space.shape == (3, 4)
+    env = gym.make("fastpg/CartPole-v1")
+    assert isinstance(env.unwrapped, CartPoleEnv) and env.spec.max_episode_steps == 500
+    theirs = gym.make("CartPole-v1")
+    o1, _ = env.reset(seed=4)
+    o2, _ = theirs.reset(seed=4)
+    assert np.array_equal(o1, o2)
+    rng = np.random.default_rng(0)
+    for _ in range(2000):
+        a = int(rng.integers(0, 2))
+        got, want = env.step(a), theirs.step(a)
+        assert all(np.array_equal(g, w) for g, w in zip(got[:4], want[:4]))
+        if got[2] or got[3]:
+            o1, _ = env.reset()
+            o2, _ = theirs.reset()
+            assert np.array_equal(o1, o2)
+
+
+@pytest.mark.filterwarnings("ignore:.*Box observation space:UserWarning")
+def test_single_env_passes_gymnasiums_checker():
+    from gymnasium.utils.env_checker import check_env
+    check_env(CartPoleEnv(), skip_render_check=True)
+
+
+def test_seed_list_and_unseeded_reset_differ():
+    a, _ = CartPoleVectorEnv(2).reset(seed=[7, 9])
+    b, _ = CartPoleVectorEnv(2).reset(seed=7)
+    assert np.array_equal(a[0], b[0]) and not np.array_equal(a[1], b[1])
+    c, _ = CartPoleVectorEnv(2).reset()
+    d, _ = CartPoleVectorEnv(2).reset()
+    assert not np.array_equal(c, d)
+
+
+def test_observations_are_copies_unless_asked():
+    env = CartPoleVectorEnv(2)
+    obs, _ = env.reset(seed=0)
+    nxt = env.step(np.array([0, 1]))[0]
+    assert not np.shares_memory(obs, nxt)
+    raw = CartPoleVectorEnv(2, copy=False)
+    first, _ = raw.reset(seed=0)
+    assert np.shares_memory(first, raw.step(np.array([0, 1]))[0])
+
+
+@pytest.mark.parametrize("actions, err, match", [
+    (np.array([0, 2]), ValueError, r"actions\[1\] = 2"),
+    (np.array([-1, 0]), ValueError, r"actions\[0\] = -1"),
+    (np.array([0, 1, 1]), ValueError, r"shape \(2,\)"),
+    (np.array([0.5, 1.0]), TypeError, "integers"),
+    (np.array([True, False]), TypeError, "bool"),
+])
+def test_bad_actions_raise_before_any_change(backend, actions, err, match):
+    env = CartPoleVectorEnv(2, backend=backend)
+    env.reset(seed=0)
+    before = (env._state.copy(), env._steps.copy(), env._cursor.copy())
+    with pytest.raises(err, match=match):
+        env.step(actions)
+    assert all(np.array_equal(a, b) for a, b in zip(before, (env._state, env._steps,
+                                                             env._cursor)))
+    env.step(np.array([0, 1]))  # still usable
+
+
+@pytest.mark.parametrize("kwargs, err, match", [
+    (dict(num_envs=0), ValueError, "num_envs"),
+    (dict(num_envs=2.5), TypeError, "num_envs"),
+    (dict(max_episode_steps=0), ValueError, "max_episode_steps"),
+    (dict(autoreset_mode="Disabled"), ValueError, "autoreset_mode"),
+    (dict(render_mode="human"), ValueError, "render_mode"),
+    (dict(backend="fortran"), ValueError, "backend"),
+])
+def test_bad_construction(kwargs, err, match):
+    with pytest.raises(err, match=match):
+        CartPoleVectorEnv(**{"num_envs": 2, **kwargs})
+
+
+def test_bad_reset_and_step_before_reset():
+    env = CartPoleVectorEnv(2)
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(np.array([0, 1]))
+    with pytest.raises(ValueError, match="seed"):
+        env.reset(seed=[1, 2, 3])
+    with pytest.raises(ValueError, match="options"):
+        env.reset(options={"reset_mask": [True, False]})
