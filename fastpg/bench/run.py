@@ -317,6 +317,15 @@ def bench(args):
               f"({n_steps:,} steps): "
               + ", ".join(f"{b} {v / 1e6:.1f} M steps/s" for b, v in ro.items()))
         e2e = dict(e2e or {}, q_learning_rollout_steps_per_s=ro)
+    if args.full and not (args.kernels or args.sizes):
+        envs = {}
+        for n_envs in (64, 1024):
+            envs[n_envs] = W.cartpole_steps_per_second(
+                n_envs, [b for b in backends if b != "numpy"])
+            print(f"CartPole-v1 vector env step, {n_envs} envs, random actions, M steps/s: "
+                  + ", ".join(f"{k} {v / 1e6:.2f}" for k, v in envs[n_envs].items())
+                  + " (gymnasium: its NumPy CartPoleVectorEnv)")
+        e2e = dict(e2e or {}, cartpole_vector_env_steps_per_s=envs)
     print("elements: steps (returns, vtrace, retrace), rows (policy), transitions (tabular; "
           f"the numpy reference loop is timed on the first {n_ref:,}), solves (value_iteration), "
           "transitions sampled or added (replay: per_sample_update = prioritized sample 256 + "

@@ -241,6 +241,34 @@ def rollout_steps_per_second(n_steps=2_000_000, backends=("numba", "cython")):
     return res
 
 
+def cartpole_steps_per_second(n_envs, backends, steps=300):
+    """CartPole-v1 vector envs stepped through the gymnasium API with random
+    actions drawn beforehand: fastpg/CartPole-v1 on each backend and
+    gymnasium's NumPy CartPoleVectorEnv, best of 3 runs of ``steps`` steps."""
+    import time
+
+    import gymnasium as gym
+    from gymnasium.envs.classic_control.cartpole import CartPoleVectorEnv
+
+    import fastpg.envs  # noqa: F401  (registers fastpg/CartPole-v1)
+    actions = np.random.default_rng(0).integers(0, 2, (steps, n_envs))
+    makers = {b: (lambda b=b: gym.make_vec("fastpg/CartPole-v1", num_envs=n_envs, backend=b))
+              for b in backends}
+    makers["gymnasium"] = lambda: CartPoleVectorEnv(num_envs=n_envs)
+    res = {}
+    for name, make in makers.items():
+        env = make()
+        env.reset(seed=0)
+        best = np.inf
+        for _ in range(3):
+            t0 = time.perf_counter()
+            for a in actions:
+                env.step(a)
+            best = min(best, time.perf_counter() - t0)
+        res[name] = steps * n_envs / best
+    return res
+
+
 # ------------------------------------------------------------------ replay
 #: name -> (capacity, obs_shape, obs_dtype, store_next_obs). (b) is the Atari
 #: shape: frames are large, so next_obs is read from the next slot.

@@ -1,0 +1,70 @@
+"""CartPole-v1 vector envs, steps per second through the gymnasium API:
+fastpg/CartPole-v1 (each backend) against gymnasium's NumPy
+``CartPoleVectorEnv`` and its ``SyncVectorEnv`` of CartPole-v1 (64 envs),
+at 64 and 1024 envs, random actions drawn before timing.
+
+Run: pytest bench/bench_envs.py --benchmark-only (extra_info holds steps/s;
+compare within one run). Each run checks its result: every step pays 1 per
+env except those that reset (next-step autoreset pays 0), and fastpg's
+envs must have run the same episodes as gymnasium's SyncVectorEnv from the
+same seed (equal final observations).
+"""
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.envs.classic_control.cartpole import CartPoleVectorEnv as GymVector
+
+import fastpg.envs  # noqa: F401  (registers fastpg/CartPole-v1)
+from fastpg import _backend
+
+STEPS = 200
+BACKENDS = [b for b in _backend.BACKENDS if _backend.available(b)]
+
+
+def _run(benchmark, make, n_envs):
+    benchmark.group = f"cartpole step|{n_envs} envs"
+    steps = 10 if benchmark.disabled else STEPS
+    actions = np.random.default_rng(0).integers(0, 2, (steps, n_envs))
+    res = {}
+
+    def setup():
+        env = make()
+        env.reset(seed=0)
+        return (env,), {}
+
+    def run(env):
+        paid = 0.0
+        for t in range(steps):
+            obs, rew, term, trunc, _ = env.step(actions[t])
+            paid += rew.sum()
+        res.update(obs=obs, paid=paid)
+
+    benchmark.pedantic(run, setup=setup, rounds=1 if benchmark.disabled else 5, iterations=1)
+    if benchmark.stats is not None:
+        benchmark.extra_info["steps_per_s"] = steps * n_envs / benchmark.stats.stats.median
+    assert 0.9 * steps * n_envs <= res["paid"] <= steps * n_envs
+    return res, actions
+
+
+@pytest.mark.parametrize("n_envs", [64, 1024])
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_fastpg_cartpole(benchmark, backend, n_envs):
+    if backend == "numpy" and not benchmark.disabled and n_envs > 64:
+        pytest.skip("the reference is a Python loop per env: timed at 64 envs only")
+    res, actions = _run(benchmark, lambda: gym.make_vec("fastpg/CartPole-v1", num_envs=n_envs,
+                                                        backend=backend), n_envs)
+    sync = gym.make_vec("CartPole-v1", num_envs=n_envs, vectorization_mode="sync")
+    sync.reset(seed=0)
+    for a in actions:
+        obs = sync.step(a)[0]
+    assert np.array_equal(res["obs"], obs)  # the same episodes as gymnasium's
+
+
+@pytest.mark.parametrize("n_envs", [64, 1024])
+def test_gymnasium_numpy_vector_env(benchmark, n_envs):
+    _run(benchmark, lambda: GymVector(num_envs=n_envs), n_envs)
+
+
+def test_gymnasium_sync_vector_env(benchmark):
+    _run(benchmark, lambda: gym.make_vec("CartPole-v1", num_envs=64, vectorization_mode="sync"),
+         64)
