@@ -18,9 +18,8 @@ from fastpg.reference import envs as ref
 MODES = [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP]
 
 
-def _kernel(backend):
-    return ref.cartpole_step if backend == "numpy" else _backend.kernel(
-        "envs", "cartpole_step", backend)
+def _kernel(backend, name="cartpole_step"):
+    return getattr(ref, name) if backend == "numpy" else _backend.kernel("envs", name, backend)
 
 
 def _one_step(backend, state, action, steps=0, max_steps=500):
@@ -203,3 +202,81 @@ def test_bad_reset_and_step_before_reset():
         env.reset(seed=[1, 2, 3])
     with pytest.raises(ValueError, match="options"):
         env.reset(options={"reset_mask": [True, False]})
+
+
+def _rollout_outputs(T, N):
+    return [np.zeros((T, N, 4), np.float32), np.zeros((T, N), np.int64), np.zeros((T, N)),
+            np.zeros((T, N), np.uint8), np.zeros((T, N), np.uint8), np.zeros((T, N))]
+
+
+@pytest.mark.parity
+@given(seed=st.integers(0, 2**32 - 1), K=st.integers(1, 4))
+def test_rollout_kernel_equals_the_reference(backend, seed, K):
+    """Fused rollouts with banks so small that the kernel stops and resumes
+    every few steps: every call's step count, every output and the envs'
+    state equal the reference's bit for bit."""
+    rng = np.random.default_rng(seed)
+    N, T = 12, 120
+    W, u = rng.standard_normal((5, 2)) * 3, rng.random((T, N))
+    base = [rng.uniform(-0.05, 0.05, (N, 4)), rng.random((N, K, 4)), rng.integers(0, K, N),
+            rng.integers(0, 500, N), (rng.random(N) < 0.3).astype(np.uint8)]
+
+    def run(fn):
+        st8 = [a.copy() for a in base]
+        outs, calls, done = _rollout_outputs(T, N), [], 0
+        while done < T:
+            calls.append(fn(W, u[done:], *st8, 500, *(o[done:] for o in outs)))
+            done += calls[-1]
+            st8[2][st8[2] >= K] = 0  # the caller's refill (here: the same bank again)
+        return calls, st8, outs
+
+    want, got = run(ref.cartpole_rollout), run(_kernel(backend, "cartpole_rollout"))
+    assert got[0] == want[0]
+    for g, w in zip(got[1] + got[2], want[1] + want[2]):
+        assert g.dtype == w.dtype and np.array_equal(g, w)
+
+
+def test_rollout_is_the_policy_stepping_the_env(backend):
+    """A fused rollout equals the same policy run through the public pieces:
+    logits x W[:4] + W[4] (the kernel's order of summation), then
+    fastpg.sample_categorical with the same Generator, then step() with
+    same-step autoreset; and the envs carry on identically afterwards."""
+    import fastpg
+    N, T = 16, 700  # past 500 steps, a policy that balances some poles: both flags
+    W = np.array([[0.0, 0.0], [0.0, 0.5], [0.0, 8.0], [0.0, 2.0], [0.1, -0.05]])
+    fused = CartPoleVectorEnv(N, autoreset_mode=AutoresetMode.SAME_STEP, backend=backend)
+    stepped = CartPoleVectorEnv(N, autoreset_mode=AutoresetMode.SAME_STEP, backend=backend)
+    obs, _ = fused.reset(seed=2)
+    stepped.reset(seed=2)
+    roll = fused.rollout(W, T, rng=np.random.default_rng(9))
+    g = np.random.default_rng(9)
+    for t in range(T):
+        x = obs.astype(np.float64)
+        logits = x[:, :1] * W[0] + x[:, 1:2] * W[1] + x[:, 2:3] * W[2] + x[:, 3:] * W[3] + W[4]
+        a = fastpg.sample_categorical(logits, g, backend="numpy")
+        assert np.array_equal(roll.observations[t], obs) and np.array_equal(roll.actions[t], a)
+        lp = fastpg.log_softmax(logits, backend="numpy")[np.arange(N), a]
+        np.testing.assert_allclose(roll.log_probs[t], lp, rtol=1e-12, atol=1e-12)
+        obs, r, te, tr, _ = stepped.step(a)
+        assert np.array_equal(roll.rewards[t], r) and np.array_equal(roll.terminated[t], te)
+        assert np.array_equal(roll.truncated[t], tr)
+    assert roll.truncated.any() and roll.terminated.any()
+    a = np.ones(N, np.int64)
+    assert all(np.array_equal(x, y) for x, y in zip(fused.step(a)[:4], stepped.step(a)[:4]))
+
+
+def test_rollout_bad_input():
+    env = CartPoleVectorEnv(3)
+    with pytest.raises(RuntimeError, match="reset"):
+        env.rollout(np.zeros((5, 2)), 10)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"W must have shape \(5, 2\)"):
+        env.rollout(np.zeros((4, 2)), 10)
+    with pytest.raises(ValueError, match="W"):
+        env.rollout(np.full((5, 2), np.nan), 10)
+    with pytest.raises(ValueError, match="steps"):
+        env.rollout(np.zeros((5, 2)), 0)
+    with pytest.raises(TypeError, match="rng"):
+        env.rollout(np.zeros((5, 2)), 5, rng="seed")
+    state = env._state.copy()
+    assert np.array_equal(state, env._state)  # nothing ran

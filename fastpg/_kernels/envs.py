@@ -15,7 +15,7 @@ NumPy's are for float64 on x86-64 without AVX-512.
 import cython
 
 if not cython.compiled:  # compiled, these are C names cimported by envs.pxd
-    from ._py import cos, int64_t, sin
+    from ._py import cos, exp, int64_t, log, sin
 
 
 @cython.cfunc
@@ -23,17 +23,54 @@ if not cython.compiled:  # compiled, these are C names cimported by envs.pxd
 @cython.nogil
 @cython.exceptval(check=False)
 @cython.locals(c=int64_t, k=cython.Py_ssize_t)
-def _reset_to(state: cython.double[:, ::1], obs: cython.float[:, ::1],
-              bank: cython.const[cython.double][:, :, ::1], cursor: int64_t[::1],
-              i: cython.Py_ssize_t) -> cython.bint:
-    """state[i], obs[i] <- env i's next reset state from its bank (gymnasium's
+def _reset_to(state: cython.double[:, ::1], bank: cython.const[cython.double][:, :, ::1],
+              cursor: int64_t[::1], i: cython.Py_ssize_t) -> cython.bint:
+    """state[i] <- env i's next reset state from its bank (gymnasium's
     uniform(-0.05, 0.05, 4)); whether that used the bank's last state."""
     c = cursor[i]
     for k in range(4):
         state[i, k] = -0.05 + (0.05 - -0.05) * bank[i, c, k]
-        obs[i, k] = state[i, k]
     cursor[i] = c + 1
     return c + 1 >= bank.shape[1]
+
+
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+@cython.locals(x=cython.double, x_dot=cython.double, theta=cython.double,
+               theta_dot=cython.double, force=cython.double, costheta=cython.double,
+               sintheta=cython.double, temp=cython.double, thetaacc=cython.double,
+               xacc=cython.double, total_mass=cython.double, polemass_length=cython.double,
+               theta_threshold=cython.double)
+def _advance(state: cython.double[:, ::1], i: cython.Py_ssize_t,
+             action: int64_t) -> cython.bint:
+    """One CartPole-v1 step of env i's state (gymnasium's arithmetic, operation
+    for operation); whether the pole fell or the cart left the track."""
+    # gymnasium's constants, computed as it computes them
+    total_mass = 0.1 + 1.0
+    polemass_length = 0.1 * 0.5
+    theta_threshold = 12 * 2 * 3.141592653589793 / 360
+    x = state[i, 0]
+    x_dot = state[i, 1]
+    theta = state[i, 2]
+    theta_dot = state[i, 3]
+    force = 10.0 if action == 1 else -10.0
+    costheta = cos(theta)
+    sintheta = sin(theta)
+    temp = (force + polemass_length * (theta_dot * theta_dot) * sintheta) / total_mass
+    thetaacc = (9.8 * sintheta - costheta * temp) / (
+        0.5 * (4.0 / 3.0 - 0.1 * (costheta * costheta) / total_mass))
+    xacc = temp - polemass_length * thetaacc * costheta / total_mass
+    x = x + 0.02 * x_dot
+    x_dot = x_dot + 0.02 * xacc
+    theta = theta + 0.02 * theta_dot
+    theta_dot = theta_dot + 0.02 * thetaacc
+    state[i, 0] = x
+    state[i, 1] = x_dot
+    state[i, 2] = theta
+    state[i, 3] = theta_dot
+    return x < -2.4 or x > 2.4 or theta < -theta_threshold or theta > theta_threshold
 
 
 def cartpole_step_c(state, actions, bank, cursor, steps, reset, max_steps, same_step,
@@ -44,41 +81,20 @@ def cartpole_step_c(state, actions, bank, cursor, steps, reset, max_steps, same_
     for i in range(N):
         if actions[i] != 0 and actions[i] != 1:
             return i
-    # gymnasium's constants, computed as it computes them
-    total_mass = 0.1 + 1.0
-    polemass_length = 0.1 * 0.5
-    theta_threshold = 12 * 2 * 3.141592653589793 / 360
     empty = False
     for i in range(N):
         if not same_step and reset[i] != 0:
-            empty |= _reset_to(state, obs, bank, cursor, i)
+            empty |= _reset_to(state, bank, cursor, i)
+            for k in range(4):
+                obs[i, k] = state[i, k]
             steps[i] = 0
             rewards[i] = 0.0
             terminated[i] = 0
             truncated[i] = 0
             reset[i] = 0
             continue
-        x = state[i, 0]
-        x_dot = state[i, 1]
-        theta = state[i, 2]
-        theta_dot = state[i, 3]
-        force = 10.0 if actions[i] == 1 else -10.0
-        costheta = cos(theta)
-        sintheta = sin(theta)
-        temp = (force + polemass_length * (theta_dot * theta_dot) * sintheta) / total_mass
-        thetaacc = (9.8 * sintheta - costheta * temp) / (
-            0.5 * (4.0 / 3.0 - 0.1 * (costheta * costheta) / total_mass))
-        xacc = temp - polemass_length * thetaacc * costheta / total_mass
-        x = x + 0.02 * x_dot
-        x_dot = x_dot + 0.02 * xacc
-        theta = theta + 0.02 * theta_dot
-        theta_dot = theta_dot + 0.02 * thetaacc
-        state[i, 0] = x
-        state[i, 1] = x_dot
-        state[i, 2] = theta
-        state[i, 3] = theta_dot
+        te = _advance(state, i, actions[i])
         steps[i] += 1
-        te = x < -2.4 or x > 2.4 or theta < -theta_threshold or theta > theta_threshold
         tr = steps[i] >= max_steps
         for k in range(4):
             obs[i, k] = state[i, k]
@@ -89,9 +105,55 @@ def cartpole_step_c(state, actions, bank, cursor, steps, reset, max_steps, same_
         if same_step and (te or tr):
             for k in range(4):
                 final_obs[i, k] = obs[i, k]
-            empty |= _reset_to(state, obs, bank, cursor, i)
+            empty |= _reset_to(state, bank, cursor, i)
+            for k in range(4):
+                obs[i, k] = state[i, k]
             steps[i] = 0
     return -2 if empty else -1
+
+
+def cartpole_rollout_c(W, u, state, bank, cursor, steps, reset, max_steps, obs_out,
+                       actions_out, rewards_out, terminated_out, truncated_out, logp_out):
+    """T steps of the linear softmax policy and N envs, same-step autoreset:
+    the number of steps done (fewer than T when a bank ran out)."""
+    T = u.shape[0]
+    N = u.shape[1]
+    empty = False
+    for i in range(N):
+        if reset[i] != 0:  # a pending next-step autoreset
+            empty |= _reset_to(state, bank, cursor, i)
+            steps[i] = 0
+            reset[i] = 0
+    for t in range(T):
+        for i in range(N):
+            for k in range(4):
+                obs_out[t, i, k] = state[i, k]
+            z0 = (1.0 * obs_out[t, i, 0] * W[0, 0] + 1.0 * obs_out[t, i, 1] * W[1, 0]
+                  + 1.0 * obs_out[t, i, 2] * W[2, 0] + 1.0 * obs_out[t, i, 3] * W[3, 0]
+                  + W[4, 0])
+            z1 = (1.0 * obs_out[t, i, 0] * W[0, 1] + 1.0 * obs_out[t, i, 1] * W[1, 1]
+                  + 1.0 * obs_out[t, i, 2] * W[2, 1] + 1.0 * obs_out[t, i, 3] * W[3, 1]
+                  + W[4, 1])
+            m = z0 if z0 >= z1 else z1
+            e0 = exp(z0 - m)
+            e1 = exp(z1 - m)
+            total = e0 + e1
+            thresh = u[t, i] * total
+            a = 0 if e0 > thresh else (1 if e0 + e1 > thresh or e1 > 0 else 0)
+            actions_out[t, i] = a
+            logp_out[t, i] = ((z1 if a == 1 else z0) - m) - log(total)
+            te = _advance(state, i, a)
+            steps[i] += 1
+            tr = steps[i] >= max_steps
+            rewards_out[t, i] = 1.0
+            terminated_out[t, i] = 1 if te else 0
+            truncated_out[t, i] = 1 if tr else 0
+            if te or tr:
+                empty |= _reset_to(state, bank, cursor, i)
+                steps[i] = 0
+        if empty:
+            return t + 1
+    return T
 
 
 # ---- the Cython backend's registry kernels: the *_c functions without the GIL
@@ -102,4 +164,13 @@ def cartpole_step(state, actions, bank, cursor, steps, reset, max_steps, same_st
     with cython.nogil:
         rc = cartpole_step_c(state, actions, bank, cursor, steps, reset, max_steps, same_step,
                              obs, rewards, terminated, truncated, final_obs)
+    return rc
+
+
+def cartpole_rollout(W, u, state, bank, cursor, steps, reset, max_steps, obs_out,
+                     actions_out, rewards_out, terminated_out, truncated_out, logp_out):
+    with cython.nogil:
+        rc = cartpole_rollout_c(W, u, state, bank, cursor, steps, reset, max_steps, obs_out,
+                                actions_out, rewards_out, terminated_out, truncated_out,
+                                logp_out)
     return rc

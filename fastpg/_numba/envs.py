@@ -8,10 +8,12 @@ import types
 from .._kernels import envs as _src
 from . import jit
 
-__all__ = ["cartpole_step"]
+__all__ = ["cartpole_step", "cartpole_rollout"]
 
 _scope = dict(vars(_src))
 _scope.update({name: jit(f, inline="always", cache=False) for name, f in vars(_src).items()
                if name.startswith("_") and isinstance(f, types.FunctionType)})
 
 cartpole_step = jit(types.FunctionType(_src.cartpole_step_c.__code__, _scope, "cartpole_step"))
+cartpole_rollout = jit(types.FunctionType(_src.cartpole_rollout_c.__code__, _scope,
+                                          "cartpole_rollout"))

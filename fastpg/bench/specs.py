@@ -36,7 +36,8 @@ MDP_DIMS = {"tiny": dict(S=4, A=3, N=100), "small": dict(S=12, A=4, N=2_000),
             "bench": dict(S=500, A=6, N=1_000_000)}
 REPLAY_DIMS = {"tiny": dict(C=10, B=4, R=16), "small": dict(C=1000, B=64, R=40),
                "bench": dict(C=1_000_000, B=256, R=48)}
-ENV_DIMS = {"tiny": dict(N=6, K=2), "small": dict(N=200, K=3), "bench": dict(N=1024, K=16)}
+ENV_DIMS = {"tiny": dict(N=6, K=2, T=5), "small": dict(N=200, K=3, T=30),
+            "bench": dict(N=1024, K=16, T=100)}
 
 
 @dataclass(frozen=True)
@@ -249,6 +250,19 @@ def _cartpole(d, dt, rng):
             int(rng.integers(0, 2)), *out), {}
 
 
+def _cartpole_rollout(d, dt, rng):
+    """A rollout from mid-episode states with a policy that balances for a
+    while; with small banks it may stop early (the step count is compared)."""
+    N, K, T = d["N"], d["K"], d["T"]
+    W = np.array([[0.0, 0.0], [0.0, 0.5], [0.0, 8.0], [0.0, 2.0], [0.0, 0.0]])
+    W += rng.standard_normal((5, 2)) * 0.5
+    state = rng.uniform(-1, 1, (N, 4)) * [2.0, 1.0, 0.15, 1.0]
+    out = (np.zeros((T, N, 4), np.float32), np.zeros((T, N), np.int64), np.zeros((T, N)),
+           np.zeros((T, N), np.uint8), np.zeros((T, N), np.uint8), np.zeros((T, N)))
+    return (W, rng.random((T, N)), state, rng.random((N, K, 4)), rng.integers(0, K, N),
+            rng.integers(0, 500, N), (rng.random(N) < 0.2).astype(np.uint8), 500, *out), {}
+
+
 def _specs():
     out = []
     for name in _backend.REGISTRY["returns"]:
@@ -266,6 +280,8 @@ def _specs():
                                   reference_loop=True))
     out.append(KernelSpec("cartpole_step", "envs", _cartpole, ENV_DIMS, (np.float64,),
                           public=False))
+    out.append(KernelSpec("cartpole_rollout", "envs", _cartpole_rollout, ENV_DIMS,
+                          (np.float64,), public=False, reference_loop=True))
     for name in _backend.REGISTRY["replay"]:
         dts = (np.float32, np.float64) if name == "nstep_gather" else (np.float64,)
         out.append(KernelSpec(name, "replay", _replay(name), REPLAY_DIMS, dts, public=False))

@@ -17,6 +17,7 @@ without AVX-512; tests/test_envs.py checks it).
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import gymnasium as gym
 import numpy as np
@@ -60,6 +61,19 @@ def _seeds(seed, n):
     return seeds
 
 
+class Rollout(NamedTuple):
+    """T steps of N envs, time-major: ``observations`` (T, N, 4) float32 (what
+    the policy saw), ``actions`` (T, N) int64, ``rewards`` (T, N) float64,
+    ``terminated``, ``truncated`` (T, N) bool, ``log_probs`` (T, N) float64
+    (log π(a_t | x_t) under the W that acted)."""
+    observations: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+    log_probs: np.ndarray
+
+
 class CartPoleVectorEnv(VectorEnv):
     """N CartPole-v1 environments stepped by one kernel call.
 
@@ -95,7 +109,8 @@ class CartPoleVectorEnv(VectorEnv):
         self.metadata = dict(self.metadata, autoreset_mode=mode)
         self.render_mode = None
         self.copy = bool(copy)
-        self._step = _backend.kernel("envs", "cartpole_step", C.backend(backend))
+        self.backend = C.backend(backend)
+        self._step = _backend.kernel("envs", "cartpole_step", self.backend)
         self.single_observation_space = _observation_space()
         self.single_action_space = spaces.Discrete(2)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
@@ -172,6 +187,41 @@ class CartPoleVectorEnv(VectorEnv):
                      "_final_info": mask.copy()}
         return ((self._obs.copy() if self.copy else self._obs), self._rewards.copy(),
                 self._terminated.astype(bool), self._truncated.astype(bool), infos)
+
+
+    def rollout(self, W, steps: int, rng=None) -> Rollout:
+        """Run the linear softmax policy π(a | x) = softmax(xᵀ W[:4] + W[4])
+        and the envs together for ``steps`` steps in one kernel call (no
+        Python per step): W (5, 2) (row 4 the bias: fastpg.agents.Reinforce's
+        layout), ``rng`` a seed or Generator for the action draws (the rule
+        of ``fastpg.sample_categorical``). Episodes that end restart at once
+        (same-step autoreset, so every recorded step is a real transition)
+        from the same reset states ``step`` would use; afterwards the envs
+        continue from where the rollout left them. Semantics:
+        ``fastpg.reference.envs.cartpole_rollout``."""
+        if self._rngs is None:
+            raise RuntimeError("call reset() before rollout()")
+        W = C.float_array(W, "W", np.float64)
+        if W.shape != (5, 2):
+            raise ValueError(f"W must have shape (5, 2) (4 observation weights and a bias row, "
+                             f"per action), got {W.shape}")
+        C.all_finite(W, "W")
+        T = C.positive_int(steps, "steps")
+        u = C.generator(rng).random((T, self.num_envs))
+        n = self.num_envs
+        out = Rollout(np.empty((T, n, 4), np.float32), np.empty((T, n), np.int64),
+                      np.empty((T, n)), np.empty((T, n), np.uint8), np.empty((T, n), np.uint8),
+                      np.empty((T, n)))
+        kernel = _backend.kernel("envs", "cartpole_rollout", self.backend)
+        done = 0
+        while done < T:  # a bank that ran out stops the kernel after that step
+            done += kernel(W, u[done:], self._state, self._bank, self._cursor, self._steps,
+                           self._reset, self.max_episode_steps,
+                           *(a[done:] for a in out))
+            self._refill()
+        self._obs[:] = self._state
+        return out._replace(terminated=out.terminated.view(bool),
+                            truncated=out.truncated.view(bool))
 
 
 class CartPoleEnv(gym.Env):

@@ -52,6 +52,25 @@ One step of env i (gymnasium's operation order, in float64)::
     terminated = |x| > 2.4 or |theta| > 12 * 2 pi / 360
 
 with g 9.8, m_c 1.0, m_p 0.1, l 0.5 (half the pole), tau 0.02.
+
+``cartpole_rollout(W, u, state, bank, cursor, steps, reset, max_steps,
+obs_out, actions_out, rewards_out, terminated_out, truncated_out, logp_out)``
+runs the linear softmax policy and the envs together for T steps (fused, no
+Python per step), with same-step autoreset so that every recorded step is a
+real transition. At step t, env i (first reset from its bank if ``reset[i]``
+is set, as a pending next-step autoreset) records its observation x (the
+float32 state) in ``obs_out[t, i]``, computes the logits
+z_a = x_0 W[0, a] + ... + x_3 W[3, a] + W[4, a] (float64, summed in that
+order; row 4 is the bias, the layout of ``fastpg.agents.Reinforce``) and
+samples a_t by ``sample_categorical``'s rule with ``u[t, i]``: with
+e_a = exp(z_a - max z) and S = e_0 + e_1, the first a with
+e_0 + ... + e_a > u S, else the last a with e_a > 0. It records a_t,
+log π(a_t | x) = (z_a - max z) - log S, and the step's reward and flags;
+an env whose episode ended resets at once from its bank. ``W`` (5, 2)
+float64, ``u`` (T, N) float64 in [0, 1); outputs (T, N, 4) float32 and
+(T, N) int64, float64, uint8, uint8, float64. Returns the number of steps
+done: T, or fewer when a bank ran out in the last of them (the caller
+refills it and continues from there); ``reset`` is all 0 afterwards.
 """
 from __future__ import annotations
 
@@ -115,3 +134,41 @@ def cartpole_step(state, actions, bank, cursor, steps, reset, max_steps, same_st
             steps[i] = 0
             obs[i] = state[i].astype(np.float32)
     return -2 if (cursor >= bank.shape[1]).any() else -1
+
+
+def cartpole_rollout(W, u, state, bank, cursor, steps, reset, max_steps, obs_out,
+                     actions_out, rewards_out, terminated_out, truncated_out, logp_out):
+    T, N = u.shape
+    K = bank.shape[1]
+    for i in range(N):
+        if reset[i]:
+            state[i] = _reset_state(bank, cursor, i)
+            steps[i] = 0
+            reset[i] = 0
+    for t in range(T):
+        for i in range(N):
+            x = state[i].astype(np.float32)
+            obs_out[t, i] = x
+            z = [float(x[0]) * W[0, a] + float(x[1]) * W[1, a] + float(x[2]) * W[2, a]
+                 + float(x[3]) * W[3, a] + W[4, a] for a in range(2)]
+            m = max(z)
+            e0, e1 = math.exp(z[0] - m), math.exp(z[1] - m)
+            total = e0 + e1
+            thresh = u[t, i] * total
+            a = 0 if e0 > thresh else (1 if e0 + e1 > thresh or e1 > 0 else 0)
+            actions_out[t, i] = a
+            logp_out[t, i] = (z[a] - m) - math.log(total)
+            x_, x_dot, theta, theta_dot = _cartpole_dynamics(state[i], a)
+            state[i] = (x_, x_dot, theta, theta_dot)
+            steps[i] += 1
+            te = x_ < -X_THRESHOLD or x_ > X_THRESHOLD or theta < -THETA_THRESHOLD \
+                or theta > THETA_THRESHOLD
+            tr = steps[i] >= max_steps
+            rewards_out[t, i] = 1.0
+            terminated_out[t, i], truncated_out[t, i] = te, tr
+            if te or tr:
+                state[i] = _reset_state(bank, cursor, i)
+                steps[i] = 0
+        if (cursor >= K).any():
+            return t + 1
+    return T
