@@ -35,8 +35,13 @@ def train(args):
     from .agents import CompatibleActorCritic, Reinforce
 
     try:
-        if args.num_envs > 1:
-            env = gymnasium.make_vec(args.env, num_envs=args.num_envs, vectorization_mode="sync")
+        # fastpg's compiled envs are vector envs of their own (fused rollouts),
+        # even of one env; any other env is vectorised with gymnasium's sync
+        compiled = args.agent == "reinforce" and args.env.startswith("fastpg/") and \
+            gymnasium.spec(args.env).vector_entry_point is not None
+        if args.num_envs > 1 or compiled:
+            env = gymnasium.make_vec(args.env, num_envs=args.num_envs,
+                                     vectorization_mode=None if compiled else "sync")
         else:
             env = gymnasium.make(args.env)
     except Exception as exc:  # unknown id, missing extra, ...

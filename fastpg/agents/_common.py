@@ -257,19 +257,70 @@ class Collector:
         return done_eps
 
 
-def train_by_episodes(agent, env, episodes, seed, progress, act_one=None, after_update=None):
+class FusedCollector:
+    """Finished episodes from a compiled vector env's fused rollouts
+    (``env.rollout(W, steps, rng)``, e.g. fastpg/CartPole-v1: the linear
+    softmax policy and the envs in one kernel call per ``chunk`` steps, every
+    step a real transition). Unfinished episodes carry over from one ``run``
+    to the next, as with :class:`Collector`. The rollout keeps no final
+    observations, so an episode's ``final_obs`` is NaN (the agents that
+    bootstrap from it use :class:`Collector`)."""
+
+    def __init__(self, env, seed=None, chunk=64):
+        self.env = env
+        self.n = env.num_envs
+        self.chunk = chunk
+        env.reset(seed=seed)
+        self.buf = [[] for _ in range(self.n)]
+        self.nan_obs = np.full(env.single_observation_space.shape, np.nan, np.float32)
+
+    def run(self, W, rng, n_episodes, hist: History, progress: Progress | None = None):
+        done_eps = []
+        while len(done_eps) < n_episodes:
+            r = self.env.rollout(W, self.chunk, rng)
+            hist.steps += r.actions.size
+            ends = r.terminated | r.truncated
+            for i in range(self.n):
+                start = 0
+                for t in np.flatnonzero(ends[:, i]):
+                    parts = self.buf[i] + [(r.observations[start:t + 1, i],
+                                            r.actions[start:t + 1, i], r.rewards[start:t + 1, i])]
+                    self.buf[i] = []
+                    ep = Episode(*(np.concatenate([p[k] for p in parts]) for k in range(3)),
+                                 bool(r.terminated[t, i]), self.nan_obs)
+                    hist.episode_returns.append(float(ep.rewards.sum()))
+                    hist.episode_lengths.append(len(ep))
+                    done_eps.append(ep)
+                    if progress is not None:
+                        progress.update(hist)
+                    start = t + 1
+                if start < self.chunk:
+                    self.buf[i].append((r.observations[start:, i], r.actions[start:, i],
+                                        r.rewards[start:, i]))
+        return done_eps
+
+
+def train_by_episodes(agent, env, episodes, seed, progress, act_one=None, after_update=None,
+                      fused_policy=None):
     """The episodic agents' training loop: collect ``agent.episodes_per_update``
     finished episodes with ``agent.act`` (``act_one`` for a single env), call
     ``agent.update`` on them, until ``episodes`` have finished;
-    ``after_update(hist)`` returning True stops early. Returns the History."""
+    ``after_update(hist)`` returning True stops early. ``fused_policy()``, if
+    given, returns the agent's current linear policy weights, and an env with
+    a fused ``rollout`` (fastpg/CartPole-v1) then runs them with no Python
+    per step (:class:`FusedCollector`). Returns the History."""
     episodes = run_length(episodes, None)[0]
     hist = History()
     prog = Progress(episodes, progress)
-    col = Collector(env, seed=seed)
+    fused = fused_policy is not None and callable(getattr(env, "rollout", None))
+    col = FusedCollector(env, seed=seed) if fused else Collector(env, seed=seed)
     t0 = time.perf_counter()
     while len(hist.episode_returns) < episodes:
         n = min(agent.episodes_per_update, episodes - len(hist.episode_returns))
-        agent.update(col.run(agent.act, n, hist, prog, act_one=act_one))
+        if fused:
+            agent.update(col.run(fused_policy(), agent.rng, n, hist, prog))
+        else:
+            agent.update(col.run(agent.act, n, hist, prog, act_one=act_one))
         hist.updates += 1
         if after_update is not None and after_update(hist):
             break

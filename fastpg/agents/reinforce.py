@@ -15,7 +15,10 @@ Policy: :math:`\pi(\cdot \mid s) = \mathrm{softmax}(x(s)^\top W)` with
    followed by an Adam (default) or SGD ascent step.
 
 Actions are drawn with :func:`fastpg.sample_categorical` from the agent's own
-``numpy.random.Generator``, so a run is reproducible from its seed.
+``numpy.random.Generator``, so a run is reproducible from its seed. On
+fastpg's compiled vector envs (``fastpg/CartPole-v1``) the env runs the
+policy itself in fused rollouts of 64 steps (same draw rule, no Python per
+step), except with ``baseline="value"``, which needs final observations.
 Truncated episodes (time limits) are not bootstrapped unless a value
 baseline exists, in which case the return at a truncation bootstraps from
 :math:`v(\text{final obs})`.
@@ -147,4 +150,8 @@ class Reinforce:
                 hist.solved_at = int(hit[0]) + 100
             return stop_at_target and hist.solved_at is not None
 
-        return train_by_episodes(self, env, episodes, seed, progress, self.act_one, reached)
+        # fastpg's compiled vector envs run this policy themselves (fused
+        # rollouts); the value baseline needs final observations they do not keep
+        fused = None if self.baseline == "value" else (lambda: self.W)
+        return train_by_episodes(self, env, episodes, seed, progress, self.act_one, reached,
+                                 fused)
