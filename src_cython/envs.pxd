@@ -1,5 +1,6 @@
 # The environment kernels' C declarations, which are also their cimport API:
-# ``from fastpg._cy.envs cimport cartpole_step_c, cartpole_rollout_c``.
+# ``from fastpg._cy.envs cimport cartpole_step_c, cartpole_rollout_c,
+# mountaincar_step_c``.
 #
 # This file augments the one source, fastpg/_kernels/envs.py: Cython compiles
 # that file as fastpg._cy.envs with these signatures and local types.
@@ -34,6 +35,16 @@ cdef Py_ssize_t cartpole_rollout_c(const double[:, ::1] W, const double[:, ::1] 
                                    unsigned char[:, ::1] truncated_out,
                                    double[:, ::1] logp_out) noexcept nogil
 
+@cython.locals(N=Py_ssize_t, i=Py_ssize_t, empty=bint, te=bint, tr=bint, position=double,
+               velocity=double)
+cdef Py_ssize_t mountaincar_step_c(double[:, ::1] state, const int64_t[::1] actions,
+                                   const double[:, :, ::1] bank, int64_t[::1] cursor,
+                                   int64_t[::1] steps, unsigned char[::1] reset,
+                                   int64_t max_steps, bint same_step, float[:, ::1] obs,
+                                   double[::1] rewards, unsigned char[::1] terminated,
+                                   unsigned char[::1] truncated,
+                                   float[:, ::1] final_obs) noexcept nogil
+
 # the registry kernels (Python-callable, the GIL released inside)
 @cython.locals(rc=Py_ssize_t)
 cpdef Py_ssize_t cartpole_step(double[:, ::1] state, const int64_t[::1] actions,
@@ -53,3 +64,11 @@ cpdef Py_ssize_t cartpole_rollout(const double[:, ::1] W, const double[:, ::1] u
                                   unsigned char[:, ::1] terminated_out,
                                   unsigned char[:, ::1] truncated_out,
                                   double[:, ::1] logp_out)
+
+@cython.locals(rc=Py_ssize_t)
+cpdef Py_ssize_t mountaincar_step(double[:, ::1] state, const int64_t[::1] actions,
+                                  const double[:, :, ::1] bank, int64_t[::1] cursor,
+                                  int64_t[::1] steps, unsigned char[::1] reset,
+                                  int64_t max_steps, bint same_step, float[:, ::1] obs,
+                                  double[::1] rewards, unsigned char[::1] terminated,
+                                  unsigned char[::1] truncated, float[:, ::1] final_obs)

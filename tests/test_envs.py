@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 import fastpg.envs  # noqa: F401  (registers fastpg/CartPole-v1)
 from fastpg import _backend
-from fastpg.envs import CartPoleEnv, CartPoleVectorEnv
-from fastpg.envs.cartpole import _BANK
+from fastpg.envs import CartPoleEnv, CartPoleVectorEnv, MountainCarEnv
+from fastpg.envs._vector import BANK as _BANK
 from fastpg.reference import envs as ref
 
 MODES = [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP]
@@ -52,6 +52,25 @@ def test_one_step_is_gymnasiums(backend, x, x_dot, theta, theta_dot, action):
     assert (r, te, tr) == (want_r, want_te, want_tr)
 
 
+@given(position=st.floats(-1.2, 0.6, width=64), velocity=st.floats(-0.07, 0.07, width=64),
+       action=st.integers(0, 2))
+def test_mountaincar_one_step_is_gymnasiums(backend, position, velocity, action):
+    from gymnasium.envs.classic_control.mountain_car import MountainCarEnv as GymMountainCar
+    env = GymMountainCar()
+    env.reset(seed=0)
+    env.state = (position, velocity)
+    want = env.step(action)
+    state = np.array([[position, velocity]])
+    obs, fo = np.zeros((1, 2), np.float32), np.zeros((1, 2), np.float32)
+    rew, te, tr = np.zeros(1), np.zeros(1, np.uint8), np.zeros(1, np.uint8)
+    rc = _kernel(backend, "mountaincar_step")(
+        state, np.array([action]), np.zeros((1, 2, 1)), np.zeros(1, np.int64),
+        np.zeros(1, np.int64), np.zeros(1, np.uint8), 200, 0, obs, rew, te, tr, fo)
+    assert rc == -1 and np.array_equal(obs[0], want[0])
+    assert np.array_equal(state[0], np.array(env.state, dtype=np.float64))
+    assert (rew[0], bool(te[0]), bool(tr[0])) == want[1:4]
+
+
 def test_truncation_at_the_step_limit_and_both_flags(backend):
     state = [2.39, 1.0, 0.0, 0.0]  # leaves the track in this step
     _, _, te, tr, _ = _one_step(backend, state, 1, steps=499)
@@ -82,27 +101,38 @@ def test_kernel_equals_the_reference(backend, same_step, seed):
             assert a.dtype == b.dtype and np.array_equal(a, b)
 
 
+def _pump(obs, t, rng):
+    """MountainCar's actions: random, or (half the time) pushing along the
+    velocity, which reaches the goal, so that both flags occur."""
+    return rng.integers(0, 3, len(obs)) if t % 400 < 200 else np.where(obs[:, 1] >= 0, 2, 0)
+
+
 @pytest.mark.parametrize("mode", MODES, ids=lambda m: m.value)
-def test_rollouts_equal_gymnasiums_sync_vector_env(backend, mode):
-    """10,000 steps of 8 envs with a fixed random action sequence from the same
-    seed (each env resets ~450 times, so its bank refills ~30 times), a reset
-    without a seed and with other bounds half way: observations, rewards,
-    flags and final observations equal gymnasium's SyncVectorEnv's."""
+@pytest.mark.parametrize("env_id, bounds, policy", [
+    ("CartPole-v1", (-0.2, 0.1), lambda obs, t, rng: rng.integers(0, 2, len(obs))),
+    ("MountainCar-v0", (-0.9, -0.1), _pump)])
+def test_rollouts_equal_gymnasiums_sync_vector_env(backend, mode, env_id, bounds, policy):
+    """10,000 steps of 8 envs with a fixed action sequence from the same seed
+    (CartPole: each env resets ~450 times, so its bank refills ~30 times), a
+    reset without a seed and with other bounds half way: observations,
+    rewards, flags and final observations equal gymnasium's SyncVectorEnv's."""
     N, T = 8, 10_000
-    ours = CartPoleVectorEnv(N, autoreset_mode=mode, backend=backend)
-    theirs = gym.make_vec("CartPole-v1", num_envs=N, vectorization_mode="sync",
+    ours = gym.make_vec("fastpg/" + env_id, num_envs=N, autoreset_mode=mode, backend=backend)
+    theirs = gym.make_vec(env_id, num_envs=N, vectorization_mode="sync",
                           vector_kwargs={"autoreset_mode": mode})
     o1, _ = ours.reset(seed=11)
     o2, _ = theirs.reset(seed=11)
     assert np.array_equal(o1, o2)
-    actions = np.random.default_rng(5).integers(0, 2, (T, N))
+    rng = np.random.default_rng(5)
     ends = 0
     for t in range(T):
         if t == T // 2:
-            o1, _ = ours.reset(options={"low": -0.2, "high": 0.1})
-            o2, _ = theirs.reset(options={"low": -0.2, "high": 0.1})
+            o1, _ = ours.reset(options={"low": bounds[0], "high": bounds[1]})
+            o2, _ = theirs.reset(options={"low": bounds[0], "high": bounds[1]})
             assert np.array_equal(o1, o2)
-        got, want = ours.step(actions[t]), theirs.step(actions[t])
+        a = policy(o2, t, rng)
+        got, want = ours.step(a), theirs.step(a)
+        o2 = want[0]
         for g, w in zip(got[:4], want[:4]):
             assert g.dtype == w.dtype and np.array_equal(g, w), t
         ends += int((want[2] | want[3]).sum())
@@ -113,6 +143,29 @@ def test_rollouts_equal_gymnasiums_sync_vector_env(backend, mode):
                 for i in np.flatnonzero(want[4]["_final_obs"]):
                     assert np.array_equal(got[4]["final_obs"][i], want[4]["final_obs"][i])
     assert ends > 2 * _BANK * N  # the banks were refilled
+
+
+@pytest.mark.filterwarnings("ignore:.*already returned terminated:UserWarning")
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "MountainCar-v0"])
+def test_single_env_is_gymnasiums(env_id):
+    """gym.make of the compiled env against gymnasium's, resets by hand, and
+    steps past the end of an episode (gymnasium's behaviour there too)."""
+    env, theirs = gym.make("fastpg/" + env_id), gym.make(env_id)
+    assert env.spec.max_episode_steps == theirs.spec.max_episode_steps
+    assert env.observation_space == theirs.observation_space
+    assert env.action_space == theirs.action_space
+    o1, _ = env.reset(seed=4)
+    o2, _ = theirs.reset(seed=4)
+    assert np.array_equal(o1, o2)
+    rng = np.random.default_rng(0)
+    for t in range(3000):
+        a = int(rng.integers(0, env.action_space.n))
+        got, want = env.unwrapped.step(a), theirs.unwrapped.step(a)  # no TimeLimit: past ends
+        assert all(np.array_equal(g, w) for g, w in zip(got[:4], want[:4])), t
+        if t % 700 == 699:
+            o1, _ = env.reset()
+            o2, _ = theirs.reset()
+            assert np.array_equal(o1, o2)
 
 
 def test_make_and_make_vec():
@@ -139,9 +192,10 @@ def test_make_and_make_vec():
 
 
 @pytest.mark.filterwarnings("ignore:.*Box observation space:UserWarning")
-def test_single_env_passes_gymnasiums_checker():
+@pytest.mark.parametrize("env_cls", [CartPoleEnv, MountainCarEnv])
+def test_single_env_passes_gymnasiums_checker(env_cls):
     from gymnasium.utils.env_checker import check_env
-    check_env(CartPoleEnv(), skip_render_check=True)
+    check_env(env_cls(), skip_render_check=True)
 
 
 def test_seed_list_and_unseeded_reset_differ():

@@ -156,6 +156,71 @@ def cartpole_rollout_c(W, u, state, bank, cursor, steps, reset, max_steps, obs_o
     return T
 
 
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+@cython.locals(c=int64_t)
+def _mc_reset_to(state: cython.double[:, ::1], bank: cython.const[cython.double][:, :, ::1],
+                 cursor: int64_t[::1], i: cython.Py_ssize_t) -> cython.bint:
+    """MountainCar-v0's reset of env i from its bank: position uniform in
+    [-0.6, -0.4), velocity 0; whether that used the bank's last draw."""
+    c = cursor[i]
+    state[i, 0] = -0.6 + (-0.4 - -0.6) * bank[i, c, 0]
+    state[i, 1] = 0.0
+    cursor[i] = c + 1
+    return c + 1 >= bank.shape[1]
+
+
+def mountaincar_step_c(state, actions, bank, cursor, steps, reset, max_steps, same_step,
+                       obs, rewards, terminated, truncated, final_obs):
+    """N MountainCar-v0 steps with autoreset (arguments and statuses as
+    cartpole_step_c's; actions 0, 1, 2 push left, not at all, right)."""
+    N = state.shape[0]
+    for i in range(N):
+        if actions[i] < 0 or actions[i] > 2:
+            return i
+    empty = False
+    for i in range(N):
+        if not same_step and reset[i] != 0:
+            empty |= _mc_reset_to(state, bank, cursor, i)
+            obs[i, 0] = state[i, 0]
+            obs[i, 1] = state[i, 1]
+            steps[i] = 0
+            rewards[i] = 0.0
+            terminated[i] = 0
+            truncated[i] = 0
+            reset[i] = 0
+            continue
+        # gymnasium's arithmetic: velocity += (a - 1) force + cos(3 position) (-gravity)
+        position = state[i, 0]
+        velocity = state[i, 1] + ((actions[i] - 1) * 0.001 + cos(3 * position) * (-0.0025))
+        velocity = -0.07 if velocity < -0.07 else (0.07 if velocity > 0.07 else velocity)
+        position = position + velocity
+        position = -1.2 if position < -1.2 else (0.6 if position > 0.6 else position)
+        if position == -1.2 and velocity < 0:
+            velocity = 0.0
+        state[i, 0] = position
+        state[i, 1] = velocity
+        te = position >= 0.5 and velocity >= 0
+        steps[i] += 1
+        tr = steps[i] >= max_steps
+        obs[i, 0] = position
+        obs[i, 1] = velocity
+        rewards[i] = -1.0
+        terminated[i] = 1 if te else 0
+        truncated[i] = 1 if tr else 0
+        reset[i] = 1 if te or tr else 0
+        if same_step and (te or tr):
+            final_obs[i, 0] = obs[i, 0]
+            final_obs[i, 1] = obs[i, 1]
+            empty |= _mc_reset_to(state, bank, cursor, i)
+            obs[i, 0] = state[i, 0]
+            obs[i, 1] = state[i, 1]
+            steps[i] = 0
+    return -2 if empty else -1
+
+
 # ---- the Cython backend's registry kernels: the *_c functions without the GIL
 # (numba's are jits of the same *_c bodies, fastpg._numba.envs)
 
@@ -173,4 +238,12 @@ def cartpole_rollout(W, u, state, bank, cursor, steps, reset, max_steps, obs_out
         rc = cartpole_rollout_c(W, u, state, bank, cursor, steps, reset, max_steps, obs_out,
                                 actions_out, rewards_out, terminated_out, truncated_out,
                                 logp_out)
+    return rc
+
+
+def mountaincar_step(state, actions, bank, cursor, steps, reset, max_steps, same_step,
+                     obs, rewards, terminated, truncated, final_obs):
+    with cython.nogil:
+        rc = mountaincar_step_c(state, actions, bank, cursor, steps, reset, max_steps,
+                                same_step, obs, rewards, terminated, truncated, final_obs)
     return rc

@@ -8,7 +8,7 @@ import types
 from .._kernels import envs as _src
 from . import jit
 
-__all__ = ["cartpole_step", "cartpole_rollout"]
+__all__ = ["cartpole_step", "cartpole_rollout", "mountaincar_step"]
 
 _scope = dict(vars(_src))
 _scope.update({name: jit(f, inline="always", cache=False) for name, f in vars(_src).items()
@@ -17,3 +17,5 @@ _scope.update({name: jit(f, inline="always", cache=False) for name, f in vars(_s
 cartpole_step = jit(types.FunctionType(_src.cartpole_step_c.__code__, _scope, "cartpole_step"))
 cartpole_rollout = jit(types.FunctionType(_src.cartpole_rollout_c.__code__, _scope,
                                           "cartpole_rollout"))
+mountaincar_step = jit(types.FunctionType(_src.mountaincar_step_c.__code__, _scope,
+                                          "mountaincar_step"))

@@ -250,6 +250,20 @@ def _cartpole(d, dt, rng):
             int(rng.integers(0, 2)), *out), {}
 
 
+def _mountaincar(d, dt, rng):
+    """A mid-episode batch: positions over the whole track (walls and the
+    goal included), speeds up to the limit, pending resets, step limits."""
+    N, K = d["N"], d["K"]
+    state = np.stack([rng.uniform(-1.2, 0.6, N), rng.uniform(-0.07, 0.07, N)], axis=1)
+    state[rng.random(N) < 0.1, 0] = -1.2
+    steps = rng.integers(0, 200, N)
+    steps[rng.random(N) < 0.2] = 199
+    out = (np.zeros((N, 2), np.float32), np.zeros(N), np.zeros(N, np.uint8),
+           np.zeros(N, np.uint8), np.zeros((N, 2), np.float32))
+    return (state, rng.integers(0, 3, N), rng.random((N, K, 1)), rng.integers(0, K, N), steps,
+            (rng.random(N) < 0.2).astype(np.uint8), 200, int(rng.integers(0, 2)), *out), {}
+
+
 def _cartpole_rollout(d, dt, rng):
     """A rollout from mid-episode states with a policy that balances for a
     while; with small banks it may stop early (the step count is compared)."""
@@ -282,6 +296,8 @@ def _specs():
                           public=False))
     out.append(KernelSpec("cartpole_rollout", "envs", _cartpole_rollout, ENV_DIMS,
                           (np.float64,), public=False, reference_loop=True))
+    out.append(KernelSpec("mountaincar_step", "envs", _mountaincar, ENV_DIMS, (np.float64,),
+                          public=False))
     for name in _backend.REGISTRY["replay"]:
         dts = (np.float32, np.float64) if name == "nstep_gather" else (np.float64,)
         out.append(KernelSpec(name, "replay", _replay(name), REPLAY_DIMS, dts, public=False))

@@ -9,9 +9,11 @@
 * ``fastpg/GridWorld-v0`` (``layout="simple"``) and
   ``fastpg/GridWorldObstacle-v0`` (``layout="obstacle"``): the Neuromatch
   9×10 GridWorld (:class:`GridWorld`; pass ``observation_type=...``);
-* ``fastpg/CartPole-v1``: CartPole-v1 on fastpg's compiled kernel, as a
-  vector env (``gymnasium.make_vec("fastpg/CartPole-v1", num_envs=N)``,
-  :class:`CartPoleVectorEnv`) or one env (:class:`CartPoleEnv`).
+* ``fastpg/CartPole-v1`` and ``fastpg/MountainCar-v0``: gymnasium's
+  CartPole-v1 and MountainCar-v0 on fastpg's compiled kernels, as vector envs
+  (``gymnasium.make_vec("fastpg/CartPole-v1", num_envs=N)``,
+  :class:`CartPoleVectorEnv`, :class:`MountainCarVectorEnv`) or one env
+  (:class:`CartPoleEnv`, :class:`MountainCarEnv`).
 
 Then ``gymnasium.make("fastpg/ThreeStateMDP-v0")``; or without the import,
 ``gymnasium.make("fastpg.envs:fastpg/ThreeStateMDP-v0")``.
@@ -22,11 +24,12 @@ import gymnasium
 
 from .cartpole import CartPoleEnv, CartPoleVectorEnv
 from .gridworld import GridWorld
+from .mountain_car import MountainCarEnv, MountainCarVectorEnv
 from .tabular_mdp import TabularMDP, homl_mdp
 from .three_state import ThreeStateMDP
 
 __all__ = ["ThreeStateMDP", "TabularMDP", "homl_mdp", "GridWorld", "CartPoleEnv",
-           "CartPoleVectorEnv"]
+           "CartPoleVectorEnv", "MountainCarEnv", "MountainCarVectorEnv"]
 
 _ENVS = {
     "fastpg/ThreeStateMDP-v0": ("fastpg.envs.three_state:ThreeStateMDP", {}),
@@ -38,7 +41,12 @@ _ENVS = {
 for _id, (_entry, _kw) in _ENVS.items():
     if _id not in gymnasium.registry:
         gymnasium.register(id=_id, entry_point=_entry, kwargs=_kw)
-if "fastpg/CartPole-v1" not in gymnasium.registry:
-    gymnasium.register(id="fastpg/CartPole-v1", entry_point="fastpg.envs.cartpole:CartPoleEnv",
-                       vector_entry_point="fastpg.envs.cartpole:CartPoleVectorEnv",
-                       max_episode_steps=500, reward_threshold=475.0)
+_COMPILED = {  # id -> (module:class prefix, time limit, reward threshold)
+    "fastpg/CartPole-v1": ("fastpg.envs.cartpole:CartPole", 500, 475.0),
+    "fastpg/MountainCar-v0": ("fastpg.envs.mountain_car:MountainCar", 200, -110.0),
+}
+for _id, (_entry, _limit, _threshold) in _COMPILED.items():
+    if _id not in gymnasium.registry:
+        gymnasium.register(id=_id, entry_point=_entry + "Env",
+                           vector_entry_point=_entry + "VectorEnv",
+                           max_episode_steps=_limit, reward_threshold=_threshold)

@@ -53,6 +53,17 @@ One step of env i (gymnasium's operation order, in float64)::
 
 with g 9.8, m_c 1.0, m_p 0.1, l 0.5 (half the pole), tau 0.02.
 
+``mountaincar_step`` is the same for MountainCar-v0 (Moore 1990; gymnasium's
+``MountainCarEnv``, 200-step limit): state and observation (position,
+velocity), actions 0, 1, 2 (push left, none, right), reward -1 per step, a
+reset draws one double u per env (position -0.6 + (-0.4 - -0.6) u, velocity
+0; ``bank`` (N, K, 1)). One step::
+
+    velocity += (a - 1) 0.001 + cos(3 position) (-0.0025), clipped to ±0.07
+    position += velocity, clipped to [-1.2, 0.6]; velocity = 0 if the car
+    is at -1.2 moving left
+    terminated = position >= 0.5 and velocity >= 0
+
 ``cartpole_rollout(W, u, state, bank, cursor, steps, reset, max_steps,
 obs_out, actions_out, rewards_out, terminated_out, truncated_out, logp_out)``
 runs the linear softmax policy and the envs together for T steps (fused, no
@@ -172,3 +183,44 @@ def cartpole_rollout(W, u, state, bank, cursor, steps, reset, max_steps, obs_out
         if (cursor >= K).any():
             return t + 1
     return T
+
+
+def _mc_reset_state(bank, cursor, i):
+    u = bank[i, cursor[i], 0]
+    cursor[i] += 1
+    return (-0.6 + (-0.4 - -0.6) * u, 0.0)
+
+
+def mountaincar_step(state, actions, bank, cursor, steps, reset, max_steps, same_step,
+                     obs, rewards, terminated, truncated, final_obs):
+    for i in range(state.shape[0]):
+        if not 0 <= actions[i] <= 2:
+            return i
+    for i in range(state.shape[0]):
+        if not same_step and reset[i]:
+            state[i] = _mc_reset_state(bank, cursor, i)
+            steps[i] = 0
+            obs[i] = state[i].astype(np.float32)
+            rewards[i] = 0.0
+            terminated[i] = truncated[i] = reset[i] = 0
+            continue
+        position, velocity = (float(v) for v in state[i])
+        velocity += (int(actions[i]) - 1) * 0.001 + math.cos(3 * position) * (-0.0025)
+        velocity = min(max(velocity, -0.07), 0.07)
+        position += velocity
+        position = min(max(position, -1.2), 0.6)
+        if position == -1.2 and velocity < 0:
+            velocity = 0.0
+        state[i] = (position, velocity)
+        steps[i] += 1
+        te = position >= 0.5 and velocity >= 0
+        tr = steps[i] >= max_steps
+        obs[i] = state[i].astype(np.float32)
+        rewards[i] = -1.0
+        terminated[i], truncated[i], reset[i] = te, tr, te or tr
+        if same_step and (te or tr):
+            final_obs[i] = obs[i]
+            state[i] = _mc_reset_state(bank, cursor, i)
+            steps[i] = 0
+            obs[i] = state[i].astype(np.float32)
+    return -2 if (cursor >= bank.shape[1]).any() else -1

@@ -1,0 +1,203 @@
+"""The compiled environments' gymnasium classes: a vector env over an
+environment kernel (fastpg.reference.envs: every env a row, autoreset and the
+reset states in the kernel), and a single env on top of it.
+
+Seeding follows ``SyncVectorEnv``: ``reset(seed=s)`` seeds env i's own
+generator with ``s + i`` (or ``seed[i]`` for a list), and every reset of env
+i, the autoresets included, draws its state from that generator as the
+gymnasium env does (``uniform(low, high)``, i.e. low + (high - low) * its next
+doubles), so the same seed and actions give gymnasium's results.
+"""
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from .. import _backend
+from .. import _checks as C
+
+#: doubles of each env's generator drawn ahead per refill (a generator call
+#: per autoreset would cost more than the step itself)
+BANK = 16
+
+
+def _bounds(options, low, high):
+    """Reset bounds from ``options`` (gymnasium's ``low``/``high``), else low, high."""
+    options = {} if options is None else options
+    if not isinstance(options, dict) or set(options) - {"low", "high"}:
+        raise ValueError(f"options must be None or a dict with 'low' and/or 'high' (the reset "
+                         f"state's bounds), got {options!r}")
+    low, high = options.get("low", low), options.get("high", high)
+    return C.real_number(low, "options['low']"), C.real_number(high, "options['high']")
+
+
+def _seeds(seed, n):
+    if seed is None:
+        return [None] * n
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return [int(seed) + i for i in range(n)]
+    seeds = list(seed) if isinstance(seed, (list, tuple)) else None
+    if seeds is None or len(seeds) != n:
+        raise ValueError(f"seed must be None, an int or a list of {n} ints (one per env), "
+                         f"got {seed!r}")
+    return seeds
+
+
+class KernelVectorEnv(VectorEnv):
+    """N environments stepped by one call of the kernel ``KERNEL`` (a subclass
+    sets the class attributes below).
+
+    ``autoreset_mode``: ``AutoresetMode.NEXT_STEP`` (gymnasium's default: the
+    step after an episode ends returns the new episode's first observation,
+    reward 0 and neither flag) or ``SAME_STEP`` (the ending step returns the
+    new episode's first observation and puts the last one in
+    ``info["final_obs"]``, with the mask ``info["_final_obs"]``).
+    ``max_episode_steps``: the truncation length (the gymnasium env's by default).
+    ``copy``: return copies of the observations (as gymnasium does by
+    default) rather than the env's own buffer, which the next step
+    overwrites. ``backend``: the kernel's backend (``auto`` by default).
+    """
+
+    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
+    #: the gymnasium id it reproduces, its step kernel, the float64 state's
+    #: width (the float32 observation's too), the doubles a reset draws, the
+    #: actions, the reset bounds and the time limit
+    ID, KERNEL, STATE, DRAWS, ACTIONS, BOUNDS, MAX_STEPS = "", "", 0, 0, 0, (0.0, 0.0), 0
+
+    @staticmethod
+    def observation_space_1():
+        raise NotImplementedError
+
+    @staticmethod
+    def start_states(u, low, high):
+        """The states a reset starts from, given each env's next DRAWS doubles."""
+        raise NotImplementedError
+
+    def __init__(self, num_envs: int = 1, max_episode_steps: int | None = None,
+                 autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+                 copy: bool = True, backend: str | None = None, render_mode=None):
+        self.num_envs = C.positive_int(num_envs, "num_envs")
+        self.max_episode_steps = C.positive_int(
+            self.MAX_STEPS if max_episode_steps is None else max_episode_steps,
+            "max_episode_steps")
+        try:
+            mode = AutoresetMode(autoreset_mode)
+        except ValueError:
+            mode = None
+        if mode not in (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP):
+            raise ValueError(f"autoreset_mode must be AutoresetMode.NEXT_STEP or SAME_STEP, "
+                             f"got {autoreset_mode!r}")
+        if render_mode is not None:
+            raise ValueError(f"fastpg's {self.ID} has no rendering: render_mode must be None "
+                             f"(use gymnasium's {self.ID} to render)")
+        self.autoreset_mode = mode
+        self.metadata = dict(self.metadata, autoreset_mode=mode)
+        self.render_mode = None
+        self.copy = bool(copy)
+        self.backend = C.backend(backend)
+        self._step = _backend.kernel("envs", self.KERNEL, self.backend)
+        self.single_observation_space = self.observation_space_1()
+        self.single_action_space = gym.spaces.Discrete(self.ACTIONS)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        n, d = self.num_envs, self.STATE
+        self._state = np.zeros((n, d))
+        self._steps = np.zeros(n, np.int64)
+        self._reset = np.zeros(n, np.uint8)
+        self._obs = np.zeros((n, d), np.float32)
+        self._final_obs = np.zeros((n, d), np.float32)
+        self._rewards = np.zeros(n)
+        self._terminated = np.zeros(n, np.uint8)
+        self._truncated = np.zeros(n, np.uint8)
+        self._rngs = None
+        # each env's next BANK resets' doubles, drawn ahead; the kernel takes
+        # its reset states from them
+        self._bank = np.zeros((n, BANK, self.DRAWS))
+        self._cursor = np.zeros(n, np.int64)
+
+    def _refill(self):
+        """Draw anew the banks that are used up."""
+        for i in np.flatnonzero(self._cursor >= BANK):
+            self._bank[i] = self._rngs[i].random((BANK, self.DRAWS))
+            self._cursor[i] = 0
+
+    def reset(self, *, seed=None, options=None):
+        """Start every env's episode; ``seed`` as ``SyncVectorEnv`` (s + i for env i)."""
+        seeds = _seeds(seed, self.num_envs)
+        low, high = _bounds(options, *self.BOUNDS)
+        if seed is not None:
+            self._np_random, self._np_random_seed = seeding.np_random(
+                seed if isinstance(seed, (int, np.integer)) else None)
+        if self._rngs is None or seed is not None:
+            self._rngs = [seeding.np_random(s)[0] for s in seeds]
+            self._cursor[:] = BANK
+        # else each env's generator goes on, as gymnasium's env.reset()
+        self._refill()
+        envs = np.arange(self.num_envs)
+        u = self._bank[envs, self._cursor]
+        self._cursor += 1
+        self._refill()
+        self._state[:] = self.start_states(u, low, high)
+        self._steps[:] = 0
+        self._reset[:] = 0
+        self._obs[:] = self._state
+        return (self._obs.copy() if self.copy else self._obs), {}
+
+    def step(self, actions):
+        """One step of every env: (obs, rewards, terminated, truncated, infos)."""
+        if self._rngs is None:
+            raise RuntimeError("call reset() before step()")
+        a = actions
+        if not (type(a) is np.ndarray and a.dtype == np.int64 and a.shape == (self.num_envs,)
+                and a.flags.c_contiguous):  # else converted; the kernel checks the values
+            a = C.index_array(actions, "actions", self.num_envs, self.ACTIONS,
+                              "the number of actions",
+                              allow_float=False)
+        same = self.autoreset_mode is AutoresetMode.SAME_STEP
+        rc = self._step(self._state, a, self._bank, self._cursor, self._steps, self._reset,
+                        self.max_episode_steps, same, self._obs, self._rewards,
+                        self._terminated, self._truncated, self._final_obs)
+        if rc >= 0:
+            raise ValueError(f"actions[{rc}] = {a[rc]}: {self.ID}'s actions are 0 to "
+                             f"{self.ACTIONS - 1}")
+        if rc == -2:
+            self._refill()
+        infos = {}
+        if same and self._reset.any():
+            mask = self._reset.astype(bool)
+            final = np.empty(self.num_envs, dtype=object)
+            for i in np.flatnonzero(mask):
+                final[i] = self._final_obs[i].copy()
+            infos = {"final_obs": final, "_final_obs": mask, "final_info": {},
+                     "_final_info": mask.copy()}
+        return ((self._obs.copy() if self.copy else self._obs), self._rewards.copy(),
+                self._terminated.astype(bool), self._truncated.astype(bool), infos)
+
+
+class KernelEnv(gym.Env):
+    """One environment on a vector env's kernel (``VECTOR``); ``gymnasium.make``
+    adds the ``TimeLimit``, as for gymnasium's own."""
+
+    VECTOR = KernelVectorEnv
+
+    metadata = {"render_modes": [], "render_fps": 50}
+
+    def __init__(self, render_mode=None, backend: str | None = None):
+        self._vec = self.VECTOR(1, max_episode_steps=2 ** 62, backend=backend,
+                                render_mode=render_mode)
+        self.observation_space = self._vec.single_observation_space
+        self.action_space = self._vec.single_action_space
+        self.render_mode = None
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        obs, _ = self._vec.reset(seed=seed, options=options)
+        return obs[0], {}
+
+    def step(self, action):
+        self._vec._reset[0] = 0  # one env never autoresets: its user calls reset()
+        obs, rewards, terminated, truncated, _ = self._vec.step([action])
+        return obs[0], float(rewards[0]), bool(terminated[0]), bool(truncated[0]), {}
