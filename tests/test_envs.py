@@ -367,3 +367,13 @@ def test_cli_trains_reinforce_on_the_compiled_env(capsys):
                  "--episodes", "1000", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "reinforce on fastpg/CartPole-v1" in out and "solved after" in out
+
+
+def test_bench_lines_run():
+    """The `fastpg bench --full` CartPole lines' measurements, tiny."""
+    from fastpg.bench import workloads as W
+    backends = [b for b in ("numba", "cython") if _backend.available(b)]
+    step = W.cartpole_steps_per_second(4, backends, steps=3)
+    fused = W.cartpole_rollout_steps_per_second(4, backends, steps=3)
+    assert set(step) == set(backends) | {"gymnasium"} and set(fused) == set(backends)
+    assert all(v > 0 for v in [*step.values(), *fused.values()])

@@ -325,7 +325,11 @@ def bench(args):
             print(f"CartPole-v1 vector env step, {n_envs} envs, random actions, M steps/s: "
                   + ", ".join(f"{k} {v / 1e6:.2f}" for k, v in envs[n_envs].items())
                   + " (gymnasium: its NumPy CartPoleVectorEnv)")
-        e2e = dict(e2e or {}, cartpole_vector_env_steps_per_s=envs)
+        fused = W.cartpole_rollout_steps_per_second(64, [b for b in backends if b != "numpy"])
+        print("CartPole-v1 fused rollout (linear softmax policy + env, 500 steps x 64 envs per "
+              "call), M steps/s: " + ", ".join(f"{k} {v / 1e6:.2f}" for k, v in fused.items()))
+        e2e = dict(e2e or {}, cartpole_vector_env_steps_per_s=envs,
+                   cartpole_fused_rollout_steps_per_s=fused)
     print("elements: steps (returns, vtrace, retrace), rows (policy), transitions (tabular; "
           f"the numpy reference loop is timed on the first {n_ref:,}), solves (value_iteration), "
           "transitions sampled or added (replay: per_sample_update = prioritized sample 256 + "

@@ -269,6 +269,28 @@ def cartpole_steps_per_second(n_envs, backends, steps=300):
     return res
 
 
+def cartpole_rollout_steps_per_second(n_envs, backends, steps=500):
+    """fastpg/CartPole-v1's fused rollout (a linear softmax policy that keeps
+    some poles up and drops others, so that episodes end and restart),
+    ``steps`` x ``n_envs`` steps per call, best of 3."""
+    import time
+
+    from fastpg.envs import CartPoleVectorEnv
+    W = np.array([[0.0, 0.0], [0.0, 0.5], [0.0, 8.0], [0.0, 2.0], [0.0, 0.0]])
+    res = {}
+    for b in backends:
+        env = CartPoleVectorEnv(n_envs, backend=b)
+        env.reset(seed=0)
+        env.rollout(W, 2, rng=0)  # compiled or loaded before timing
+        best = np.inf
+        for k in range(3):
+            t0 = time.perf_counter()
+            env.rollout(W, steps, rng=k)
+            best = min(best, time.perf_counter() - t0)
+        res[b] = steps * n_envs / best
+    return res
+
+
 # ------------------------------------------------------------------ replay
 #: name -> (capacity, obs_shape, obs_dtype, store_next_obs). (b) is the Atari
 #: shape: frames are large, so next_obs is read from the next slot.
