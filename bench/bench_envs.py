@@ -1,4 +1,4 @@
-"""CartPole-v1 vector envs, steps per second through the gymnasium API:
+"""Compiled vector envs, steps per second through the gymnasium API. CartPole-v1:
 fastpg/CartPole-v1 (each backend) against gymnasium's NumPy
 ``CartPoleVectorEnv`` and its ``SyncVectorEnv`` of CartPole-v1 (64 envs),
 at 64 and 1024 envs, random actions drawn before timing.
@@ -7,7 +7,8 @@ Run: pytest bench/bench_envs.py --benchmark-only (extra_info holds steps/s;
 compare within one run). Each run checks its result: every step pays 1 per
 env except those that reset (next-step autoreset pays 0), and fastpg's
 envs must have run the same episodes as gymnasium's SyncVectorEnv from the
-same seed (equal final observations).
+same seed (equal final observations). MountainCar-v0 and Acrobot-v1 at 64
+envs against gymnasium's SyncVectorEnv, which is all gymnasium has for them.
 """
 import gymnasium as gym
 import numpy as np
@@ -63,6 +64,48 @@ def test_fastpg_cartpole(benchmark, backend, n_envs):
 @pytest.mark.parametrize("n_envs", [64, 1024])
 def test_gymnasium_numpy_vector_env(benchmark, n_envs):
     _run(benchmark, lambda: GymVector(num_envs=n_envs), n_envs)
+
+
+@pytest.mark.parametrize("env_id, n_actions", [("MountainCar-v0", 3), ("Acrobot-v1", 3)])
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "numpy"])
+def test_other_compiled_envs_against_sync(benchmark, backend, env_id, n_actions):
+    """fastpg's MountainCar and Acrobot at 64 envs (gymnasium has no vector
+    form of them beyond SyncVectorEnv, timed below); the final observations
+    equal gymnasium's after the same actions."""
+    benchmark.group = f"{env_id} step|64 envs"
+    steps = 10 if benchmark.disabled else STEPS
+    actions = np.random.default_rng(0).integers(0, n_actions, (steps, 64))
+    ours = gym.make_vec("fastpg/" + env_id, num_envs=64, backend=backend)
+    res = {}
+
+    def run():
+        ours.reset(seed=0)
+        for a in actions:
+            res["obs"] = ours.step(a)[0]
+
+    benchmark.pedantic(run, rounds=1 if benchmark.disabled else 5, iterations=1)
+    if benchmark.stats is not None:
+        benchmark.extra_info["steps_per_s"] = steps * 64 / benchmark.stats.stats.median
+    sync = gym.make_vec(env_id, num_envs=64, vectorization_mode="sync")
+    sync.reset(seed=0)
+    for a in actions:
+        obs = sync.step(a)[0]
+    assert np.array_equal(res["obs"], obs)
+
+
+@pytest.mark.parametrize("env_id", ["MountainCar-v0", "Acrobot-v1"])
+def test_gymnasium_sync_other_envs(benchmark, env_id):
+    benchmark.group = f"{env_id} step|64 envs"
+    steps = 10 if benchmark.disabled else STEPS
+    actions = np.random.default_rng(0).integers(0, 3, (steps, 64))
+    env = gym.make_vec(env_id, num_envs=64, vectorization_mode="sync")
+
+    def run():
+        env.reset(seed=0)
+        for a in actions:
+            env.step(a)
+
+    benchmark.pedantic(run, rounds=1 if benchmark.disabled else 3, iterations=1)
 
 
 def test_gymnasium_sync_vector_env(benchmark):

@@ -64,7 +64,7 @@ REGISTRY = {
     "offpolicy": ("vtrace", "retrace"),
     "replay": ("tree_update", "tree_sample", "importance_weights", "ring_write", "gather_rows",
                "uniform_sample", "uniform_gather", "nstep_gather"),
-    "envs": ("cartpole_step", "cartpole_rollout", "mountaincar_step"),
+    "envs": ("cartpole_step", "cartpole_rollout", "mountaincar_step", "acrobot_step"),
 }
 
 #: kernel -> backends in order of preference for ``auto``. From ``fastpg bench``

@@ -1,6 +1,6 @@
 # The environment kernels' C declarations, which are also their cimport API:
 # ``from fastpg._cy.envs cimport cartpole_step_c, cartpole_rollout_c,
-# mountaincar_step_c``.
+# mountaincar_step_c, acrobot_step_c``.
 #
 # This file augments the one source, fastpg/_kernels/envs.py: Cython compiles
 # that file as fastpg._cy.envs with these signatures and local types.
@@ -10,7 +10,7 @@
 # rollout W (5, 2) and u (T, N) float64, outputs (T, N, ...)). The caller
 # validates. nogil.
 cimport cython
-from libc.math cimport cos, exp, log, sin
+from libc.math cimport cos, exp, log, pow, sin
 from libc.stdint cimport int64_t
 
 @cython.locals(N=Py_ssize_t, i=Py_ssize_t, k=Py_ssize_t, empty=bint, te=bint, tr=bint)
@@ -45,6 +45,17 @@ cdef Py_ssize_t mountaincar_step_c(double[:, ::1] state, const int64_t[::1] acti
                                    unsigned char[::1] truncated,
                                    float[:, ::1] final_obs) noexcept nogil
 
+@cython.locals(N=Py_ssize_t, i=Py_ssize_t, j=Py_ssize_t, k=Py_ssize_t, empty=bint, te=bint,
+               tr=bint, two=double, pi=double, dt=double, dt2=double, a=double, h=double,
+               x=double)
+cdef Py_ssize_t acrobot_step_c(double[:, ::1] state, const int64_t[::1] actions,
+                               const double[:, :, ::1] bank, int64_t[::1] cursor,
+                               int64_t[::1] steps, unsigned char[::1] reset,
+                               int64_t max_steps, bint same_step, float[:, ::1] obs,
+                               double[::1] rewards, unsigned char[::1] terminated,
+                               unsigned char[::1] truncated, float[:, ::1] final_obs,
+                               double[:, ::1] work) noexcept nogil
+
 # the registry kernels (Python-callable, the GIL released inside)
 @cython.locals(rc=Py_ssize_t)
 cpdef Py_ssize_t cartpole_step(double[:, ::1] state, const int64_t[::1] actions,
@@ -72,3 +83,11 @@ cpdef Py_ssize_t mountaincar_step(double[:, ::1] state, const int64_t[::1] actio
                                   int64_t max_steps, bint same_step, float[:, ::1] obs,
                                   double[::1] rewards, unsigned char[::1] terminated,
                                   unsigned char[::1] truncated, float[:, ::1] final_obs)
+
+@cython.locals(rc=Py_ssize_t, work=double[:, ::1])
+cpdef Py_ssize_t acrobot_step(double[:, ::1] state, const int64_t[::1] actions,
+                              const double[:, :, ::1] bank, int64_t[::1] cursor,
+                              int64_t[::1] steps, unsigned char[::1] reset,
+                              int64_t max_steps, bint same_step, float[:, ::1] obs,
+                              double[::1] rewards, unsigned char[::1] terminated,
+                              unsigned char[::1] truncated, float[:, ::1] final_obs)

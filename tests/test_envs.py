@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 import fastpg.envs  # noqa: F401  (registers fastpg/CartPole-v1)
 from fastpg import _backend
-from fastpg.envs import CartPoleEnv, CartPoleVectorEnv, MountainCarEnv
+from fastpg.envs import AcrobotEnv, AcrobotVectorEnv, CartPoleEnv, CartPoleVectorEnv, \
+    MountainCarEnv
 from fastpg.envs._vector import BANK as _BANK
 from fastpg.reference import envs as ref
 
@@ -71,6 +72,29 @@ def test_mountaincar_one_step_is_gymnasiums(backend, position, velocity, action)
     assert (rew[0], bool(te[0]), bool(tr[0])) == want[1:4]
 
 
+@given(angles=st.lists(st.floats(-3.2, 3.2, width=64), min_size=2, max_size=2),
+       w1=st.floats(-12.6, 12.6, width=64), w2=st.floats(-28.3, 28.3, width=64),
+       action=st.integers(0, 2))
+def test_acrobot_one_step_is_gymnasiums(backend, angles, w1, w2, action):
+    """One RK4 step from any state (float64, as after a step): the state,
+    observation, reward and termination of gymnasium's AcrobotEnv."""
+    from gymnasium.envs.classic_control.acrobot import AcrobotEnv as GymAcrobot
+    env = GymAcrobot()
+    env.reset(seed=0)
+    env.state = np.array([*angles, w1, w2])
+    want = env.step(action)
+    state = np.array([[*angles, w1, w2]])
+    obs, fo = np.zeros((1, 6), np.float32), np.zeros((1, 6), np.float32)
+    rew, te, tr = np.zeros(1), np.zeros(1, np.uint8), np.zeros(1, np.uint8)
+    rc = _kernel(backend, "acrobot_step")(
+        state, np.array([action]), AcrobotVectorEnv.bank_records(np.zeros((1, 2, 4))),
+        np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.uint8), 500, 0, obs, rew,
+        te, tr, fo)
+    assert rc == -1 and np.array_equal(obs[0], want[0])
+    assert np.array_equal(state[0], env.state)
+    assert (rew[0], bool(te[0]), bool(tr[0])) == want[1:4]
+
+
 def test_truncation_at_the_step_limit_and_both_flags(backend):
     state = [2.39, 1.0, 0.0, 0.0]  # leaves the track in this step
     _, _, te, tr, _ = _one_step(backend, state, 1, steps=499)
@@ -107,10 +131,17 @@ def _pump(obs, t, rng):
     return rng.integers(0, 3, len(obs)) if t % 400 < 200 else np.where(obs[:, 1] >= 0, 2, 0)
 
 
+def _swing(obs, t, rng):
+    """Acrobot's actions: random, or (two thirds of the time) torque along the
+    second link's speed, which swings the arm up: both flags occur."""
+    return rng.integers(0, 3, len(obs)) if t % 300 < 100 else np.where(obs[:, 5] >= 0, 2, 0)
+
+
 @pytest.mark.parametrize("mode", MODES, ids=lambda m: m.value)
 @pytest.mark.parametrize("env_id, bounds, policy", [
     ("CartPole-v1", (-0.2, 0.1), lambda obs, t, rng: rng.integers(0, 2, len(obs))),
-    ("MountainCar-v0", (-0.9, -0.1), _pump)])
+    ("MountainCar-v0", (-0.9, -0.1), _pump),
+    ("Acrobot-v1", (-0.3, 0.2), _swing)])
 def test_rollouts_equal_gymnasiums_sync_vector_env(backend, mode, env_id, bounds, policy):
     """10,000 steps of 8 envs with a fixed action sequence from the same seed
     (CartPole: each env resets ~450 times, so its bank refills ~30 times), a
@@ -146,7 +177,7 @@ def test_rollouts_equal_gymnasiums_sync_vector_env(backend, mode, env_id, bounds
 
 
 @pytest.mark.filterwarnings("ignore:.*already returned terminated:UserWarning")
-@pytest.mark.parametrize("env_id", ["CartPole-v1", "MountainCar-v0"])
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "MountainCar-v0", "Acrobot-v1"])
 def test_single_env_is_gymnasiums(env_id):
     """gym.make of the compiled env against gymnasium's, resets by hand, and
     steps past the end of an episode (gymnasium's behaviour there too)."""
@@ -192,7 +223,7 @@ def test_make_and_make_vec():
 
 
 @pytest.mark.filterwarnings("ignore:.*Box observation space:UserWarning")
-@pytest.mark.parametrize("env_cls", [CartPoleEnv, MountainCarEnv])
+@pytest.mark.parametrize("env_cls", [CartPoleEnv, MountainCarEnv, AcrobotEnv])
 def test_single_env_passes_gymnasiums_checker(env_cls):
     from gymnasium.utils.env_checker import check_env
     check_env(env_cls(), skip_render_check=True)

@@ -13,9 +13,10 @@ bits as gymnasium's CartPoleEnv where sin and cos are the C library's, as
 NumPy's are for float64 on x86-64 without AVX-512.
 """
 import cython
+import numpy as np
 
 if not cython.compiled:  # compiled, these are C names cimported by envs.pxd
-    from ._py import cos, exp, int64_t, log, sin
+    from ._py import cos, exp, int64_t, log, pow, sin
 
 
 @cython.cfunc
@@ -172,6 +173,25 @@ def _mc_reset_to(state: cython.double[:, ::1], bank: cython.const[cython.double]
     return c + 1 >= bank.shape[1]
 
 
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+@cython.locals(c=int64_t, k=cython.Py_ssize_t)
+def _acrobot_reset_to(state: cython.double[:, ::1], obs: cython.float[:, ::1],
+                      bank: cython.const[cython.double][:, :, ::1], cursor: int64_t[::1],
+                      i: cython.Py_ssize_t) -> cython.bint:
+    """Acrobot-v1's reset of env i: its bank record's state and observation;
+    whether that used the bank's last record."""
+    c = cursor[i]
+    for k in range(4):
+        state[i, k] = bank[i, c, k]
+    for k in range(6):
+        obs[i, k] = bank[i, c, 4 + k]
+    cursor[i] = c + 1
+    return c + 1 >= bank.shape[1]
+
+
 def mountaincar_step_c(state, actions, bank, cursor, steps, reset, max_steps, same_step,
                        obs, rewards, terminated, truncated, final_obs):
     """N MountainCar-v0 steps with autoreset (arguments and statuses as
@@ -221,6 +241,104 @@ def mountaincar_step_c(state, actions, bank, cursor, steps, reset, max_steps, sa
     return -2 if empty else -1
 
 
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+@cython.locals(d1=cython.double, d2=cython.double, phi1=cython.double, phi2=cython.double,
+               dd2=cython.double, pi=cython.double)
+def _acrobot_derivs(t1: cython.double, t2: cython.double, w1: cython.double,
+                    w2: cython.double, a: cython.double, two: cython.double,
+                    k: cython.double[:, ::1], row: cython.Py_ssize_t) -> cython.void:
+    """k[row] <- d/dt (theta1, theta2, dtheta1, dtheta2) under torque a: the
+    book's equations in gymnasium's AcrobotEnv._dsdt, operation for operation
+    (its squares of variables are C pow calls, hence pow(x, two))."""
+    pi = 3.141592653589793
+    d1 = 1.0 * 0.5 ** 2 + 1.0 * (1.0 ** 2 + 0.5 ** 2 + 2 * 1.0 * 0.5 * cos(t2)) + 1.0 + 1.0
+    d2 = 1.0 * (0.5 ** 2 + 1.0 * 0.5 * cos(t2)) + 1.0
+    phi2 = 1.0 * 0.5 * 9.8 * cos(t1 + t2 - pi / 2.0)
+    phi1 = (-1.0 * 1.0 * 0.5 * pow(w2, two) * sin(t2)
+            - 2 * 1.0 * 1.0 * 0.5 * w2 * w1 * sin(t2)
+            + (1.0 * 0.5 + 1.0 * 1.0) * 9.8 * cos(t1 - pi / 2)
+            + phi2)
+    dd2 = (a + d2 / d1 * phi1 - 1.0 * 1.0 * 0.5 * pow(w1, two) * sin(t2) - phi2) / (
+        1.0 * 0.5 ** 2 + 1.0 - pow(d2, two) / d1)
+    k[row, 0] = w1
+    k[row, 1] = w2
+    k[row, 2] = -(d2 * dd2 + phi1) / d1
+    k[row, 3] = dd2
+
+
+def acrobot_step_c(state, actions, bank, cursor, steps, reset, max_steps, same_step,
+                   obs, rewards, terminated, truncated, final_obs, work):
+    """N Acrobot-v1 steps with autoreset (arguments and statuses as
+    cartpole_step_c's; actions 0, 1, 2: torque -1, 0, +1; obs (N, 6)). bank
+    (N, K, 10): each reset's state (4) and observation (6), computed by the
+    caller as gymnasium computes them (its reset rounds the state to float32
+    and takes float32 cos and sin). work (6, 4) float64 scratch with
+    work[5, 0] = 2.0, the exponent of gymnasium's squares, read at run time
+    so that no compiler turns pow(x, 2) into x * x (which rounds
+    differently in about 0.1% of cases)."""
+    N = state.shape[0]
+    for i in range(N):
+        if actions[i] < 0 or actions[i] > 2:
+            return i
+    two = work[5, 0]
+    pi = 3.141592653589793
+    dt = 0.2
+    dt2 = dt / 2.0
+    empty = False
+    for i in range(N):
+        if not same_step and reset[i] != 0:
+            empty |= _acrobot_reset_to(state, obs, bank, cursor, i)
+            steps[i] = 0
+            rewards[i] = 0.0
+            terminated[i] = 0
+            truncated[i] = 0
+            reset[i] = 0
+            continue
+        a = 1.0 * (actions[i] - 1)  # gymnasium's AVAIL_TORQUE[a]
+        # rk4 over [0, dt], gymnasium's stages (row 4 of work holds a stage's y)
+        _acrobot_derivs(state[i, 0], state[i, 1], state[i, 2], state[i, 3], a, two, work, 0)
+        for j in range(3):
+            h = dt if j == 2 else dt2
+            for k in range(4):
+                work[4, k] = state[i, k] + h * work[j, k]
+            _acrobot_derivs(work[4, 0], work[4, 1], work[4, 2], work[4, 3], a, two, work,
+                            j + 1)
+        for k in range(4):
+            work[4, k] = state[i, k] + dt / 6.0 * (
+                work[0, k] + 2 * work[1, k] + 2 * work[2, k] + work[3, k])
+        for k in range(2):  # wrap the angles into [-pi, pi]
+            x = work[4, k]
+            while x > pi:
+                x = x - (pi - -pi)
+            while x < -pi:
+                x = x + (pi - -pi)
+            state[i, k] = x
+        state[i, 2] = min(max(work[4, 2], -4 * pi), 4 * pi)
+        state[i, 3] = min(max(work[4, 3], -9 * pi), 9 * pi)
+        te = -cos(state[i, 0]) - cos(state[i, 1] + state[i, 0]) > 1.0
+        steps[i] += 1
+        tr = steps[i] >= max_steps
+        obs[i, 0] = cos(state[i, 0])
+        obs[i, 1] = sin(state[i, 0])
+        obs[i, 2] = cos(state[i, 1])
+        obs[i, 3] = sin(state[i, 1])
+        obs[i, 4] = state[i, 2]
+        obs[i, 5] = state[i, 3]
+        rewards[i] = 0.0 if te else -1.0
+        terminated[i] = 1 if te else 0
+        truncated[i] = 1 if tr else 0
+        reset[i] = 1 if te or tr else 0
+        if same_step and (te or tr):
+            for k in range(6):
+                final_obs[i, k] = obs[i, k]
+            empty |= _acrobot_reset_to(state, obs, bank, cursor, i)
+            steps[i] = 0
+    return -2 if empty else -1
+
+
 # ---- the Cython backend's registry kernels: the *_c functions without the GIL
 # (numba's are jits of the same *_c bodies, fastpg._numba.envs)
 
@@ -246,4 +364,14 @@ def mountaincar_step(state, actions, bank, cursor, steps, reset, max_steps, same
     with cython.nogil:
         rc = mountaincar_step_c(state, actions, bank, cursor, steps, reset, max_steps,
                                 same_step, obs, rewards, terminated, truncated, final_obs)
+    return rc
+
+
+def acrobot_step(state, actions, bank, cursor, steps, reset, max_steps, same_step,
+                 obs, rewards, terminated, truncated, final_obs):
+    work = np.zeros((6, 4))
+    work[5, 0] = 2.0
+    with cython.nogil:
+        rc = acrobot_step_c(state, actions, bank, cursor, steps, reset, max_steps, same_step,
+                            obs, rewards, terminated, truncated, final_obs, work)
     return rc

@@ -264,6 +264,21 @@ def _mountaincar(d, dt, rng):
             (rng.random(N) < 0.2).astype(np.uint8), 200, int(rng.integers(0, 2)), *out), {}
 
 
+def _acrobot(d, dt, rng):
+    """A mid-episode batch: any angles (some beyond ±pi after the step), fast
+    links, pending resets, step limits; bank records as the env makes them."""
+    from ..envs import AcrobotVectorEnv
+    N, K = d["N"], d["K"]
+    state = rng.uniform(-1, 1, (N, 4)) * [3.2, 3.2, 13.0, 29.0]
+    steps = rng.integers(0, 500, N)
+    steps[rng.random(N) < 0.2] = 499
+    out = (np.zeros((N, 6), np.float32), np.zeros(N), np.zeros(N, np.uint8),
+           np.zeros(N, np.uint8), np.zeros((N, 6), np.float32))
+    bank = AcrobotVectorEnv.bank_records(rng.random((N, K, 4)))
+    return (state, rng.integers(0, 3, N), bank, rng.integers(0, K, N), steps,
+            (rng.random(N) < 0.2).astype(np.uint8), 500, int(rng.integers(0, 2)), *out), {}
+
+
 def _cartpole_rollout(d, dt, rng):
     """A rollout from mid-episode states with a policy that balances for a
     while; with small banks it may stop early (the step count is compared)."""
@@ -297,6 +312,8 @@ def _specs():
     out.append(KernelSpec("cartpole_rollout", "envs", _cartpole_rollout, ENV_DIMS,
                           (np.float64,), public=False, reference_loop=True))
     out.append(KernelSpec("mountaincar_step", "envs", _mountaincar, ENV_DIMS, (np.float64,),
+                          public=False))
+    out.append(KernelSpec("acrobot_step", "envs", _acrobot, ENV_DIMS, (np.float64,),
                           public=False))
     for name in _backend.REGISTRY["replay"]:
         dts = (np.float32, np.float64) if name == "nstep_gather" else (np.float64,)

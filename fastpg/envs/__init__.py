@@ -9,11 +9,12 @@
 * ``fastpg/GridWorld-v0`` (``layout="simple"``) and
   ``fastpg/GridWorldObstacle-v0`` (``layout="obstacle"``): the Neuromatch
   9×10 GridWorld (:class:`GridWorld`; pass ``observation_type=...``);
-* ``fastpg/CartPole-v1`` and ``fastpg/MountainCar-v0``: gymnasium's
-  CartPole-v1 and MountainCar-v0 on fastpg's compiled kernels, as vector envs
+* ``fastpg/CartPole-v1``, ``fastpg/MountainCar-v0``, ``fastpg/Acrobot-v1``:
+  gymnasium's classic-control envs on fastpg's compiled kernels, as vector envs
   (``gymnasium.make_vec("fastpg/CartPole-v1", num_envs=N)``,
-  :class:`CartPoleVectorEnv`, :class:`MountainCarVectorEnv`) or one env
-  (:class:`CartPoleEnv`, :class:`MountainCarEnv`).
+  :class:`CartPoleVectorEnv`, :class:`MountainCarVectorEnv`,
+  :class:`AcrobotVectorEnv`) or one env (:class:`CartPoleEnv`,
+  :class:`MountainCarEnv`, :class:`AcrobotEnv`).
 
 Then ``gymnasium.make("fastpg/ThreeStateMDP-v0")``; or without the import,
 ``gymnasium.make("fastpg.envs:fastpg/ThreeStateMDP-v0")``.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import gymnasium
 
+from .acrobot import AcrobotEnv, AcrobotVectorEnv
 from .cartpole import CartPoleEnv, CartPoleVectorEnv
 from .gridworld import GridWorld
 from .mountain_car import MountainCarEnv, MountainCarVectorEnv
@@ -29,7 +31,8 @@ from .tabular_mdp import TabularMDP, homl_mdp
 from .three_state import ThreeStateMDP
 
 __all__ = ["ThreeStateMDP", "TabularMDP", "homl_mdp", "GridWorld", "CartPoleEnv",
-           "CartPoleVectorEnv", "MountainCarEnv", "MountainCarVectorEnv"]
+           "CartPoleVectorEnv", "MountainCarEnv", "MountainCarVectorEnv", "AcrobotEnv",
+           "AcrobotVectorEnv"]
 
 _ENVS = {
     "fastpg/ThreeStateMDP-v0": ("fastpg.envs.three_state:ThreeStateMDP", {}),
@@ -44,6 +47,7 @@ for _id, (_entry, _kw) in _ENVS.items():
 _COMPILED = {  # id -> (module:class prefix, time limit, reward threshold)
     "fastpg/CartPole-v1": ("fastpg.envs.cartpole:CartPole", 500, 475.0),
     "fastpg/MountainCar-v0": ("fastpg.envs.mountain_car:MountainCar", 200, -110.0),
+    "fastpg/Acrobot-v1": ("fastpg.envs.acrobot:Acrobot", 500, -100.0),
 }
 for _id, (_entry, _limit, _threshold) in _COMPILED.items():
     if _id not in gymnasium.registry:

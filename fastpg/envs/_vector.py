@@ -63,9 +63,22 @@ class KernelVectorEnv(VectorEnv):
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
     #: the gymnasium id it reproduces, its step kernel, the float64 state's
-    #: width (the float32 observation's too), the doubles a reset draws, the
-    #: actions, the reset bounds and the time limit
+    #: width, the doubles a reset draws, the actions, the reset bounds and the
+    #: time limit
     ID, KERNEL, STATE, DRAWS, ACTIONS, BOUNDS, MAX_STEPS = "", "", 0, 0, 0, (0.0, 0.0), 0
+    #: the float32 observation's width (the state's unless set)
+    OBS = None
+
+    @staticmethod
+    def observe(state):
+        """The observations of reset states (the float32 state unless set)."""
+        return state.astype(np.float32)
+
+    @classmethod
+    def bank_records(cls, u):
+        """What the kernel reads for a reset, from the DRAWS doubles of each:
+        the doubles themselves unless set (the kernel maps them to a state)."""
+        return u
 
     @staticmethod
     def observation_space_1():
@@ -103,8 +116,8 @@ class KernelVectorEnv(VectorEnv):
         self.single_action_space = gym.spaces.Discrete(self.ACTIONS)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-        n, d = self.num_envs, self.STATE
-        self._state = np.zeros((n, d))
+        n, d = self.num_envs, self.OBS or self.STATE
+        self._state = np.zeros((n, self.STATE))
         self._steps = np.zeros(n, np.int64)
         self._reset = np.zeros(n, np.uint8)
         self._obs = np.zeros((n, d), np.float32)
@@ -113,15 +126,19 @@ class KernelVectorEnv(VectorEnv):
         self._terminated = np.zeros(n, np.uint8)
         self._truncated = np.zeros(n, np.uint8)
         self._rngs = None
-        # each env's next BANK resets' doubles, drawn ahead; the kernel takes
-        # its reset states from them
-        self._bank = np.zeros((n, BANK, self.DRAWS))
+        # each env's next BANK resets' doubles, drawn ahead (_raw), and what
+        # the kernel reads to reset from them (_bank: the same unless
+        # bank_records is set)
+        self._raw = np.zeros((n, BANK, self.DRAWS))
+        self._bank = self.bank_records(self._raw)
         self._cursor = np.zeros(n, np.int64)
 
     def _refill(self):
         """Draw anew the banks that are used up."""
         for i in np.flatnonzero(self._cursor >= BANK):
-            self._bank[i] = self._rngs[i].random((BANK, self.DRAWS))
+            self._raw[i] = self._rngs[i].random((BANK, self.DRAWS))
+            if self._bank is not self._raw:
+                self._bank[i] = self.bank_records(self._raw[i])
             self._cursor[i] = 0
 
     def reset(self, *, seed=None, options=None):
@@ -137,13 +154,13 @@ class KernelVectorEnv(VectorEnv):
         # else each env's generator goes on, as gymnasium's env.reset()
         self._refill()
         envs = np.arange(self.num_envs)
-        u = self._bank[envs, self._cursor]
+        u = self._raw[envs, self._cursor]
         self._cursor += 1
         self._refill()
         self._state[:] = self.start_states(u, low, high)
         self._steps[:] = 0
         self._reset[:] = 0
-        self._obs[:] = self._state
+        self._obs[:] = self.observe(self._state)
         return (self._obs.copy() if self.copy else self._obs), {}
 
     def step(self, actions):

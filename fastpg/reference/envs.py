@@ -64,6 +64,17 @@ reset draws one double u per env (position -0.6 + (-0.4 - -0.6) u, velocity
     is at -1.2 moving left
     terminated = position >= 0.5 and velocity >= 0
 
+``acrobot_step`` is the same for Acrobot-v1 (Sutton & Barto's two-link arm,
+gymnasium's ``AcrobotEnv`` with the book's equations, 500-step limit): state
+(theta1, theta2, dtheta1, dtheta2), observation (cos theta1, sin theta1,
+cos theta2, sin theta2, dtheta1, dtheta2), actions 0, 1, 2 (torque -1, 0, +1),
+one RK4 step of 0.2 s, angles wrapped into [-pi, pi], speeds bounded by 4 pi
+and 9 pi; terminated when -cos theta1 - cos(theta2 + theta1) > 1, reward 0
+then and -1 before. Its reset rounds the drawn state to float32 and computes
+the first observation in float32, so the caller puts each reset's state and
+observation in the bank ((N, K, 10)); the squares in its equations are C
+``pow`` calls, which differ from x * x in about 0.1% of cases.
+
 ``cartpole_rollout(W, u, state, bank, cursor, steps, reset, max_steps,
 obs_out, actions_out, rewards_out, terminated_out, truncated_out, logp_out)``
 runs the linear softmax policy and the envs together for T steps (fused, no
@@ -223,4 +234,67 @@ def mountaincar_step(state, actions, bank, cursor, steps, reset, max_steps, same
             state[i] = _mc_reset_state(bank, cursor, i)
             steps[i] = 0
             obs[i] = state[i].astype(np.float32)
+    return -2 if (cursor >= bank.shape[1]).any() else -1
+
+
+def _acrobot_derivs(y, a):
+    """gymnasium's AcrobotEnv._dsdt (the book's equations) at y under torque a."""
+    m1 = m2 = l1 = I1 = I2 = 1.0
+    lc1 = lc2 = 0.5
+    g, pi = 9.8, math.pi
+    t1, t2, w1, w2 = y
+    d1 = m1 * lc1**2 + m2 * (l1**2 + lc2**2 + 2 * l1 * lc2 * math.cos(t2)) + I1 + I2
+    d2 = m2 * (lc2**2 + l1 * lc2 * math.cos(t2)) + I2
+    phi2 = m2 * lc2 * g * math.cos(t1 + t2 - pi / 2.0)
+    phi1 = (-m2 * l1 * lc2 * math.pow(w2, 2.0) * math.sin(t2)
+            - 2 * m2 * l1 * lc2 * w2 * w1 * math.sin(t2)
+            + (m1 * lc1 + m2 * l1) * g * math.cos(t1 - pi / 2) + phi2)
+    dd2 = (a + d2 / d1 * phi1 - m2 * l1 * lc2 * math.pow(w1, 2.0) * math.sin(t2) - phi2) / (
+        m2 * lc2**2 + I2 - math.pow(d2, 2.0) / d1)
+    return [w1, w2, -(d2 * dd2 + phi1) / d1, dd2]
+
+
+def acrobot_step(state, actions, bank, cursor, steps, reset, max_steps, same_step,
+                 obs, rewards, terminated, truncated, final_obs):
+    pi, dt = math.pi, 0.2
+    for i in range(state.shape[0]):
+        if not 0 <= actions[i] <= 2:
+            return i
+    for i in range(state.shape[0]):
+        if not same_step and reset[i]:
+            rec = bank[i, cursor[i]]
+            cursor[i] += 1
+            state[i], obs[i] = rec[:4], rec[4:]
+            steps[i] = 0
+            rewards[i] = 0.0
+            terminated[i] = truncated[i] = reset[i] = 0
+            continue
+        a = float(actions[i] - 1)
+        y = [float(v) for v in state[i]]
+        k1 = _acrobot_derivs(y, a)
+        k2 = _acrobot_derivs([y[j] + dt / 2.0 * k1[j] for j in range(4)], a)
+        k3 = _acrobot_derivs([y[j] + dt / 2.0 * k2[j] for j in range(4)], a)
+        k4 = _acrobot_derivs([y[j] + dt * k3[j] for j in range(4)], a)
+        ns = [y[j] + dt / 6.0 * (k1[j] + 2 * k2[j] + 2 * k3[j] + k4[j]) for j in range(4)]
+        for j in range(2):
+            while ns[j] > pi:
+                ns[j] = ns[j] - (pi - -pi)
+            while ns[j] < -pi:
+                ns[j] = ns[j] + (pi - -pi)
+        ns[2] = min(max(ns[2], -4 * pi), 4 * pi)
+        ns[3] = min(max(ns[3], -9 * pi), 9 * pi)
+        state[i] = ns
+        te = -math.cos(ns[0]) - math.cos(ns[1] + ns[0]) > 1.0
+        steps[i] += 1
+        tr = steps[i] >= max_steps
+        obs[i] = np.array([math.cos(ns[0]), math.sin(ns[0]), math.cos(ns[1]), math.sin(ns[1]),
+                           ns[2], ns[3]], dtype=np.float32)
+        rewards[i] = 0.0 if te else -1.0
+        terminated[i], truncated[i], reset[i] = te, tr, te or tr
+        if same_step and (te or tr):
+            final_obs[i] = obs[i]
+            rec = bank[i, cursor[i]]
+            cursor[i] += 1
+            state[i], obs[i] = rec[:4], rec[4:]
+            steps[i] = 0
     return -2 if (cursor >= bank.shape[1]).any() else -1
