@@ -13,7 +13,7 @@ cimport cython
 from libc.math cimport cos, exp, log, pow, sin
 from libc.stdint cimport int64_t
 
-@cython.locals(N=Py_ssize_t, i=Py_ssize_t, k=Py_ssize_t, empty=bint, te=bint, tr=bint)
+@cython.locals(N=Py_ssize_t, i=Py_ssize_t, k=Py_ssize_t, empty=bint, te=bint)
 cdef Py_ssize_t cartpole_step_c(double[:, ::1] state, const int64_t[::1] actions,
                                 const double[:, :, ::1] bank, int64_t[::1] cursor,
                                 int64_t[::1] steps, unsigned char[::1] reset,
@@ -35,8 +35,7 @@ cdef Py_ssize_t cartpole_rollout_c(const double[:, ::1] W, const double[:, ::1] 
                                    unsigned char[:, ::1] truncated_out,
                                    double[:, ::1] logp_out) noexcept nogil
 
-@cython.locals(N=Py_ssize_t, i=Py_ssize_t, empty=bint, te=bint, tr=bint, position=double,
-               velocity=double)
+@cython.locals(N=Py_ssize_t, i=Py_ssize_t, empty=bint, position=double, velocity=double)
 cdef Py_ssize_t mountaincar_step_c(double[:, ::1] state, const int64_t[::1] actions,
                                    const double[:, :, ::1] bank, int64_t[::1] cursor,
                                    int64_t[::1] steps, unsigned char[::1] reset,
@@ -46,7 +45,7 @@ cdef Py_ssize_t mountaincar_step_c(double[:, ::1] state, const int64_t[::1] acti
                                    float[:, ::1] final_obs) noexcept nogil
 
 @cython.locals(N=Py_ssize_t, i=Py_ssize_t, j=Py_ssize_t, k=Py_ssize_t, empty=bint, te=bint,
-               tr=bint, two=double, pi=double, dt=double, dt2=double, a=double, h=double,
+               two=double, pi=double, dt=double, dt2=double, a=double, h=double,
                x=double)
 cdef Py_ssize_t acrobot_step_c(double[:, ::1] state, const int64_t[::1] actions,
                                const double[:, :, ::1] bank, int64_t[::1] cursor,

@@ -74,6 +74,40 @@ def _advance(state: cython.double[:, ::1], i: cython.Py_ssize_t,
     return x < -2.4 or x > 2.4 or theta < -theta_threshold or theta > theta_threshold
 
 
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _cleared(i: cython.Py_ssize_t, steps: int64_t[::1], rewards: cython.double[::1],
+             terminated: cython.uchar[::1], truncated: cython.uchar[::1],
+             reset: cython.uchar[::1]) -> cython.void:
+    """Env i's outputs at a next-step autoreset: reward 0, no flags."""
+    steps[i] = 0
+    rewards[i] = 0.0
+    terminated[i] = 0
+    truncated[i] = 0
+    reset[i] = 0
+
+
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+@cython.locals(tr=cython.bint)
+def _ended(i: cython.Py_ssize_t, te: cython.bint, reward: cython.double, steps: int64_t[::1],
+           max_steps: int64_t, rewards: cython.double[::1], terminated: cython.uchar[::1],
+           truncated: cython.uchar[::1], reset: cython.uchar[::1]) -> cython.bint:
+    """Env i's reward and flags after a step (truncated at max_steps steps);
+    whether its episode ended."""
+    steps[i] += 1
+    tr = steps[i] >= max_steps
+    rewards[i] = reward
+    terminated[i] = 1 if te else 0
+    truncated[i] = 1 if tr else 0
+    reset[i] = 1 if te or tr else 0
+    return te or tr
+
+
 def cartpole_step_c(state, actions, bank, cursor, steps, reset, max_steps, same_step,
                     obs, rewards, terminated, truncated, final_obs):
     """N CartPole-v1 steps with autoreset: -1; -2 when a bank ran out; or the
@@ -88,22 +122,13 @@ def cartpole_step_c(state, actions, bank, cursor, steps, reset, max_steps, same_
             empty |= _reset_to(state, bank, cursor, i)
             for k in range(4):
                 obs[i, k] = state[i, k]
-            steps[i] = 0
-            rewards[i] = 0.0
-            terminated[i] = 0
-            truncated[i] = 0
-            reset[i] = 0
+            _cleared(i, steps, rewards, terminated, truncated, reset)
             continue
         te = _advance(state, i, actions[i])
-        steps[i] += 1
-        tr = steps[i] >= max_steps
         for k in range(4):
             obs[i, k] = state[i, k]
-        rewards[i] = 1.0
-        terminated[i] = 1 if te else 0
-        truncated[i] = 1 if tr else 0
-        reset[i] = 1 if te or tr else 0
-        if same_step and (te or tr):
+        if _ended(i, te, 1.0, steps, max_steps, rewards, terminated, truncated, reset) \
+                and same_step:
             for k in range(4):
                 final_obs[i, k] = obs[i, k]
             empty |= _reset_to(state, bank, cursor, i)
@@ -206,11 +231,7 @@ def mountaincar_step_c(state, actions, bank, cursor, steps, reset, max_steps, sa
             empty |= _mc_reset_to(state, bank, cursor, i)
             obs[i, 0] = state[i, 0]
             obs[i, 1] = state[i, 1]
-            steps[i] = 0
-            rewards[i] = 0.0
-            terminated[i] = 0
-            truncated[i] = 0
-            reset[i] = 0
+            _cleared(i, steps, rewards, terminated, truncated, reset)
             continue
         # gymnasium's arithmetic: velocity += (a - 1) force + cos(3 position) (-gravity)
         position = state[i, 0]
@@ -222,16 +243,10 @@ def mountaincar_step_c(state, actions, bank, cursor, steps, reset, max_steps, sa
             velocity = 0.0
         state[i, 0] = position
         state[i, 1] = velocity
-        te = position >= 0.5 and velocity >= 0
-        steps[i] += 1
-        tr = steps[i] >= max_steps
         obs[i, 0] = position
         obs[i, 1] = velocity
-        rewards[i] = -1.0
-        terminated[i] = 1 if te else 0
-        truncated[i] = 1 if tr else 0
-        reset[i] = 1 if te or tr else 0
-        if same_step and (te or tr):
+        if _ended(i, position >= 0.5 and velocity >= 0, -1.0, steps, max_steps, rewards,
+                  terminated, truncated, reset) and same_step:
             final_obs[i, 0] = obs[i, 0]
             final_obs[i, 1] = obs[i, 1]
             empty |= _mc_reset_to(state, bank, cursor, i)
@@ -291,11 +306,7 @@ def acrobot_step_c(state, actions, bank, cursor, steps, reset, max_steps, same_s
     for i in range(N):
         if not same_step and reset[i] != 0:
             empty |= _acrobot_reset_to(state, obs, bank, cursor, i)
-            steps[i] = 0
-            rewards[i] = 0.0
-            terminated[i] = 0
-            truncated[i] = 0
-            reset[i] = 0
+            _cleared(i, steps, rewards, terminated, truncated, reset)
             continue
         a = 1.0 * (actions[i] - 1)  # gymnasium's AVAIL_TORQUE[a]
         # rk4 over [0, dt], gymnasium's stages (row 4 of work holds a stage's y)
@@ -319,19 +330,14 @@ def acrobot_step_c(state, actions, bank, cursor, steps, reset, max_steps, same_s
         state[i, 2] = min(max(work[4, 2], -4 * pi), 4 * pi)
         state[i, 3] = min(max(work[4, 3], -9 * pi), 9 * pi)
         te = -cos(state[i, 0]) - cos(state[i, 1] + state[i, 0]) > 1.0
-        steps[i] += 1
-        tr = steps[i] >= max_steps
         obs[i, 0] = cos(state[i, 0])
         obs[i, 1] = sin(state[i, 0])
         obs[i, 2] = cos(state[i, 1])
         obs[i, 3] = sin(state[i, 1])
         obs[i, 4] = state[i, 2]
         obs[i, 5] = state[i, 3]
-        rewards[i] = 0.0 if te else -1.0
-        terminated[i] = 1 if te else 0
-        truncated[i] = 1 if tr else 0
-        reset[i] = 1 if te or tr else 0
-        if same_step and (te or tr):
+        if _ended(i, te, 0.0 if te else -1.0, steps, max_steps, rewards, terminated, truncated,
+                  reset) and same_step:
             for k in range(6):
                 final_obs[i, k] = obs[i, k]
             empty |= _acrobot_reset_to(state, obs, bank, cursor, i)

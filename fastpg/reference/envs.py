@@ -128,34 +128,49 @@ def _reset_state(bank, cursor, i):
     return -0.05 + (0.05 - -0.05) * u
 
 
-def cartpole_step(state, actions, bank, cursor, steps, reset, max_steps, same_step,
-                  obs, rewards, terminated, truncated, final_obs):
-    for i in range(state.shape[0]):
-        if actions[i] != 0 and actions[i] != 1:
+def _autoreset(advance, restart, n_actions, actions, bank, cursor, steps, reset, max_steps,
+               same_step, obs, rewards, terminated, truncated, final_obs):
+    """What every env kernel does around its dynamics: check the actions,
+    reset the envs with a pending next-step autoreset, step the others
+    (``advance(i, a) -> (observation, reward, terminated)``), flag the time
+    limit and, with same-step autoreset, restart the envs that ended
+    (``restart(i) -> observation``, from env i's bank)."""
+    for i in range(len(actions)):
+        if not 0 <= actions[i] < n_actions:
             return i
-    for i in range(state.shape[0]):
+    for i in range(len(actions)):
         if not same_step and reset[i]:
-            state[i] = _reset_state(bank, cursor, i)
+            obs[i] = restart(i)
             steps[i] = 0
-            obs[i] = state[i].astype(np.float32)
             rewards[i] = 0.0
             terminated[i] = truncated[i] = reset[i] = 0
             continue
-        x, x_dot, theta, theta_dot = _cartpole_dynamics(state[i], actions[i])
-        state[i] = (x, x_dot, theta, theta_dot)
+        obs[i], rewards[i], te = advance(i, int(actions[i]))
         steps[i] += 1
-        te = x < -X_THRESHOLD or x > X_THRESHOLD or theta < -THETA_THRESHOLD \
-            or theta > THETA_THRESHOLD
         tr = steps[i] >= max_steps
-        obs[i] = state[i].astype(np.float32)
-        rewards[i] = 1.0
         terminated[i], truncated[i], reset[i] = te, tr, te or tr
         if same_step and (te or tr):
             final_obs[i] = obs[i]
-            state[i] = _reset_state(bank, cursor, i)
+            obs[i] = restart(i)
             steps[i] = 0
-            obs[i] = state[i].astype(np.float32)
     return -2 if (cursor >= bank.shape[1]).any() else -1
+
+
+def cartpole_step(state, actions, bank, cursor, steps, reset, max_steps, same_step,
+                  obs, rewards, terminated, truncated, final_obs):
+    def advance(i, a):
+        state[i] = _cartpole_dynamics(state[i], a)
+        x, theta = state[i, 0], state[i, 2]
+        te = x < -X_THRESHOLD or x > X_THRESHOLD or theta < -THETA_THRESHOLD \
+            or theta > THETA_THRESHOLD
+        return state[i].astype(np.float32), 1.0, te
+
+    def restart(i):
+        state[i] = _reset_state(bank, cursor, i)
+        return state[i].astype(np.float32)
+
+    return _autoreset(advance, restart, 2, actions, bank, cursor, steps, reset, max_steps,
+                      same_step, obs, rewards, terminated, truncated, final_obs)
 
 
 def cartpole_rollout(W, u, state, bank, cursor, steps, reset, max_steps, obs_out,
@@ -204,37 +219,23 @@ def _mc_reset_state(bank, cursor, i):
 
 def mountaincar_step(state, actions, bank, cursor, steps, reset, max_steps, same_step,
                      obs, rewards, terminated, truncated, final_obs):
-    for i in range(state.shape[0]):
-        if not 0 <= actions[i] <= 2:
-            return i
-    for i in range(state.shape[0]):
-        if not same_step and reset[i]:
-            state[i] = _mc_reset_state(bank, cursor, i)
-            steps[i] = 0
-            obs[i] = state[i].astype(np.float32)
-            rewards[i] = 0.0
-            terminated[i] = truncated[i] = reset[i] = 0
-            continue
+    def advance(i, a):
         position, velocity = (float(v) for v in state[i])
-        velocity += (int(actions[i]) - 1) * 0.001 + math.cos(3 * position) * (-0.0025)
+        velocity += (a - 1) * 0.001 + math.cos(3 * position) * (-0.0025)
         velocity = min(max(velocity, -0.07), 0.07)
         position += velocity
         position = min(max(position, -1.2), 0.6)
         if position == -1.2 and velocity < 0:
             velocity = 0.0
         state[i] = (position, velocity)
-        steps[i] += 1
-        te = position >= 0.5 and velocity >= 0
-        tr = steps[i] >= max_steps
-        obs[i] = state[i].astype(np.float32)
-        rewards[i] = -1.0
-        terminated[i], truncated[i], reset[i] = te, tr, te or tr
-        if same_step and (te or tr):
-            final_obs[i] = obs[i]
-            state[i] = _mc_reset_state(bank, cursor, i)
-            steps[i] = 0
-            obs[i] = state[i].astype(np.float32)
-    return -2 if (cursor >= bank.shape[1]).any() else -1
+        return state[i].astype(np.float32), -1.0, position >= 0.5 and velocity >= 0
+
+    def restart(i):
+        state[i] = _mc_reset_state(bank, cursor, i)
+        return state[i].astype(np.float32)
+
+    return _autoreset(advance, restart, 3, actions, bank, cursor, steps, reset, max_steps,
+                      same_step, obs, rewards, terminated, truncated, final_obs)
 
 
 def _acrobot_derivs(y, a):
@@ -257,24 +258,14 @@ def _acrobot_derivs(y, a):
 def acrobot_step(state, actions, bank, cursor, steps, reset, max_steps, same_step,
                  obs, rewards, terminated, truncated, final_obs):
     pi, dt = math.pi, 0.2
-    for i in range(state.shape[0]):
-        if not 0 <= actions[i] <= 2:
-            return i
-    for i in range(state.shape[0]):
-        if not same_step and reset[i]:
-            rec = bank[i, cursor[i]]
-            cursor[i] += 1
-            state[i], obs[i] = rec[:4], rec[4:]
-            steps[i] = 0
-            rewards[i] = 0.0
-            terminated[i] = truncated[i] = reset[i] = 0
-            continue
-        a = float(actions[i] - 1)
+
+    def advance(i, a):
+        torque = float(a - 1)
         y = [float(v) for v in state[i]]
-        k1 = _acrobot_derivs(y, a)
-        k2 = _acrobot_derivs([y[j] + dt / 2.0 * k1[j] for j in range(4)], a)
-        k3 = _acrobot_derivs([y[j] + dt / 2.0 * k2[j] for j in range(4)], a)
-        k4 = _acrobot_derivs([y[j] + dt * k3[j] for j in range(4)], a)
+        k1 = _acrobot_derivs(y, torque)
+        k2 = _acrobot_derivs([y[j] + dt / 2.0 * k1[j] for j in range(4)], torque)
+        k3 = _acrobot_derivs([y[j] + dt / 2.0 * k2[j] for j in range(4)], torque)
+        k4 = _acrobot_derivs([y[j] + dt * k3[j] for j in range(4)], torque)
         ns = [y[j] + dt / 6.0 * (k1[j] + 2 * k2[j] + 2 * k3[j] + k4[j]) for j in range(4)]
         for j in range(2):
             while ns[j] > pi:
@@ -285,16 +276,15 @@ def acrobot_step(state, actions, bank, cursor, steps, reset, max_steps, same_ste
         ns[3] = min(max(ns[3], -9 * pi), 9 * pi)
         state[i] = ns
         te = -math.cos(ns[0]) - math.cos(ns[1] + ns[0]) > 1.0
-        steps[i] += 1
-        tr = steps[i] >= max_steps
-        obs[i] = np.array([math.cos(ns[0]), math.sin(ns[0]), math.cos(ns[1]), math.sin(ns[1]),
-                           ns[2], ns[3]], dtype=np.float32)
-        rewards[i] = 0.0 if te else -1.0
-        terminated[i], truncated[i], reset[i] = te, tr, te or tr
-        if same_step and (te or tr):
-            final_obs[i] = obs[i]
-            rec = bank[i, cursor[i]]
-            cursor[i] += 1
-            state[i], obs[i] = rec[:4], rec[4:]
-            steps[i] = 0
-    return -2 if (cursor >= bank.shape[1]).any() else -1
+        ob = np.array([math.cos(ns[0]), math.sin(ns[0]), math.cos(ns[1]), math.sin(ns[1]),
+                       ns[2], ns[3]], dtype=np.float32)
+        return ob, 0.0 if te else -1.0, te
+
+    def restart(i):
+        rec = bank[i, cursor[i]]
+        cursor[i] += 1
+        state[i] = rec[:4]
+        return rec[4:]
+
+    return _autoreset(advance, restart, 3, actions, bank, cursor, steps, reset, max_steps,
+                      same_step, obs, rewards, terminated, truncated, final_obs)
