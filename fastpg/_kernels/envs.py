@@ -9,8 +9,9 @@ functions (fastpg._numba.envs).
 Each env is one row: read its state, step or reset it, write its outputs.
 The arithmetic is gymnasium's, operation for operation, in double, so that
 the states (and the float32 observations rounded from them) are the same
-bits as gymnasium's CartPoleEnv where sin and cos are the C library's, as
-NumPy's are for float64 on x86-64 without AVX-512.
+bits as gymnasium's CartPole-v1, MountainCar-v0 and Acrobot-v1 where sin
+and cos are the C library's, as NumPy's are for float64 on x86-64 without
+AVX-512. The helpers without an env's name in theirs are CartPole's.
 """
 import cython
 import numpy as np
