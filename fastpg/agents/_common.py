@@ -166,6 +166,15 @@ class Episode:
         return len(self.actions)
 
 
+def _finished(ep, done_eps, hist, progress):
+    """Record a finished episode: in the history, the batch and the progress line."""
+    hist.episode_returns.append(float(ep.rewards.sum()))
+    hist.episode_lengths.append(len(ep))
+    done_eps.append(ep)
+    if progress is not None:
+        progress.update(hist)
+
+
 class Collector:
     """Runs ``act(obs_batch) -> actions`` on an env and returns finished episodes.
 
@@ -214,11 +223,7 @@ class Collector:
                                  np.asarray(b[2], dtype=np.float64), bool(term[i]),
                                  np.array(nobs[i]))
                     self.buf[i] = ([], [], [])
-                    hist.episode_returns.append(float(ep.rewards.sum()))
-                    hist.episode_lengths.append(len(ep))
-                    done_eps.append(ep)
-                    if progress is not None:
-                        progress.update(hist)
+                    _finished(ep, done_eps, hist, progress)
                     if vec:
                         self.skip[i] = True
             self.obs = nobs
@@ -244,11 +249,7 @@ class Collector:
                 O, Acts, Rs = [], [], []
                 hist.steps += steps
                 steps = 0
-                hist.episode_returns.append(float(ep.rewards.sum()))
-                hist.episode_lengths.append(len(ep))
-                done_eps.append(ep)
-                if progress is not None:
-                    progress.update(hist)
+                _finished(ep, done_eps, hist, progress)
                 o, _ = self.env.reset()
             obs = o
         hist.steps += steps
@@ -288,11 +289,7 @@ class FusedCollector:
                     self.buf[i] = []
                     ep = Episode(*(np.concatenate([p[k] for p in parts]) for k in range(3)),
                                  bool(r.terminated[t, i]), self.nan_obs)
-                    hist.episode_returns.append(float(ep.rewards.sum()))
-                    hist.episode_lengths.append(len(ep))
-                    done_eps.append(ep)
-                    if progress is not None:
-                        progress.update(hist)
+                    _finished(ep, done_eps, hist, progress)
                     start = t + 1
                 if start < self.chunk:
                     self.buf[i].append((r.observations[start:, i], r.actions[start:, i],
