@@ -7,8 +7,10 @@ Run: pytest bench/bench_envs.py --benchmark-only (extra_info holds steps/s;
 compare within one run). Each run checks its result: every step pays 1 per
 env except those that reset (next-step autoreset pays 0), and fastpg's
 envs must have run the same episodes as gymnasium's SyncVectorEnv from the
-same seed (equal final observations). MountainCar-v0 and Acrobot-v1 at 64
-envs against gymnasium's SyncVectorEnv, which is all gymnasium has for them.
+same seed (equal final observations). MountainCar-v0, Acrobot-v1 and the
+compiled seed envs (GridWorld, the three-state MDP) at 64 envs against
+gymnasium's SyncVectorEnv (of gymnasium's env, or of fastpg's Python env),
+which is all gymnasium has for them.
 """
 import gymnasium as gym
 import numpy as np
@@ -66,16 +68,23 @@ def test_gymnasium_numpy_vector_env(benchmark, n_envs):
     _run(benchmark, lambda: GymVector(num_envs=n_envs), n_envs)
 
 
-@pytest.mark.parametrize("env_id, n_actions", [("MountainCar-v0", 3), ("Acrobot-v1", 3)])
+#: (gymnasium's or fastpg's Python env for SyncVectorEnv, actions); fastpg's
+#: compiled env is "fastpg/<name>" or, for the seed envs, make_vec of the same id
+OTHER_ENVS = [("MountainCar-v0", 3), ("Acrobot-v1", 3), ("fastpg/GridWorld-v0", 4),
+              ("fastpg/ThreeStateMDP-v0", 3)]
+
+
+@pytest.mark.parametrize("env_id, n_actions", OTHER_ENVS)
 @pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "numpy"])
 def test_other_compiled_envs_against_sync(benchmark, backend, env_id, n_actions):
-    """fastpg's MountainCar and Acrobot at 64 envs (gymnasium has no vector
-    form of them beyond SyncVectorEnv, timed below); the final observations
-    equal gymnasium's after the same actions."""
+    """fastpg's other compiled envs at 64 envs (gymnasium has no vector form
+    of them beyond SyncVectorEnv, timed below); the final observations equal
+    SyncVectorEnv's after the same actions."""
     benchmark.group = f"{env_id} step|64 envs"
     steps = 10 if benchmark.disabled else STEPS
     actions = np.random.default_rng(0).integers(0, n_actions, (steps, 64))
-    ours = gym.make_vec("fastpg/" + env_id, num_envs=64, backend=backend)
+    ours = gym.make_vec(env_id if env_id.startswith("fastpg/") else "fastpg/" + env_id,
+                        num_envs=64, backend=backend)
     res = {}
 
     def run():
@@ -93,11 +102,11 @@ def test_other_compiled_envs_against_sync(benchmark, backend, env_id, n_actions)
     assert np.array_equal(res["obs"], obs)
 
 
-@pytest.mark.parametrize("env_id", ["MountainCar-v0", "Acrobot-v1"])
-def test_gymnasium_sync_other_envs(benchmark, env_id):
+@pytest.mark.parametrize("env_id, n_actions", OTHER_ENVS)
+def test_gymnasium_sync_other_envs(benchmark, env_id, n_actions):
     benchmark.group = f"{env_id} step|64 envs"
     steps = 10 if benchmark.disabled else STEPS
-    actions = np.random.default_rng(0).integers(0, 3, (steps, 64))
+    actions = np.random.default_rng(0).integers(0, n_actions, (steps, 64))
     env = gym.make_vec(env_id, num_envs=64, vectorization_mode="sync")
 
     def run():

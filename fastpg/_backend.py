@@ -65,6 +65,7 @@ REGISTRY = {
     "replay": ("tree_update", "tree_sample", "importance_weights", "ring_write", "gather_rows",
                "uniform_sample", "uniform_gather", "nstep_gather"),
     "envs": ("cartpole_step", "cartpole_rollout", "mountaincar_step", "acrobot_step"),
+    "tabular_envs": ("mdp_step",),
 }
 
 #: kernel -> backends in order of preference for ``auto``. From ``fastpg bench``

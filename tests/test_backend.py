@@ -29,15 +29,17 @@ def test_every_registered_kernel_exists_in_every_backend(family, name_backend):
 
 def test_every_registered_kernel_is_public():
     for family, names in _backend.REGISTRY.items():
-        mod = importlib.import_module(f"fastpg.{family}")
-        if family in ("replay", "envs"):
+        # the environment kernels' public classes are in fastpg.envs
+        mod = importlib.import_module("fastpg.envs" if family == "tabular_envs"
+                                      else f"fastpg.{family}")
+        if family in ("replay", "envs", "tabular_envs"):
             # used through the public classes (fastpg.SumTree and the buffers,
             # the environments), which look their kernels up by name
             source = "".join(inspect.getsource(importlib.import_module(f"{mod.__name__}.{m.name}"))
                              for m in pkgutil.iter_modules(mod.__path__))
             calls = re.findall(r'_k\("(\w+)"|kernel\([^)]*?"%s", "(\w+)"' % family, source)
             used = {n for pair in calls for n in pair if n}
-            if family == "envs":  # the vector envs name their step kernel (KERNEL)
+            if family in ("envs", "tabular_envs"):  # the vector envs name their kernel
                 from fastpg.envs._vector import KernelVectorEnv
                 used |= {c.KERNEL for c in vars(mod).values()
                          if isinstance(c, type) and issubclass(c, KernelVectorEnv)}

@@ -38,6 +38,8 @@ REPLAY_DIMS = {"tiny": dict(C=10, B=4, R=16), "small": dict(C=1000, B=64, R=40),
                "bench": dict(C=1_000_000, B=256, R=48)}
 ENV_DIMS = {"tiny": dict(N=6, K=2, T=5), "small": dict(N=200, K=3, T=30),
             "bench": dict(N=1024, K=16, T=100)}
+TABULAR_ENV_DIMS = {"tiny": dict(N=6, K=3, S=4, A=3), "small": dict(N=200, K=4, S=12, A=4),
+                    "bench": dict(N=1024, K=256, S=90, A=4)}
 
 
 @dataclass(frozen=True)
@@ -292,6 +294,32 @@ def _cartpole_rollout(d, dt, rng):
             rng.integers(0, 500, N), (rng.random(N) < 0.2).astype(np.uint8), 500, *out), {}
 
 
+def _tabular_env(d, dt, rng):
+    """A finite MDP with deterministic and random transitions, impossible
+    actions, terminal states, a horizon or not, a random start or not; a
+    batch mid-episode with pending resets, step limits and banks nearly
+    used up. The actions are possible in each env's state."""
+    N, K, S, A = d["N"], d["K"], d["S"], d["A"]
+    nxt = np.where(rng.random((S, A)) < 0.5, rng.integers(0, S, (S, A)), -1)
+    P = rng.random((S, A, S)) * (rng.random((S, A, S)) < 0.7)
+    P[..., 0] += 1e-3
+    cdf = np.cumsum(P / P.sum(axis=2, keepdims=True), axis=2)
+    mask = (rng.random((S, A)) < 0.8).astype(np.uint8)
+    mask[np.arange(S), rng.integers(0, A, S)] = 1
+    state = rng.integers(0, S, N)
+    actions = np.array([rng.choice(np.flatnonzero(mask[s])) for s in state])
+    start_cdf = np.cumsum(rng.dirichlet(np.ones(S)))
+    steps = rng.integers(0, 50, N)
+    steps[rng.random(N) < 0.2] = 49
+    out = (np.zeros(N, np.int64), np.zeros(N), np.zeros(N, np.uint8), np.zeros(N, np.uint8),
+           np.zeros(N, np.int64))
+    return (nxt, cdf, rng.standard_normal((S, A, S)), mask,
+            (rng.random(S) < 0.2).astype(np.uint8), start_cdf,
+            int(rng.integers(-1, S)), int(rng.integers(0, 2)) * int(rng.integers(1, 40)),
+            state, actions, rng.random((N, K)), rng.integers(0, K - 1, N), steps,
+            (rng.random(N) < 0.2).astype(np.uint8), 50, int(rng.integers(0, 2)), *out), {}
+
+
 def _specs():
     out = []
     for name in _backend.REGISTRY["returns"]:
@@ -315,6 +343,8 @@ def _specs():
                           public=False))
     out.append(KernelSpec("acrobot_step", "envs", _acrobot, ENV_DIMS, (np.float64,),
                           public=False))
+    out.append(KernelSpec("mdp_step", "tabular_envs", _tabular_env, TABULAR_ENV_DIMS,
+                          (np.float64,), public=False))
     for name in _backend.REGISTRY["replay"]:
         dts = (np.float32, np.float64) if name == "nstep_gather" else (np.float64,)
         out.append(KernelSpec(name, "replay", _replay(name), REPLAY_DIMS, dts, public=False))

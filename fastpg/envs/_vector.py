@@ -68,6 +68,9 @@ class KernelVectorEnv(VectorEnv):
     ID, KERNEL, STATE, DRAWS, ACTIONS, BOUNDS, MAX_STEPS = "", "", 0, 0, 0, (0.0, 0.0), 0
     #: the float32 observation's width (the state's unless set)
     OBS = None
+    #: the kernel's family, the records drawn ahead per env, and the most
+    #: records one kernel call can use per env
+    FAMILY, BANK, NEED = "envs", BANK, 1
 
     @staticmethod
     def observe(state):
@@ -111,48 +114,60 @@ class KernelVectorEnv(VectorEnv):
         self.render_mode = None
         self.copy = bool(copy)
         self.backend = C.backend(backend)
-        self._step = _backend.kernel("envs", self.KERNEL, self.backend)
+        self._step = _backend.kernel(self.FAMILY, self.KERNEL, self.backend)
         self.single_observation_space = self.observation_space_1()
         self.single_action_space = gym.spaces.Discrete(self.ACTIONS)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-        n, d = self.num_envs, self.OBS or self.STATE
-        self._state = np.zeros((n, self.STATE))
+        n = self.num_envs
         self._steps = np.zeros(n, np.int64)
         self._reset = np.zeros(n, np.uint8)
-        self._obs = np.zeros((n, d), np.float32)
-        self._final_obs = np.zeros((n, d), np.float32)
         self._rewards = np.zeros(n)
         self._terminated = np.zeros(n, np.uint8)
         self._truncated = np.zeros(n, np.uint8)
+        self._allocate(n)
         self._rngs = None
-        # each env's next BANK resets' doubles, drawn ahead (_raw), and what
-        # the kernel reads to reset from them (_bank: the same unless
+        # each env's next BANK records of DRAWS doubles, drawn ahead (_raw),
+        # and what the kernel reads from them (_bank: the same unless
         # bank_records is set)
-        self._raw = np.zeros((n, BANK, self.DRAWS))
+        self._raw = np.zeros((n, self.BANK, self.DRAWS))
         self._bank = self.bank_records(self._raw)
         self._cursor = np.zeros(n, np.int64)
 
+    def _allocate(self, n):
+        """The state and observation buffers the kernel writes."""
+        d = self.OBS or self.STATE
+        self._state = np.zeros((n, self.STATE))
+        self._obs = np.zeros((n, d), np.float32)
+        self._final_obs = np.zeros((n, d), np.float32)
+
     def _refill(self):
-        """Draw anew the banks that are used up."""
-        for i in np.flatnonzero(self._cursor >= BANK):
-            self._raw[i] = self._rngs[i].random((BANK, self.DRAWS))
+        """Refill the banks that a kernel call could exhaust: their unused
+        records first, then new draws of each env's generator."""
+        for i in np.flatnonzero(self._cursor > self.BANK - self.NEED):
+            left = self.BANK - self._cursor[i]
+            self._raw[i, :left] = self._raw[i, self._cursor[i]:]
+            self._raw[i, left:] = self._rngs[i].random((self.BANK - left, self.DRAWS))
             if self._bank is not self._raw:
                 self._bank[i] = self.bank_records(self._raw[i])
             self._cursor[i] = 0
 
-    def reset(self, *, seed=None, options=None):
-        """Start every env's episode; ``seed`` as ``SyncVectorEnv`` (s + i for env i)."""
+    def _seed(self, seed):
+        """Seed (or keep) each env's generator as ``SyncVectorEnv`` does (s + i)."""
         seeds = _seeds(seed, self.num_envs)
-        low, high = _bounds(options, *self.BOUNDS)
         if seed is not None:
             self._np_random, self._np_random_seed = seeding.np_random(
                 seed if isinstance(seed, (int, np.integer)) else None)
         if self._rngs is None or seed is not None:
             self._rngs = [seeding.np_random(s)[0] for s in seeds]
-            self._cursor[:] = BANK
+            self._cursor[:] = self.BANK
         # else each env's generator goes on, as gymnasium's env.reset()
         self._refill()
+
+    def reset(self, *, seed=None, options=None):
+        """Start every env's episode; ``seed`` as ``SyncVectorEnv`` (s + i for env i)."""
+        low, high = _bounds(options, *self.BOUNDS)
+        self._seed(seed)
         envs = np.arange(self.num_envs)
         u = self._raw[envs, self._cursor]
         self._cursor += 1
@@ -162,6 +177,21 @@ class KernelVectorEnv(VectorEnv):
         self._reset[:] = 0
         self._obs[:] = self.observe(self._state)
         return (self._obs.copy() if self.copy else self._obs), {}
+
+    def _call(self, a, same):
+        """The kernel's call on actions ``a``: its return code."""
+        return self._step(self._state, a, self._bank, self._cursor, self._steps, self._reset,
+                          self.max_episode_steps, same, self._obs, self._rewards,
+                          self._terminated, self._truncated, self._final_obs)
+
+    def _bad_action(self, a, i):
+        return f"actions[{i}] = {a[i]}: {self.ID}'s actions are 0 to {self.ACTIONS - 1}"
+
+    def _observations(self):
+        return self._obs.copy() if self.copy else self._obs
+
+    def _final_observation(self, i):
+        return self._final_obs[i].copy()
 
     def step(self, actions):
         """One step of every env: (obs, rewards, terminated, truncated, infos)."""
@@ -174,12 +204,9 @@ class KernelVectorEnv(VectorEnv):
                               "the number of actions",
                               allow_float=False)
         same = self.autoreset_mode is AutoresetMode.SAME_STEP
-        rc = self._step(self._state, a, self._bank, self._cursor, self._steps, self._reset,
-                        self.max_episode_steps, same, self._obs, self._rewards,
-                        self._terminated, self._truncated, self._final_obs)
+        rc = self._call(a, same)
         if rc >= 0:
-            raise ValueError(f"actions[{rc}] = {a[rc]}: {self.ID}'s actions are 0 to "
-                             f"{self.ACTIONS - 1}")
+            raise ValueError(self._bad_action(a, rc))
         if rc == -2:
             self._refill()
         infos = {}
@@ -187,10 +214,10 @@ class KernelVectorEnv(VectorEnv):
             mask = self._reset.astype(bool)
             final = np.empty(self.num_envs, dtype=object)
             for i in np.flatnonzero(mask):
-                final[i] = self._final_obs[i].copy()
+                final[i] = self._final_observation(i)
             infos = {"final_obs": final, "_final_obs": mask, "final_info": {},
                      "_final_info": mask.copy()}
-        return ((self._obs.copy() if self.copy else self._obs), self._rewards.copy(),
+        return (self._observations(), self._rewards.copy(),
                 self._terminated.astype(bool), self._truncated.astype(bool), infos)
 
 

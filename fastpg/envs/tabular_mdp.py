@@ -71,7 +71,8 @@ class TabularMDP(gymnasium.Env):
         return (self.P * self.R).sum(axis=2) if self.R.ndim == 3 else self.R.copy()
 
     def _info(self):
-        return {"possible_actions": np.flatnonzero(self.action_mask[self.state]),
+        # a tuple, not an array of varying length: SyncVectorEnv batches infos
+        return {"possible_actions": tuple(np.flatnonzero(self.action_mask[self.state]).tolist()),
                 "action_mask": self.action_mask[self.state].copy()}
 
     def reset(self, *, seed=None, options=None):
