@@ -28,6 +28,10 @@ TABULAR_AGENTS = {"q-learning": "QLearning", "sarsa": "Sarsa", "expected-sarsa":
                   "double-q-learning": "DoubleQLearning"}
 
 
+#: the agents that train on vector envs (and on fastpg's compiled ones)
+_VECTOR_AGENTS = ("reinforce", "actor-critic")
+
+
 def train(args):
     import gymnasium
 
@@ -37,7 +41,7 @@ def train(args):
     try:
         # fastpg's compiled envs are vector envs of their own (fused rollouts),
         # even of one env; any other env is vectorised with gymnasium's sync
-        compiled = args.agent == "reinforce" and args.env.startswith("fastpg/") and \
+        compiled = args.agent in _VECTOR_AGENTS and args.env.startswith("fastpg/") and \
             gymnasium.spec(args.env).vector_entry_point is not None
         if args.num_envs > 1 or compiled:
             env = gymnasium.make_vec(args.env, num_envs=args.num_envs,
@@ -275,7 +279,8 @@ def main(argv=None):
     t.add_argument("--gamma", type=_number(0, 1), default=None)
     t.add_argument("--baseline", choices=["mean", "value"], default=None, help="reinforce only")
     t.add_argument("--num-envs", type=_number(1, integer=True), default=1,
-                   help="a synchronous vector env of this size (reinforce)")
+                   help="a vector env of this size (reinforce, actor-critic): fastpg's "
+                   "compiled one for a fastpg/ id, else gymnasium's SyncVectorEnv")
     t.add_argument("--backend", choices=["auto", *_backend.BACKENDS], default=None)
     t.add_argument("--quiet", action="store_true", help="no progress lines")
     t.add_argument("--plot", metavar="PATH", help="write the learning curve (policy agents) or "
@@ -294,8 +299,8 @@ def main(argv=None):
                 _fail(f"{flag} is for {', '.join(agents)}, not {args.agent}")
         if args.agent in TABULAR_AGENTS and args.lr is not None and args.lr > 1:
             _fail(f"--lr for {args.agent} is the step size alpha, in (0, 1]; got {args.lr:g}")
-        if args.num_envs > 1 and args.agent != "reinforce":
-            _fail(f"--num-envs > 1 is for reinforce, not {args.agent}")
+        if args.num_envs > 1 and args.agent not in _VECTOR_AGENTS:
+            _fail(f"--num-envs > 1 is for {' and '.join(_VECTOR_AGENTS)}, not {args.agent}")
     try:
         _backend.get_backend()  # FASTPG_BACKEND, read once: a bad value is a usage error
         return args.func(args)

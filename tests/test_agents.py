@@ -10,7 +10,7 @@ import pytest
 import fastpg.envs  # noqa: F401  (registers fastpg/...)
 from fastpg import cli
 from fastpg.agents import CARTPOLE, CompatibleActorCritic, Reinforce
-from fastpg.agents.actor_critic import notebook_features
+from fastpg.agents.actor_critic import notebook_features, outer_features
 from fastpg.envs.three_state import HORIZON, P, R, ThreeStateMDP
 
 
@@ -79,6 +79,44 @@ def test_actor_critic_reaches_the_optimum(backend, estimator):
     pi = agent.probs(np.eye(3, dtype=np.float32))
     assert _exact_return(pi) > best - 0.3
     np.testing.assert_array_equal(pi.argmax(axis=1), [1, 2, 0])
+
+
+def test_actor_critic_on_the_compiled_three_state_mdp():
+    """The same agent on 8 compiled three-state MDPs (make_vec): the optimum."""
+    best = max(_exact_return(np.eye(3)[list(c)]) for c in itertools.product(range(3), repeat=3))
+    env = gym.make_vec("fastpg/ThreeStateMDP-v0", num_envs=8)
+    agent = CompatibleActorCritic(env, seed=0)
+    hist = agent.train(env, episodes=400, seed=0, progress=False)
+    assert hist.mean_return(100) > best - 0.3
+    np.testing.assert_array_equal(agent.probs(np.eye(3)).argmax(axis=1), [1, 2, 0])
+
+
+def test_outer_features_policy_weights_give_the_same_logits():
+    rng = np.random.default_rng(0)
+    for bias in (False, True):
+        f = outer_features(3, bias=bias)
+        obs = rng.standard_normal((7, 4))
+        theta = rng.standard_normal(3 * (4 + bias))
+        W = f.policy_weights(theta)
+        assert W.shape == (5, 3)
+        np.testing.assert_allclose(obs @ W[:-1] + W[-1], f(obs) @ theta, rtol=1e-12, atol=1e-12)
+
+
+def test_actor_critic_learns_cartpole_on_fused_rollouts(monkeypatch):
+    """On fastpg/CartPole-v1 the policy runs in the env's fused rollouts
+    (never through step), and the returns grow several-fold (the plain
+    gradient does not solve CartPole: REINFORCE's normalised returns and Adam
+    do, tests/test_envs.py)."""
+    from fastpg import _backend
+    from fastpg.envs import CartPoleVectorEnv
+    monkeypatch.setattr(CartPoleVectorEnv, "step", None)
+    compiled = _backend.resolve("cartpole_rollout") != "numpy"
+    for seed in range(3 if compiled else 1):
+        env = gym.make_vec("fastpg/CartPole-v1", num_envs=8)
+        agent = CompatibleActorCritic(env, features=outer_features(2, bias=True), alpha=1e-3,
+                                      gamma=0.99, seed=seed)
+        r = np.array(agent.train(env, episodes=1500, seed=seed, progress=False).episode_returns)
+        assert r[-100:].mean() > 3 * r[:100].mean(), seed
 
 
 def test_notebook_features_only_express_state_independent_policies():
@@ -184,6 +222,24 @@ def test_cli_train_actor_critic(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "actor-critic on fastpg/ThreeStateMDP-v0 (seed 0): 300 episodes" in out
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_train_actor_critic_on_compiled_vector_envs(capsys, monkeypatch):
+    """--num-envs with a fastpg/ id: the compiled vector env (CartPole's fused
+    rollouts: its step is never called; the three-state MDP's kernel)."""
+    from fastpg.envs import CartPoleVectorEnv, ThreeStateMDPVectorEnv
+    made = []
+    monkeypatch.setattr(CartPoleVectorEnv, "step", None)
+    init = ThreeStateMDPVectorEnv.__init__
+    monkeypatch.setattr(ThreeStateMDPVectorEnv, "__init__",
+                        lambda self, *a, **k: (made.append(self), init(self, *a, **k))[1])
+    assert cli.main(["train", "actor-critic", "--env", "fastpg/CartPole-v1", "--num-envs", "8",
+                     "--lr", "0.001", "--episodes", "300", "--quiet"]) == 0
+    assert cli.main(["train", "actor-critic", "--env", "fastpg/ThreeStateMDP-v0", "--num-envs",
+                     "4", "--episodes", "300", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "actor-critic on fastpg/CartPole-v1 (seed 0): 30" in out
+    assert "actor-critic on fastpg/ThreeStateMDP-v0 (seed 0): 30" in out and len(made) == 1
 
 
 def test_cli_train_reinforce_with_progress(capsys):

@@ -23,7 +23,8 @@ approximator :math:`f_w(s, a) = w^\top \psi_{sa}`,
 Features: ``features(obs_batch) -> (N, A, d)``. The default is
 :math:`\phi_{sa} = \mathrm{obs} \otimes \mathrm{onehot}(a)`
 (:func:`outer_features`), a linear softmax policy, which on the one-hot
-three-state MDP is tabular.
+three-state MDP is tabular; on fastpg's compiled CartPole it runs inside the
+env's fused rollouts (:meth:`CompatibleActorCritic.train`).
 :func:`notebook_features` is the paper notebook's
 :math:`\phi_{sa} = (\mathrm{onehot}(s), \mathrm{onehot}(a))`; note that its
 state part is the same for every action and cancels in the softmax, so it
@@ -47,24 +48,39 @@ from .. import returns as R
 from ._common import spaces, train_by_episodes
 
 
-def outer_features(n_actions, bias=False):
+class outer_features:  # noqa: N801  (used as a function: outer_features(A))
     """φ_sa = obs ⊗ onehot(a) (with bias: (obs, 1) ⊗ onehot(a)): shape (N, A, A·k).
 
     Without a bias this is tabular on one-hot observations. A bias block is
     shared by every state, so on such observations it only adds a
     state-independent preference whose (non-natural) gradient can dominate
     early and drive the policy to one action everywhere; leave it off there.
+
+    θᵀφ_sa is then a linear softmax policy's logit x(s)ᵀ W[:, a] with
+    x = (obs, 1): :meth:`policy_weights` gives that W, which fastpg's
+    compiled vector envs run in their fused rollouts.
     """
-    def phi(obs):
+
+    def __init__(self, n_actions, bias=False):
+        self.n_actions = int(n_actions)
+        self.bias = bool(bias)
+
+    def __call__(self, obs):
         x = np.asarray(obs, dtype=np.float64).reshape(len(obs), -1)
-        if bias:
+        if self.bias:
             x = np.concatenate([x, np.ones((len(x), 1))], axis=1)
         N, k = x.shape
-        out = np.zeros((N, n_actions, n_actions * k))
-        for a in range(n_actions):
+        out = np.zeros((N, self.n_actions, self.n_actions * k))
+        for a in range(self.n_actions):
             out[:, a, a * k:(a + 1) * k] = x
         return out
-    return phi
+
+    def policy_weights(self, theta):
+        """W (k + 1, A), bias row last, with x(s)ᵀ W[:, a] = θᵀφ_sa."""
+        blocks = np.asarray(theta, dtype=np.float64).reshape(self.n_actions, -1).T
+        if self.bias:
+            return np.ascontiguousarray(blocks)
+        return np.concatenate([blocks, np.zeros((1, self.n_actions))])
 
 
 def notebook_features(n_actions):
@@ -156,5 +172,15 @@ class CompatibleActorCritic:
         return grad
 
     def train(self, env, episodes=500, seed=None, progress=None):
-        """Train for ``episodes`` episodes; returns a :class:`History`."""
-        return train_by_episodes(self, env, episodes, seed, progress)
+        """Train for ``episodes`` episodes; returns a :class:`History`.
+
+        With :func:`outer_features` (the default) on one of fastpg's compiled
+        vector envs that has a fused rollout (``fastpg/CartPole-v1``), the env
+        runs the policy itself (same draw rule as :meth:`act`, no Python per
+        step)."""
+        fused = None
+        if hasattr(self.features, "policy_weights") and callable(getattr(env, "rollout", None)):
+            if self.theta is None:  # sized from the env's observations
+                self._phi(np.zeros((1, *spaces(env, "CompatibleActorCritic")[0].shape)))
+            fused = lambda: self.features.policy_weights(self.theta)  # noqa: E731
+        return train_by_episodes(self, env, episodes, seed, progress, fused_policy=fused)

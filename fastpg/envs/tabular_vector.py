@@ -23,7 +23,6 @@ no per-env entries, except ``action_mask`` (N, A) for a ``TabularMDP``.
 from __future__ import annotations
 
 import numpy as np
-from gymnasium import spaces
 
 from .gridworld import MOVES, GridWorld
 from .tabular_mdp import HOML_P, HOML_POSSIBLE_ACTIONS, HOML_R, TabularMDP
