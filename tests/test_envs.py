@@ -405,13 +405,14 @@ def test_cli_trains_reinforce_on_the_compiled_env(capsys):
 
 
 def test_bench_lines_run():
-    """The `fastpg bench --full` CartPole lines' measurements, tiny."""
+    """The `fastpg bench --full` env lines' measurements, tiny."""
     from fastpg.bench import workloads as W
     backends = [b for b in ("numba", "cython") if _backend.available(b)]
-    step = W.cartpole_steps_per_second(4, backends, steps=3)
     fused = W.cartpole_rollout_steps_per_second(4, backends, steps=3)
-    assert set(step) == set(backends) | {"gymnasium"} and set(fused) == set(backends)
-    assert all(v > 0 for v in [*step.values(), *fused.values()])
+    assert set(fused) == set(backends) and all(v > 0 for v in fused.values())
+    for env_id in W.COMPILED_ENVS:
+        step = W.env_steps_per_second(env_id, 4, backends, steps=3)
+        assert set(step) == set(backends) | {"gymnasium"} and all(v > 0 for v in step.values())
 
 
 def test_users_njit_code_steps_the_kernel():

@@ -320,15 +320,23 @@ def bench(args):
     if args.full and not (args.kernels or args.sizes):
         envs = {}
         for n_envs in (64, 1024):
-            envs[n_envs] = W.cartpole_steps_per_second(
-                n_envs, [b for b in backends if b != "numpy"])
+            envs[n_envs] = W.env_steps_per_second(
+                "fastpg/CartPole-v1", n_envs, [b for b in backends if b != "numpy"])
             print(f"CartPole-v1 vector env step, {n_envs} envs, random actions, M steps/s: "
                   + ", ".join(f"{k} {v / 1e6:.2f}" for k, v in envs[n_envs].items())
                   + " (gymnasium: its NumPy CartPoleVectorEnv)")
+        others = {}
+        for env_id in list(W.COMPILED_ENVS)[1:]:
+            others[env_id] = W.env_steps_per_second(
+                env_id, 64, [b for b in backends if b != "numpy"])
+            print(f"{env_id} vector env step, 64 envs, random actions, M steps/s: "
+                  + ", ".join(f"{k} {v / 1e6:.2f}" for k, v in others[env_id].items())
+                  + f" (gymnasium: SyncVectorEnv of {W.COMPILED_ENVS[env_id][0]})")
         fused = W.cartpole_rollout_steps_per_second(64, [b for b in backends if b != "numpy"])
         print("CartPole-v1 fused rollout (linear softmax policy + env, 500 steps x 64 envs per "
               "call), M steps/s: " + ", ".join(f"{k} {v / 1e6:.2f}" for k, v in fused.items()))
         e2e = dict(e2e or {}, cartpole_vector_env_steps_per_s=envs,
+                   other_vector_envs_64_steps_per_s=others,
                    cartpole_fused_rollout_steps_per_s=fused)
     print("elements: steps (returns, vtrace, retrace), rows (policy), transitions (tabular; "
           f"the numpy reference loop is timed on the first {n_ref:,}), solves (value_iteration), "

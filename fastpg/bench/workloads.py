@@ -241,22 +241,37 @@ def rollout_steps_per_second(n_steps=2_000_000, backends=("numba", "cython")):
     return res
 
 
-def cartpole_steps_per_second(n_envs, backends, steps=300):
-    """CartPole-v1 vector envs stepped through the gymnasium API with random
-    actions drawn beforehand: fastpg/CartPole-v1 on each backend and
-    gymnasium's NumPy CartPoleVectorEnv, best of 3 runs of ``steps`` steps."""
+#: fastpg's compiled env ids -> (the peer that `fastpg bench --full` times them
+#: against, its number of actions): gymnasium's NumPy CartPoleVectorEnv, else
+#: gymnasium's SyncVectorEnv of gymnasium's env or of fastpg's Python env
+COMPILED_ENVS = {"fastpg/CartPole-v1": ("CartPoleVectorEnv", 2),
+                 "fastpg/MountainCar-v0": ("MountainCar-v0", 3),
+                 "fastpg/Acrobot-v1": ("Acrobot-v1", 3),
+                 "fastpg/GridWorld-v0": ("fastpg/GridWorld-v0", 4),
+                 "fastpg/ThreeStateMDP-v0": ("fastpg/ThreeStateMDP-v0", 3)}
+
+
+def env_steps_per_second(env_id, n_envs, backends, steps=300):
+    """A compiled vector env stepped through the gymnasium API with random
+    actions drawn beforehand, on each backend, and its peer (``COMPILED_ENVS``,
+    key "gymnasium"), best of 3 runs of ``steps`` steps (a third of them for a
+    SyncVectorEnv, which is slow)."""
     import time
 
     import gymnasium as gym
     from gymnasium.envs.classic_control.cartpole import CartPoleVectorEnv
 
-    import fastpg.envs  # noqa: F401  (registers fastpg/CartPole-v1)
-    actions = np.random.default_rng(0).integers(0, 2, (steps, n_envs))
-    makers = {b: (lambda b=b: gym.make_vec("fastpg/CartPole-v1", num_envs=n_envs, backend=b))
+    import fastpg.envs  # noqa: F401  (registers the fastpg/ ids)
+    peer, n_actions = COMPILED_ENVS[env_id]
+    makers = {b: (lambda b=b: gym.make_vec(env_id, num_envs=n_envs, backend=b))
               for b in backends}
-    makers["gymnasium"] = lambda: CartPoleVectorEnv(num_envs=n_envs)
+    makers["gymnasium"] = (lambda: CartPoleVectorEnv(num_envs=n_envs)) \
+        if peer == "CartPoleVectorEnv" else \
+        (lambda: gym.make_vec(peer, num_envs=n_envs, vectorization_mode="sync"))
     res = {}
     for name, make in makers.items():
+        k = steps if name != "gymnasium" or peer == "CartPoleVectorEnv" else max(1, steps // 3)
+        actions = np.random.default_rng(0).integers(0, n_actions, (k, n_envs))
         env = make()
         env.reset(seed=0)
         best = np.inf
@@ -265,7 +280,7 @@ def cartpole_steps_per_second(n_envs, backends, steps=300):
             for a in actions:
                 env.step(a)
             best = min(best, time.perf_counter() - t0)
-        res[name] = steps * n_envs / best
+        res[name] = k * n_envs / best
     return res
 
 

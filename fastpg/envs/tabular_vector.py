@@ -53,11 +53,11 @@ class TabularVectorEnv(KernelVectorEnv):
         S, A = nxt.shape
         self.ACTIONS = A
         self.MAX_STEPS = _NEVER if max_episode_steps is None else max_episode_steps
-        self._tables = (np.ascontiguousarray(nxt, np.int64), np.ascontiguousarray(cdf, np.float64),
-                        np.ascontiguousarray(np.broadcast_to(R, (S, A, S)), np.float64),
-                        np.ascontiguousarray(mask, np.uint8),
-                        np.ascontiguousarray(terminal, np.uint8),
-                        np.ascontiguousarray(start_cdf, np.float64), int(start_state), int(horizon))
+        # the env's own copies (writeable: numba would compile again for read-only arrays)
+        self._tables = (np.array(nxt, np.int64), np.array(cdf, np.float64),
+                        np.array(np.broadcast_to(R, (S, A, S)), np.float64),
+                        np.array(mask, np.uint8), np.array(terminal, np.uint8),
+                        np.array(start_cdf, np.float64), int(start_state), int(horizon))
         self._space = single_observation_space
         self._table = obs_table  # the observation of each state; None: the index itself
         super().__init__(max_episode_steps=self.MAX_STEPS, **kw)
