@@ -1,6 +1,6 @@
 # The environment kernels' C declarations, which are also their cimport API:
 # ``from fastpg._cy.envs cimport cartpole_step_c, cartpole_rollout_c,
-# mountaincar_step_c, acrobot_step_c``.
+# mountaincar_step_c, acrobot_step_c`` (and cartpole_step_parallel_c).
 #
 # This file augments the one source, fastpg/_kernels/envs.py: Cython compiles
 # that file as fastpg._cy.envs with these signatures and local types.
@@ -13,7 +13,7 @@ cimport cython
 from libc.math cimport cos, exp, log, pow, sin
 from libc.stdint cimport int64_t
 
-@cython.locals(N=Py_ssize_t, i=Py_ssize_t, k=Py_ssize_t, empty=bint, te=bint)
+@cython.locals(N=Py_ssize_t, i=Py_ssize_t)
 cdef Py_ssize_t cartpole_step_c(double[:, ::1] state, const int64_t[::1] actions,
                                 const double[:, :, ::1] bank, int64_t[::1] cursor,
                                 int64_t[::1] steps, unsigned char[::1] reset,
@@ -21,6 +21,16 @@ cdef Py_ssize_t cartpole_step_c(double[:, ::1] state, const int64_t[::1] actions
                                 double[::1] rewards, unsigned char[::1] terminated,
                                 unsigned char[::1] truncated,
                                 float[:, ::1] final_obs) noexcept nogil
+
+@cython.locals(N=Py_ssize_t, i=Py_ssize_t, c=Py_ssize_t, nchunk=Py_ssize_t)
+cdef Py_ssize_t cartpole_step_parallel_c(double[:, ::1] state, const int64_t[::1] actions,
+                                         const double[:, :, ::1] bank, int64_t[::1] cursor,
+                                         int64_t[::1] steps, unsigned char[::1] reset,
+                                         int64_t max_steps, bint same_step,
+                                         float[:, ::1] obs, double[::1] rewards,
+                                         unsigned char[::1] terminated,
+                                         unsigned char[::1] truncated, float[:, ::1] final_obs,
+                                         int64_t[::1] flags) noexcept nogil
 
 @cython.locals(T=Py_ssize_t, N=Py_ssize_t, t=Py_ssize_t, i=Py_ssize_t, k=Py_ssize_t,
                empty=bint, te=bint, tr=bint, a=int64_t, z0=double, z1=double, m=double,
@@ -63,6 +73,14 @@ cpdef Py_ssize_t cartpole_step(double[:, ::1] state, const int64_t[::1] actions,
                                int64_t max_steps, bint same_step, float[:, ::1] obs,
                                double[::1] rewards, unsigned char[::1] terminated,
                                unsigned char[::1] truncated, float[:, ::1] final_obs)
+
+@cython.locals(rc=Py_ssize_t, flags=int64_t[::1])
+cpdef Py_ssize_t cartpole_step_parallel(double[:, ::1] state, const int64_t[::1] actions,
+                                        const double[:, :, ::1] bank, int64_t[::1] cursor,
+                                        int64_t[::1] steps, unsigned char[::1] reset,
+                                        int64_t max_steps, bint same_step, float[:, ::1] obs,
+                                        double[::1] rewards, unsigned char[::1] terminated,
+                                        unsigned char[::1] truncated, float[:, ::1] final_obs)
 
 @cython.locals(rc=Py_ssize_t)
 cpdef Py_ssize_t cartpole_rollout(const double[:, ::1] W, const double[:, ::1] u,

@@ -13,7 +13,6 @@ import fastpg.envs  # noqa: F401  (registers fastpg/CartPole-v1)
 from fastpg import _backend
 from fastpg.envs import AcrobotEnv, AcrobotVectorEnv, CartPoleEnv, CartPoleVectorEnv, \
     MountainCarEnv
-from fastpg.envs._vector import BANK as _BANK
 from fastpg.reference import envs as ref
 
 MODES = [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP]
@@ -104,13 +103,15 @@ def test_truncation_at_the_step_limit_and_both_flags(backend):
 
 
 @pytest.mark.parity
+@pytest.mark.parametrize("variant", ["", "_parallel"])
 @pytest.mark.parametrize("same_step", [0, 1])
-@given(seed=st.integers(0, 2**32 - 1))
-def test_kernel_equals_the_reference(backend, same_step, seed):
+@given(seed=st.integers(0, 2**32 - 1), N=st.integers(1, 45))
+def test_kernel_equals_the_reference(backend, same_step, variant, seed, N):
     """Random mid-episode batches, pending resets, step limits and banks about
-    to run out: every array and the status equal the reference's bit for bit."""
+    to run out: every array and the status equal the reference's bit for bit,
+    for the serial kernel and the multi-threaded one (envs in chunks)."""
     rng = np.random.default_rng(seed)
-    N, K = 40, 3
+    K = 3
     state = rng.uniform(-1, 1, (N, 4)) * [2.6, 2.0, 0.23, 2.0]
     args = [state, rng.integers(0, 2, N), rng.random((N, K, 4)), rng.integers(0, K, N),
             rng.integers(495, 500, N), (rng.random(N) < 0.3).astype(np.uint8), 500, same_step,
@@ -118,11 +119,32 @@ def test_kernel_equals_the_reference(backend, same_step, seed):
             np.zeros(N, np.uint8), np.zeros((N, 4), np.float32)]
     mine = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
     want = ref.cartpole_step(*args)
-    got = _kernel(backend)(*mine)
+    got = getattr(_backend._load(backend, "envs"), "cartpole_step" + variant)(*mine)
     assert got == want
     for a, b in zip(mine, args):
         if isinstance(a, np.ndarray):
             assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+def test_many_envs_step_on_threads_with_the_same_results(backend):
+    """From 768 envs CartPole steps on the kernel's multi-threaded variant
+    (compiled backends, more than one thread): the same results as the
+    serial kernel, step for step, across many resets and bank refills."""
+    if backend == "numpy":
+        pytest.skip("the reference has no multi-threaded variant")
+    many = CartPoleVectorEnv(1024, backend=backend)
+    if _backend.threads() > 1:
+        assert many._step.__name__ == "cartpole_step_parallel"
+    one = CartPoleVectorEnv(1024, backend=backend)
+    one._step = _backend.kernel("envs", "cartpole_step", backend)
+    assert one._step.__name__ == "cartpole_step"
+    many.reset(seed=3)
+    one.reset(seed=3)
+    rng = np.random.default_rng(0)
+    for _ in range(400):
+        a = rng.integers(0, 2, 1024)
+        for x, y in zip(many.step(a)[:4], one.step(a)[:4]):
+            assert np.array_equal(x, y)
 
 
 def _pump(obs, t, rng):
@@ -145,7 +167,7 @@ def _swing(obs, t, rng):
 def test_rollouts_equal_gymnasiums_sync_vector_env(backend, mode, env_id, bounds, policy):
     """10,000 steps of 8 envs (2,000 for the reference) with a fixed action
     sequence from the same seed (CartPole: each env resets ~450 times, so its
-    bank refills ~30 times), a
+    bank refills ~7 times), a
     reset without a seed and with other bounds half way: observations,
     rewards, flags and final observations equal gymnasium's SyncVectorEnv's."""
     N, T = 8, 10_000 if backend != "numpy" else 2_000  # the reference: a Python loop
@@ -175,7 +197,7 @@ def test_rollouts_equal_gymnasiums_sync_vector_env(backend, mode, env_id, bounds
                 for i in np.flatnonzero(want[4]["_final_obs"]):
                     assert np.array_equal(got[4]["final_obs"][i], want[4]["final_obs"][i])
     if T == 10_000:
-        assert ends > 2 * _BANK * N  # the banks were refilled
+        assert ends > 2 * type(ours).BANK * N  # the banks were refilled
 
 
 @pytest.mark.filterwarnings("ignore:.*already returned terminated:UserWarning")

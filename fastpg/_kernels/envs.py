@@ -15,6 +15,11 @@ AVX-512. The helpers without an env's name in theirs are CartPole's.
 """
 import cython
 import numpy as np
+from cython.parallel import prange  # numba: numba.prange (fastpg._numba.envs)
+
+#: env chunks of the parallel step (one per thread on the machines we target;
+#: results do not depend on it)
+ENV_CHUNKS = 2
 
 if not cython.compiled:  # compiled, these are C names cimported by envs.pxd
     from ._py import cos, exp, int64_t, log, pow, sin
@@ -109,16 +114,20 @@ def _ended(i: cython.Py_ssize_t, te: cython.bint, reward: cython.double, steps: 
     return te or tr
 
 
-def cartpole_step_c(state, actions, bank, cursor, steps, reset, max_steps, same_step,
-                    obs, rewards, terminated, truncated, final_obs):
-    """N CartPole-v1 steps with autoreset: -1; -2 when a bank ran out; or the
-    first invalid action's env, before anything changed."""
-    N = state.shape[0]
-    for i in range(N):
-        if actions[i] != 0 and actions[i] != 1:
-            return i
+@cython.cfunc
+@cython.nogil
+@cython.exceptval(check=False)
+@cython.locals(i=cython.Py_ssize_t, k=cython.Py_ssize_t, empty=cython.bint, te=cython.bint)
+def _cartpole_rows(state: cython.double[:, ::1], actions: cython.const[int64_t][::1],
+                   bank: cython.const[cython.double][:, :, ::1], cursor: int64_t[::1],
+                   steps: int64_t[::1], reset: cython.uchar[::1], max_steps: int64_t,
+                   same_step: cython.bint, obs: cython.float[:, ::1],
+                   rewards: cython.double[::1], terminated: cython.uchar[::1],
+                   truncated: cython.uchar[::1], final_obs: cython.float[:, ::1],
+                   lo: cython.Py_ssize_t, hi: cython.Py_ssize_t) -> cython.bint:
+    """Envs lo..hi-1 of cartpole_step_c (valid actions); whether a bank ran out."""
     empty = False
-    for i in range(N):
+    for i in range(lo, hi):
         if not same_step and reset[i] != 0:
             empty |= _reset_to(state, bank, cursor, i)
             for k in range(4):
@@ -136,7 +145,41 @@ def cartpole_step_c(state, actions, bank, cursor, steps, reset, max_steps, same_
             for k in range(4):
                 obs[i, k] = state[i, k]
             steps[i] = 0
-    return -2 if empty else -1
+    return empty
+
+
+def cartpole_step_c(state, actions, bank, cursor, steps, reset, max_steps, same_step,
+                    obs, rewards, terminated, truncated, final_obs):
+    """N CartPole-v1 steps with autoreset: -1; -2 when a bank ran out; or the
+    first invalid action's env, before anything changed."""
+    N = state.shape[0]
+    for i in range(N):
+        if actions[i] != 0 and actions[i] != 1:
+            return i
+    if _cartpole_rows(state, actions, bank, cursor, steps, reset, max_steps, same_step, obs,
+                      rewards, terminated, truncated, final_obs, 0, N):
+        return -2
+    return -1
+
+
+def cartpole_step_parallel_c(state, actions, bank, cursor, steps, reset, max_steps, same_step,
+                             obs, rewards, terminated, truncated, final_obs, flags):
+    """cartpole_step_c with the envs in flags.shape[0] chunks run in parallel
+    (every env's result is its own: the same as the serial kernel's);
+    ``flags`` (C,) int64 scratch."""
+    N = state.shape[0]
+    for i in range(N):
+        if actions[i] != 0 and actions[i] != 1:
+            return i
+    nchunk = flags.shape[0]
+    for c in prange(nchunk):
+        flags[c] = _cartpole_rows(state, actions, bank, cursor, steps, reset, max_steps,
+                                  same_step, obs, rewards, terminated, truncated, final_obs,
+                                  c * N // nchunk, (c + 1) * N // nchunk)
+    for c in range(nchunk):
+        if flags[c] != 0:
+            return -2
+    return -1
 
 
 def cartpole_rollout_c(W, u, state, bank, cursor, steps, reset, max_steps, obs_out,
@@ -354,6 +397,16 @@ def cartpole_step(state, actions, bank, cursor, steps, reset, max_steps, same_st
     with cython.nogil:
         rc = cartpole_step_c(state, actions, bank, cursor, steps, reset, max_steps, same_step,
                              obs, rewards, terminated, truncated, final_obs)
+    return rc
+
+
+def cartpole_step_parallel(state, actions, bank, cursor, steps, reset, max_steps, same_step,
+                           obs, rewards, terminated, truncated, final_obs):
+    flags = np.zeros(ENV_CHUNKS, np.int64)
+    with cython.nogil:
+        rc = cartpole_step_parallel_c(state, actions, bank, cursor, steps, reset, max_steps,
+                                      same_step, obs, rewards, terminated, truncated, final_obs,
+                                      flags)
     return rc
 
 

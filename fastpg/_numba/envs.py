@@ -5,18 +5,34 @@ from __future__ import annotations
 
 import types
 
+import numba
 import numpy as np
 
 from .._kernels import envs as _src
 from . import jit
 
-__all__ = ["cartpole_step", "cartpole_rollout", "mountaincar_step", "acrobot_step"]
+__all__ = ["cartpole_step", "cartpole_step_parallel", "cartpole_rollout", "mountaincar_step",
+           "acrobot_step"]
 
-_scope = dict(vars(_src))
-_scope.update({name: jit(f, inline="always", cache=False) for name, f in vars(_src).items()
+# the helpers see each other's jitted forms through _scope (they call each
+# other); the per-chunk one stays a call (a prange body inlines it once per region)
+_scope = dict(vars(_src), prange=numba.prange)
+_scope.update({name: jit(types.FunctionType(f.__code__, _scope, name),
+                         inline="never" if name == "_cartpole_rows" else "always", cache=False)
+               for name, f in vars(_src).items()
                if name.startswith("_") and isinstance(f, types.FunctionType)})
 
 cartpole_step = jit(types.FunctionType(_src.cartpole_step_c.__code__, _scope, "cartpole_step"))
+_step_parallel = jit(types.FunctionType(_src.cartpole_step_parallel_c.__code__, _scope,
+                                        "cartpole_step_parallel_c"), parallel=True, cache=False)
+
+
+@jit
+def cartpole_step_parallel(state, actions, bank, cursor, steps, reset, max_steps, same_step, obs,
+                           rewards, terminated, truncated, final_obs):
+    return _step_parallel(state, actions, bank, cursor, steps, reset, max_steps, same_step, obs,
+                          rewards, terminated, truncated, final_obs,
+                          np.zeros(_src.ENV_CHUNKS, np.int64))
 cartpole_rollout = jit(types.FunctionType(_src.cartpole_rollout_c.__code__, _scope,
                                           "cartpole_rollout"))
 mountaincar_step = jit(types.FunctionType(_src.mountaincar_step_c.__code__, _scope,

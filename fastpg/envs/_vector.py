@@ -114,7 +114,8 @@ class KernelVectorEnv(VectorEnv):
         self.render_mode = None
         self.copy = bool(copy)
         self.backend = C.backend(backend)
-        self._step = _backend.kernel(self.FAMILY, self.KERNEL, self.backend)
+        # many envs: the kernel's multi-threaded variant where it has one
+        self._step = _backend.kernel(self.FAMILY, self.KERNEL, self.backend, size=self.num_envs)
         self.single_observation_space = self.observation_space_1()
         self.single_action_space = gym.spaces.Discrete(self.ACTIONS)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
