@@ -7,7 +7,8 @@ Run: pytest bench/bench_envs.py --benchmark-only (extra_info holds steps/s;
 compare within one run). Each run checks its result: every step pays 1 per
 env except those that reset (next-step autoreset pays 0), and fastpg's
 envs must have run the same episodes as gymnasium's SyncVectorEnv from the
-same seed (equal final observations). MountainCar-v0, Acrobot-v1 and the
+same seed (equal final observations); EnvPool and gymnax at 1024 envs when
+installed. MountainCar-v0, Acrobot-v1 and the
 compiled seed envs (GridWorld, the three-state MDP) at 64 envs against
 gymnasium's SyncVectorEnv (of gymnasium's env, or of fastpg's Python env),
 which is all gymnasium has for them.
@@ -120,3 +121,20 @@ def test_gymnasium_sync_other_envs(benchmark, env_id, n_actions):
 def test_gymnasium_sync_vector_env(benchmark):
     _run(benchmark, lambda: gym.make_vec("CartPole-v1", num_envs=64, vectorization_mode="sync"),
          64)
+
+
+@pytest.mark.parametrize("peer", ["envpool", "gymnax"])
+def test_peer_cartpole_1024(benchmark, peer):
+    """EnvPool (C++ threads) and gymnax (jax.jit + vmap + scan, the whole run
+    in one call) on CartPole-v1 at 1024 envs, when installed (fastpg.bench.peers;
+    also in `fastpg bench --peers`)."""
+    from fastpg.bench import peers as P
+    benchmark.group = "cartpole step|1024 envs"
+    steps = 10 if benchmark.disabled else STEPS
+    try:
+        fn, n = P.env_peer(peer, P.env_actions(1024, steps))
+    except P.Unavailable as exc:
+        pytest.skip(str(exc))
+    benchmark.pedantic(fn, rounds=1 if benchmark.disabled else 5, iterations=1)
+    if benchmark.stats is not None:
+        benchmark.extra_info["steps_per_s"] = n / benchmark.stats.stats.median

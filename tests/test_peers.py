@@ -89,3 +89,14 @@ def test_cli_rejects_unknown_workloads(capsys):
     err = capsys.readouterr().err
     assert err.startswith("fastpg: error: --peers workloads are") and "bogus" in err
     assert err.count("\n") == 1
+
+
+def test_cartpole_peers_are_checked():
+    """gymnasium's NumPy CartPoleVectorEnv is always there; a peer whose
+    rewards are not CartPole's fails its check."""
+    fn, n = P.env_peer("gymnasium", P.env_actions(8, 5))
+    assert n == 40 and fn()[0].shape == (8, 4)
+    with pytest.raises(AssertionError, match="does not step CartPole"):
+        P._check_cartpole(np.zeros((8, 4)), np.full(8, 2.0), "a peer")
+    with pytest.raises(P.Unavailable, match="no CartPole peer"):
+        P.env_peer("brax", P.env_actions(8, 5))

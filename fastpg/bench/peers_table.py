@@ -23,8 +23,11 @@ WORKLOADS = [
     ("per_sample_update", "C1M-obs4f32", ("tianshou", "cpprb")),
     ("uniform_sample", "C1M-obs4f32", ("cpprb", "sb3", "tianshou")),
     ("add_chunk64", "C1M-obs4f32", ("cpprb", "sb3")),
+    ("cartpole_step", "1024-envs", ("gymnasium", "envpool", "gymnax")),
 ]
 _REPLAY = ("per_sample_update", "uniform_sample", "add_chunk64")
+#: env steps per call of the env workload
+_ENV_STEPS = 100
 
 
 def _inputs(workload, small):
@@ -32,6 +35,8 @@ def _inputs(workload, small):
     peers fill buffers of their own with the same contents)."""
     if workload == "linear_policy_grad":
         return P.policy_data(N=2_000 if small else 100_000)
+    if workload == "cartpole_step":
+        return P.env_actions(16 if small else 1024, 5 if small else _ENV_STEPS)
     if workload in _REPLAY:
         return None
     return P.returns_data(T=64 if small else 2048, B=8 if small else 64)
@@ -47,6 +52,8 @@ def _fastpg_calls(workload, d, small):
                 for b in backends}
     if workload == "linear_policy_grad":
         return {b: (P.fastpg_policy(d, b), len(d["a"])) for b in backends}
+    if workload == "cartpole_step":
+        return {b: (P.fastpg_env(d, b), d.size) for b in backends}
     return {b: (P.fastpg_returns(workload, d, b), d["r"].size) for b in backends}
 
 
@@ -55,6 +62,8 @@ def _peer_call(workload, peer, d, small):
         return P.replay_peer(peer, workload, "C1M-obs4f32", small)
     if workload == "linear_policy_grad":
         return P.torch_policy(d), len(d["a"])
+    if workload == "cartpole_step":
+        return P.env_peer(peer, d)
     fn = P.sb3_gae(d) if peer == "sb3" else P.rlax_returns(workload, d)
     return fn, d["r"].size
 
@@ -67,8 +76,8 @@ def bench_peers(args, small=False):
     if wanted and not wanted <= known:
         raise ValueError(f"--peers workloads are {', '.join(sorted(known))}; "
                          f"got {', '.join(sorted(wanted - known))}")
-    print(f"fastpg {__version__} bench --peers | rates in M elements/s (steps, rows or "
-          "transitions), medians; ratio = fastpg auto / best peer")
+    print(f"fastpg {__version__} bench --peers | rates in M elements/s (steps, rows, "
+          "transitions or env steps), medians; ratio = fastpg auto / best peer")
     print(f"{'workload':20s}{'size':17s}{'fastpg auto':>12s}{'best backend':>20s}"
           f"{'best peer':>24s}{'ratio':>8s}  others")
     rows = []

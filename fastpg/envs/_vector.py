@@ -145,12 +145,14 @@ class KernelVectorEnv(VectorEnv):
     def _refill(self):
         """Refill the banks that a kernel call could exhaust: their unused
         records first, then new draws of each env's generator."""
-        for i in np.flatnonzero(self._cursor > self.BANK - self.NEED):
-            left = self.BANK - self._cursor[i]
-            self._raw[i, :left] = self._raw[i, self._cursor[i]:]
-            self._raw[i, left:] = self._rngs[i].random((self.BANK - left, self.DRAWS))
-            if self._bank is not self._raw:
-                self._bank[i] = self.bank_records(self._raw[i])
+        raw, K = self._raw, self.BANK
+        for i in np.flatnonzero(self._cursor > K - self.NEED).tolist():
+            left = K - int(self._cursor[i])
+            if left:
+                raw[i, :left] = raw[i, K - left:]
+            self._rngs[i].random(out=raw[i, left:])  # in place: this runs per env
+            if self._bank is not raw:
+                self._bank[i] = self.bank_records(raw[i])
             self._cursor[i] = 0
 
     def _seed(self, seed):
