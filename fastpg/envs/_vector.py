@@ -196,6 +196,12 @@ class KernelVectorEnv(VectorEnv):
     def _final_observation(self, i):
         return self._final_obs[i].copy()
 
+    @property
+    def observations(self):
+        """The envs' current observations (a copy): what the next step acts on,
+        e.g. after :meth:`rollout`."""
+        return np.array(self._observations(), copy=True)
+
     def step(self, actions):
         """One step of every env: (obs, rewards, terminated, truncated, infos)."""
         if self._rngs is None:
