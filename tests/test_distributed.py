@@ -12,8 +12,7 @@ from .conftest import need
 
 ray = need("ray")
 
-from fastpg.distributed import (ReplayServer, ReplayServerCore, RolloutWorker,  # noqa: E402
-                                ShardedReplay)
+from fastpg.distributed import ReplayServer, RolloutWorker, ShardedReplay  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)
