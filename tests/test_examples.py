@@ -1,5 +1,6 @@
 """Every script in examples/ runs (as a user would run it) and learns more than
-a random policy does (CartPole-v1: about 22 per episode)."""
+a random policy does (CartPole-v1: about 22 per episode; the GridWorld: a
+greedy return of 0, the goal gives 10)."""
 import os
 import re
 import subprocess
@@ -15,7 +16,8 @@ EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.
 
 def test_the_examples_are_there():
     assert {p.name for p in EXAMPLES} >= {"sb3_ppo_cartpole.py", "sb3_dqn_per.py",
-                                          "torch_dqn.py", "torch_reinforce.py", "torch_vtrace.py"}
+                                          "torch_dqn.py", "torch_reinforce.py", "torch_vtrace.py",
+                                          "ray_apex_gridworld.py", "ray_impala_cartpole.py"}
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +44,11 @@ def test_example_runs(path, runs):
     need("torch")
     if path.name.startswith("sb3_"):
         need("stable_baselines3")
+    if path.name.startswith("ray_"):
+        need("ray")
     res = runs[path].result()
     assert res.returncode == 0, res.stderr[-3000:]
     last = res.stdout.strip().splitlines()[-1]
     # the summary line: "... return <x> ..." (greedy or mean of the last episodes)
     value = float(re.search(r"(?:return|last \d+:) (-?[\d.]+)", last).group(1))
-    assert value > 50, last
+    assert value > (5 if "gridworld" in path.name else 50), last
