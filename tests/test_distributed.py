@@ -141,6 +141,10 @@ def test_sharded_updates_and_their_errors():
     with pytest.raises(ValueError, match="1-D"):
         rep.update_priorities(b.shards, b.indices[None], 1.0)
     assert [ray.get(s.stats.remote()) for s in servers] == before  # nothing changed
+    # not waiting: each shard still applies them before the learner's next call
+    refs = rep.update_priorities(b.shards, b.indices, 1e6, wait=False)
+    assert sum(st[0] for st in rep.stats()) >= (1e6 ** 0.6)
+    assert sum(ray.get(refs)) == 16
     with pytest.raises(ValueError, match="at least one"):
         ShardedReplay([])
     with pytest.raises(ValueError, match="batch_size"):

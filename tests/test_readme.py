@@ -25,7 +25,7 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     ns = {}
     for i, code in enumerate(_blocks()):
-        for module in ("torch", "stable_baselines3"):  # the integration blocks
+        for module in ("torch", "stable_baselines3", "ray"):  # the integration blocks
             if f"import {module}" in code or f"from {module}" in code or \
                     (module == "stable_baselines3" and "integrations.sb3" in code):
                 need(module)
