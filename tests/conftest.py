@@ -75,3 +75,20 @@ def need(module):
             pytest.fail(f"{module} is required here (FASTPG_REQUIRE_PEERS=1): {exc}; "
                         "install the extras, e.g. pip install -e '.[test,sb3]'")
     return pytest.importorskip(module)
+
+
+def pytest_collection_finish(session):
+    """Start the selected examples in the background as soon as the tests are
+    known (tests/test_examples.py waits for each one in its own test)."""
+    paths = [item.callspec.params["path"] for item in session.items
+             if getattr(item, "originalname", None) == "test_example_runs"]
+    if paths:
+        from . import test_examples
+        test_examples.start(paths)
+
+
+def pytest_sessionfinish(session):
+    import sys
+    mod = sys.modules.get("tests.test_examples")
+    if mod is not None:
+        mod.stop()

@@ -20,23 +20,39 @@ def test_the_examples_are_there():
                                           "ray_apex_gridworld.py", "ray_impala_cartpole.py"}
 
 
-@pytest.fixture(scope="module")
-def runs(request):
-    """The selected examples, started together two at a time (each on one
-    thread: small networks gain nothing from a second one, and two scripts
-    keep both cores busy); test -> future of its CompletedProcess."""
+#: path -> future of its CompletedProcess; started by conftest's
+#: pytest_collection_finish, so that the examples run in the background while
+#: the rest of the suite runs (one at a time: pytest itself keeps one core busy)
+STARTED = {}
+_POOL = []
+
+
+def start(paths):
+    """Run the example scripts ``paths`` one after another in a background thread."""
     from concurrent.futures import ThreadPoolExecutor
 
-    chosen = [item.callspec.params["path"] for item in request.session.items
-              if item.originalname == "test_example_runs"]
     env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
 
     def run(path):
         return subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
                               timeout=300, cwd=path.parent, env=env)
 
-    with ThreadPoolExecutor(2) as pool:
-        yield {path: pool.submit(run, path) for path in chosen}
+    if not _POOL:
+        _POOL.append(ThreadPoolExecutor(1))
+    for path in paths:
+        if path not in STARTED:
+            STARTED[path] = _POOL[0].submit(run, path)
+
+
+def stop():
+    """Wait for the running example and drop the ones not started (session end)."""
+    if _POOL:
+        _POOL.pop().shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.fixture(scope="module")
+def runs():
+    return STARTED
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
@@ -46,6 +62,7 @@ def test_example_runs(path, runs):
         need("stable_baselines3")
     if path.name.startswith("ray_"):
         need("ray")
+    start([path])  # a no-op when the collection hook started it
     res = runs[path].result()
     assert res.returncode == 0, res.stderr[-3000:]
     last = res.stdout.strip().splitlines()[-1]
