@@ -23,7 +23,8 @@ ray = need("ray")
 
 @pytest.fixture(scope="module", autouse=True)
 def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    from fastpg.distributed import init
+    init()
     yield
     ray.shutdown()
 
@@ -49,7 +50,8 @@ def test_local_throughput():
 
 def main():
     from fastpg.bench import distributed as D
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    from fastpg.distributed import init
+    init()
     try:
         ov = D.call_overheads()
         print(f"Ray {ray.__version__}: a no-op actor call {ov['noop'] * 1e3:.2f} ms round trip; "

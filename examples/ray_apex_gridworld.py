@@ -45,12 +45,8 @@ def main(argv=None):
 
     import ray
 
-    from fastpg.distributed import ReplayServer, RolloutWorker, ShardedReplay
-    if args.address:
-        ray.init(address=args.address)
-    else:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-                 configure_logging=False)
+    from fastpg.distributed import ReplayServer, RolloutWorker, ShardedReplay, init
+    init(args.address)  # a cluster, or a local Ray with 2 CPUs
     try:
         Q = np.zeros((90, 4))
         n = args.actors

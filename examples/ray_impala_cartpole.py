@@ -82,12 +82,8 @@ def main(argv=None):
 
     import ray
 
-    from fastpg.distributed import RolloutWorker
-    if args.address:
-        ray.init(address=args.address)
-    else:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-                 configure_logging=False)
+    from fastpg.distributed import RolloutWorker, init
+    init(args.address)  # a cluster, or a local Ray with 2 CPUs
     try:
         W, u = np.zeros((5, 2)), np.zeros(5)
         opt = Adam(W.shape, args.lr)

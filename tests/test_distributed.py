@@ -12,13 +12,12 @@ from .conftest import need
 
 ray = need("ray")
 
-from fastpg.distributed import ReplayServer, RolloutWorker, ShardedReplay  # noqa: E402
+from fastpg.distributed import ReplayServer, RolloutWorker, ShardedReplay, init  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)
 def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             configure_logging=False)
+    init()
     yield
     ray.shutdown()
 

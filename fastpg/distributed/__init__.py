@@ -19,8 +19,20 @@ On one machine: ``ray.init(num_cpus=2)``; on a cluster: ``ray.init(address=
 anywhere. The runnable examples are ``examples/ray_apex_gridworld.py`` and
 ``examples/ray_impala_cartpole.py``.
 """
+from ._ray import ray
 from .replay import ReplayServer, ReplayServerCore, ShardedReplay
 from .workers import RolloutWorker, RolloutWorkerCore
 
 __all__ = ["ReplayServer", "ReplayServerCore", "ShardedReplay", "RolloutWorker",
-           "RolloutWorkerCore"]
+           "RolloutWorkerCore", "init"]
+
+
+def init(address=None, num_cpus=2):
+    """Connect to the Ray cluster at ``address`` ("auto" on a cluster's node),
+    or start a local one with ``num_cpus`` CPUs, no dashboard and the
+    workers' output kept out of this process's (what the tests, examples and
+    benchmarks use); returns ``ray.init``'s context."""
+    if address:
+        return ray.init(address=address)
+    return ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
+                    configure_logging=False)
