@@ -82,7 +82,9 @@ def pytest_collection_finish(session):
     known (tests/test_examples.py waits for each one in its own test)."""
     paths = [item.callspec.params["path"] for item in session.items
              if getattr(item, "originalname", None) == "test_example_runs"]
-    if paths:
+    # under pytest-xdist every worker collects every test: each example then
+    # starts in its own test, in the worker that runs it
+    if paths and not os.environ.get("PYTEST_XDIST_WORKER"):
         from . import test_examples
         test_examples.start(paths)
 
