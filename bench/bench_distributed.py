@@ -14,19 +14,12 @@ import sys
 import pytest
 
 try:
-    from tests.conftest import need
+    from tests.conftest import local_ray, need  # noqa: F401  (the fixture)
 except ImportError:  # run as a script (python bench/bench_distributed.py)
     need = __import__
 
 ray = need("ray")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def local_ray():
-    from fastpg.distributed import init
-    init()
-    yield
-    ray.shutdown()
+pytestmark = pytest.mark.usefixtures("local_ray")
 
 
 def test_call_overheads():

@@ -94,3 +94,13 @@ def pytest_sessionfinish(session):
     mod = sys.modules.get("tests.test_examples")
     if mod is not None:
         mod.stop()
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """A local Ray for a module's tests (2 CPUs, no dashboard), shut down after."""
+    ray = need("ray")
+    from fastpg.distributed import init
+    init()
+    yield ray
+    ray.shutdown()

@@ -12,14 +12,9 @@ from .conftest import need
 
 ray = need("ray")
 
-from fastpg.distributed import ReplayServer, RolloutWorker, ShardedReplay, init  # noqa: E402
+from fastpg.distributed import ReplayServer, RolloutWorker, ShardedReplay  # noqa: E402
 
-
-@pytest.fixture(scope="module", autouse=True)
-def local_ray():
-    init()
-    yield
-    ray.shutdown()
+pytestmark = pytest.mark.usefixtures("local_ray")
 
 
 def _chunk(rng, T, obs_dim=3):

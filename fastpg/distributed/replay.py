@@ -78,9 +78,9 @@ class ReplayServerCore:
         with ``seed``, else the shard's own), plus ``priorities``: the p^α of
         each sampled transition (for weights over all shards)."""
         rng = self.rng if seed is None else np.random.default_rng(seed)
-        batch = self.buffer.sample(batch_size, rng, n_step=n_step, gamma=gamma, beta=beta)
-        batch["priorities"] = self.buffer._tree.priorities[batch["indices"] %
-                                                           self.buffer.capacity]
+        with self.buffer._lock:  # no add (the other thread) between the two
+            batch = self.buffer.sample(batch_size, rng, n_step=n_step, gamma=gamma, beta=beta)
+            batch["priorities"] = self.buffer.get_priorities(batch["indices"])
         return batch
 
     def update_priorities(self, indices, priorities):
