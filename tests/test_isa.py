@@ -34,15 +34,22 @@ def test_loaded_level_is_supported_and_consistent():
         assert where == ("_" + cy.ISA if name in cy.ISA_MODULES else "_cy"), (name, where)
 
 
-def test_forced_baseline():
+@pytest.mark.parametrize("level", cy.LEVELS)
+def test_forced_level(level):
+    if cy.LEVELS.index(level) > cy.LEVELS.index(cy.CPU_ISA) or \
+            (level != "baseline" and not cy._built(level)):
+        pytest.skip(f"{level}: not supported by this CPU ({cy.CPU_ISA}) or not built")
     out = _run("""
         import sys, fastpg, fastpg._cy as cy, numpy as np
         r = fastpg.discounted_returns(np.ones(5, np.float32), 0.5, backend="cython")
-        print(cy.ISA, cy.ISA_MODULES, sys.modules["fastpg._cy.returns"].__file__, r[0])
-    """, "baseline")
-    isa, rest = out.split(" ", 1)
-    assert isa == "baseline" and "[]" in rest and "/_cy/returns." in rest
-    assert rest.split()[-1] == "1.9375"
+        print(cy.ISA, ",".join(cy.ISA_MODULES) or "-", sys.modules["fastpg._cy.returns"].__file__, r[0])
+    """, level)
+    isa, modules, path, first = out.split()
+    assert isa == level and first == "1.9375"
+    if level == "baseline":
+        assert modules == "-" and "/_cy/returns." in path
+    else:
+        assert "returns" in modules.split(",") and f"/_cy/_{level}/returns." in path
 
 
 @pytest.mark.parametrize("value,says", [("avx3", "must be one of auto, baseline, avx2"),

@@ -2,11 +2,12 @@
 setup.py) and their .pxd files.
 
 Instruction sets: the kernel modules are built for their architecture's
-baseline (x86-64: SSE2) and, on x86-64, again for AVX2 in ``_avx2/``.
+baseline (x86-64: SSE2) and, on x86-64, again for AVX2 in ``_avx2/`` and
+for AVX-512 (F, VL, BW, DQ: x86-64-v4) in ``_avx512/``.
 Importing this package picks the best level that the CPU supports and that
 was built (``ISA``) and puts its directory first on the package's
 ``__path__``, so ``fastpg._cy.returns`` and the cimports between the modules
-all resolve to one build. ``FASTPG_ISA`` (``auto``, ``baseline``, ``avx2``),
+all resolve to one build. ``FASTPG_ISA`` (``auto``, ``baseline``, ``avx2``, ``avx512``),
 read once at import, forces a level; a value that cannot be honoured (not a
 level, not supported by this CPU, not built) fails the import, so the Cython
 backend is unavailable with that reason (``fastpg info`` shows it) rather
@@ -20,7 +21,7 @@ from importlib.machinery import EXTENSION_SUFFIXES
 from ._isa import cpu_level
 
 #: the levels, in the order of ``_isa.cpu_level()``
-LEVELS = ("baseline", "avx2")
+LEVELS = ("baseline", "avx2", "avx512")
 
 
 def _module_name(filename):
