@@ -7,8 +7,8 @@ for AVX-512 (F, VL, BW, DQ: x86-64-v4) in ``_avx512/``.
 Importing this package picks the best level that the CPU supports and that
 was built (``ISA``) and puts its directory first on the package's
 ``__path__``, so ``fastpg._cy.returns`` and the cimports between the modules
-all resolve to one build. ``FASTPG_ISA`` (``auto``, ``baseline``, ``avx2``, ``avx512``),
-read once at import, forces a level; a value that cannot be honoured (not a
+all resolve to one build. ``FASTPG_ISA`` (``auto``, ``baseline``, ``avx2``,
+``avx512``), read once at import, forces a level; a value that cannot be honoured (not a
 level, not supported by this CPU, not built) fails the import, so the Cython
 backend is unavailable with that reason (``fastpg info`` shows it) rather
 than silently slower or killed by an illegal instruction. Every level
