@@ -1,6 +1,7 @@
 """The three ways other code calls a kernel: Python (incl. foreign arrays),
 a user's own @numba.njit function, and Cython ``cimport``; plus numba from a
 read-only install."""
+import math
 import os
 import shutil
 import subprocess
@@ -144,6 +145,15 @@ def run_lpg(const {t}[:, ::1] X, const int64_t[::1] a, const {t}[::1] w,
     with nogil:
         rc = linear_policy_grad_c(X, a, w, W, out, acc, z, bads)
     return rc
+
+
+# fastpg's exp: inline, nothing to link
+from fastpg._cy.fmath cimport fpg_exp
+
+def run_exp(const double[::1] x, double[::1] out):
+    cdef Py_ssize_t i
+    for i in range(x.shape[0]):
+        out[i] = fpg_exp(x[i])
 """
 
 SETUP = """
@@ -196,6 +206,20 @@ def test_cimport_from_user_cython(tmp_path, ctype):
                        np.empty(2, np.int64)) == -1
     ref_policy.linear_policy_grad(X, a, w, W, out_ref)
     np.testing.assert_allclose(out, out_ref, **tol(dtype))
+    x = np.concatenate([rng.uniform(-750, 720, 2000), rng.normal(0, 3, 2000),
+                        [np.inf, -np.inf, np.nan, 0.0]])
+    e = np.empty_like(x)
+    mod.run_exp(x, e)
+    if _backend.available("numba"):  # numba's twin: the same bits (tests/test_fmath.py)
+        from fastpg._numba import _fmath
+        o = np.empty_like(x)
+        for i in range(x.shape[0]):
+            o[i] = _fmath.exp(x[i])
+        assert e.tobytes() == o.tobytes()
+    want = np.array([math.exp(v) if v < 709.7 else np.inf for v in x.tolist()])  # x < 720
+    fin = np.isfinite(want)
+    assert (np.abs(e[fin] - want[fin]) <= np.spacing(want[fin])).all()
+    assert e[-4] == np.inf and e[-3] == 0.0 and np.isnan(e[-2]) and e[-1] == 1.0
 
 
 @pytest.mark.backend_fixed

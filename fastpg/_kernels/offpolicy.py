@@ -7,8 +7,12 @@ fastpg/_kernels/tabular.py and docs/design.md).
 Both kernels are a reverse scan over time with the batch as the inner loop,
 so each input is read once, in order, and the inner loop has no dependence
 between columns. The carry of V-trace (v_{t+1} - V(x_{t+1})) lives in a
-caller-provided (B,) scratch row; Retrace's carry is its own output row
-t + 1. Episode ends and zero traces are branches, not products, so that a
+caller-provided scratch row; Retrace's carry is its own output row t + 1.
+Each time step first fills a scratch row with the step's importance ratios
+exp(log ρ): a loop with nothing else in it, which both compilers vectorise
+with fastpg's inline exp (src_cython/fmath.pxd, fastpg/_numba/_fmath.py;
+docs/design.md, "fastpg's exp"), where a call of libm's per element kept
+the whole step scalar. Episode ends and zero traces are branches, not products, so that a
 NaN or inf never leaks past them (nor into a zero-weight advantage).
 Arithmetic is in double for float32 arrays too: each value is widened when
 loaded (as ``1.0 * x``, because numba's ``float(x)`` keeps float32) or meets
@@ -21,9 +25,23 @@ if not cython.compiled:  # compiled, these are C names cimported by offpolicy.px
     from ._py import exp
 
 
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+@cython.locals(b=cython.Py_ssize_t)
+def _exp_row(x: cython.const[cython.floating][:, ::1], t: cython.Py_ssize_t,
+             out: cython.double[::1]) -> cython.void:
+    """out_b = exp(x_tb): the step's importance ratios. numba keeps this a
+    call (inlined into the scan, LLVM made the float32 kernel 3x slower)."""
+    for b in range(x.shape[1]):
+        out[b] = exp(1.0 * x[t, b])
+
+
 def vtrace_c(rewards, values, next_values, log_rhos, gamma, lam, rho_clip, c_clip, pg_rho_clip,
              terminated, truncated, vs_out, pg_out, acc):
-    """V-trace targets vs and policy-gradient advantages pg, (T, B) each."""
+    """V-trace targets vs and policy-gradient advantages pg, (T, B) each;
+    acc (2, B) float64 scratch: the carry and the step's ratios."""
     T = rewards.shape[0]
     B = rewards.shape[1]
     gs = 1 if gamma.shape[0] > 1 else 0
@@ -32,10 +50,11 @@ def vtrace_c(rewards, values, next_values, log_rhos, gamma, lam, rho_clip, c_cli
     has_tr = truncated.shape[0] > 0
     full = next_values.shape[0] == T
     for b in range(B):
-        acc[b] = 0.0
+        acc[0, b] = 0.0
     for t in range(T - 1, -1, -1):
+        _exp_row(log_rhos, t, acc[1])
         for b in range(B):
-            ratio = exp(1.0 * log_rhos[t, b])
+            ratio = acc[1, b]
             g = 1.0 * gamma[t * gs, b]
             te = has_te and terminated[t, b] != 0
             done = te or t == T - 1 or (has_tr and truncated[t, b] != 0)
@@ -59,8 +78,8 @@ def vtrace_c(rewards, values, next_values, log_rhos, gamma, lam, rho_clip, c_cli
             if not done:
                 k = g * lam[t * ls, b] * min(c_clip, ratio)
                 if k != 0:  # a zero trace cuts: 0 * NaN must not reach step t
-                    a += k * acc[b]
-            acc[b] = a
+                    a += k * acc[0, b]
+            acc[0, b] = a
             vs_out[t, b] = v + a
             p = min(pg_rho_clip, ratio)
             pg_out[t, b] = p * q if p != 0 else 0.0
@@ -68,8 +87,8 @@ def vtrace_c(rewards, values, next_values, log_rhos, gamma, lam, rho_clip, c_cli
 
 
 def retrace_c(rewards, q_values, next_values, log_rhos, gamma, lam, c_clip, terminated,
-              truncated, out):
-    """Retrace(λ) Q targets, (T, B)."""
+              truncated, out, ratio):
+    """Retrace(λ) Q targets, (T, B); ratio (B,) float64 scratch."""
     T = rewards.shape[0]
     B = rewards.shape[1]
     gs = 1 if gamma.shape[0] > 1 else 0
@@ -77,6 +96,8 @@ def retrace_c(rewards, q_values, next_values, log_rhos, gamma, lam, c_clip, term
     has_te = terminated.shape[0] > 0
     has_tr = truncated.shape[0] > 0
     for t in range(T - 1, -1, -1):
+        if t + 1 < T:
+            _exp_row(log_rhos, t + 1, ratio)
         for b in range(B):
             y = 1.0 * rewards[t, b]
             te = has_te and terminated[t, b] != 0
@@ -84,7 +105,7 @@ def retrace_c(rewards, q_values, next_values, log_rhos, gamma, lam, c_clip, term
                 boot = 1.0 * next_values[t, b]
                 if t + 1 < T and not (has_tr and truncated[t, b] != 0):
                     # the trace into step t + 1, of the action taken there
-                    c = lam[(t + 1) * ls, b] * min(c_clip, exp(1.0 * log_rhos[t + 1, b]))
+                    c = lam[(t + 1) * ls, b] * min(c_clip, ratio[b])
                     if c != 0:
                         boot += c * (1.0 * out[t + 1, b] - 1.0 * q_values[t + 1, b])
                 y += gamma[t * gs, b] * boot
@@ -97,7 +118,7 @@ def retrace_c(rewards, q_values, next_values, log_rhos, gamma, lam, c_clip, term
 
 def vtrace(rewards, values, next_values, log_rhos, gamma, lam, rho_clip, c_clip, pg_rho_clip,
            terminated, truncated, vs_out, pg_out):
-    acc = np.empty(max(1, rewards.shape[1]))
+    acc = np.empty((2, max(1, rewards.shape[1])))
     with cython.nogil:
         vtrace_c(rewards, values, next_values, log_rhos, gamma, lam, rho_clip, c_clip,
                  pg_rho_clip, terminated, truncated, vs_out, pg_out, acc)
@@ -106,7 +127,8 @@ def vtrace(rewards, values, next_values, log_rhos, gamma, lam, rho_clip, c_clip,
 
 def retrace(rewards, q_values, next_values, log_rhos, gamma, lam, c_clip, terminated, truncated,
             out):
+    ratio = np.empty(max(1, rewards.shape[1]))
     with cython.nogil:
         retrace_c(rewards, q_values, next_values, log_rhos, gamma, lam, c_clip, terminated,
-                  truncated, out)
+                  truncated, out, ratio)
     return out.base

@@ -8,13 +8,20 @@ import types
 import numpy as np
 
 from .._kernels import offpolicy as _src
-from . import jit
+from . import _fmath, jit
 
 __all__ = ["vtrace", "retrace"]
 
 
-def _compiled(f):
-    return jit(types.FunctionType(f.__code__, vars(_src), f.__name__))
+# the source's exp is fastpg's (fmath.pxd in Cython, _fmath here)
+_scope = {**vars(_src), "exp": _fmath.exp}
+
+
+def _compiled(f, **opts):
+    return jit(types.FunctionType(f.__code__, _scope, f.__name__), **opts)
+
+
+_scope["_exp_row"] = _compiled(_src._exp_row, inline="never", cache=False)
 
 
 _vtrace_c = _compiled(_src.vtrace_c)
@@ -25,7 +32,7 @@ _retrace_c = _compiled(_src.retrace_c)
 def vtrace(rewards, values, next_values, log_rhos, gamma, lam, rho_clip, c_clip, pg_rho_clip,
            terminated, truncated, vs_out, pg_out):
     _vtrace_c(rewards, values, next_values, log_rhos, gamma, lam, rho_clip, c_clip, pg_rho_clip,
-              terminated, truncated, vs_out, pg_out, np.empty(max(1, rewards.shape[1])))
+              terminated, truncated, vs_out, pg_out, np.empty((2, max(1, rewards.shape[1]))))
     return vs_out, pg_out
 
 
@@ -33,5 +40,5 @@ def vtrace(rewards, values, next_values, log_rhos, gamma, lam, rho_clip, c_clip,
 def retrace(rewards, q_values, next_values, log_rhos, gamma, lam, c_clip, terminated, truncated,
             out):
     _retrace_c(rewards, q_values, next_values, log_rhos, gamma, lam, c_clip, terminated,
-               truncated, out)
+               truncated, out, np.empty(max(1, rewards.shape[1])))
     return out
