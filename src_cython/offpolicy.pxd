@@ -10,7 +10,7 @@
 # validates. nogil.
 cimport cython
 from cython cimport floating
-from fastpg._cy.fmath cimport fpg_exp as exp
+from fastpg._cy.fmath cimport fpg_exp
 
 @cython.locals(T=Py_ssize_t, B=Py_ssize_t, t=Py_ssize_t, b=Py_ssize_t, gs=Py_ssize_t,
                ls=Py_ssize_t, has_te=bint, has_tr=bint, full=bint, te=bint, done=bint,

@@ -1,7 +1,9 @@
 """Python's stand-ins for the C names that the one-source kernels' .pxd
-files cimport (``INF``, ``NAN``, ``int64_t``, ``exp``, ``expf``, ``log``,
+files cimport (``INF``, ``NAN``, ``int64_t``, ``exp``, ``expf``, ``fpg_exp``, ``log``,
 ``pow``, ``cos``, ``sin``). A kernel module imports them only ``if not cython.compiled``, a
-branch Cython drops; numba compiles the math functions as its own."""
+branch Cython drops; numba compiles the math functions as its own, except
+``fpg_exp`` (fastpg's exp, src_cython/fmath.pxd), whose twin the numba modules
+put in the source's scope (fastpg/_numba/_fmath.py)."""
 import math
 
 import cython
@@ -9,7 +11,7 @@ import cython
 INF = math.inf
 NAN = math.nan
 int64_t = cython.longlong
-exp = expf = math.exp
+exp = expf = fpg_exp = math.exp
 log = math.log
 pow = math.pow
 cos = math.cos

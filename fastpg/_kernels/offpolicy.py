@@ -22,7 +22,7 @@ import cython
 import numpy as np
 
 if not cython.compiled:  # compiled, these are C names cimported by offpolicy.pxd
-    from ._py import exp
+    from ._py import fpg_exp
 
 
 @cython.cfunc
@@ -35,7 +35,7 @@ def _exp_row(x: cython.const[cython.floating][:, ::1], t: cython.Py_ssize_t,
     """out_b = exp(x_tb): the step's importance ratios. numba keeps this a
     call (inlined into the scan, LLVM made the float32 kernel 3x slower)."""
     for b in range(x.shape[1]):
-        out[b] = exp(1.0 * x[t, b])
+        out[b] = fpg_exp(1.0 * x[t, b])
 
 
 def vtrace_c(rewards, values, next_values, log_rhos, gamma, lam, rho_clip, c_clip, pg_rho_clip,

@@ -13,8 +13,8 @@ from . import _fmath, jit
 __all__ = ["vtrace", "retrace"]
 
 
-# the source's exp is fastpg's (fmath.pxd in Cython, _fmath here)
-_scope = {**vars(_src), "exp": _fmath.exp}
+# fastpg's exp: fmath.pxd's fpg_exp in Cython, its twin here
+_scope = {**vars(_src), "fpg_exp": _fmath.exp}
 
 
 def _compiled(f, **opts):
