@@ -20,6 +20,9 @@ MAX_SLABS = 64
 #: row chunks of the parallel policy sums (fixed, so that results do not
 #: depend on the number of threads)
 NCHUNK = 64
+#: rows per block of the two-action linear_policy_grad (its scratch row is
+#: 3 LPG_BLOCK doubles: both logits and the weight of each row)
+LPG_BLOCK = 128
 
 #: work size (elements) from which the ``<name>_parallel`` variant is used
 PARALLEL_MIN = 1 << 20

@@ -12,6 +12,7 @@
 cimport cython
 from cython cimport floating
 from libc.math cimport INFINITY as INF, exp, expf
+from fastpg._cy.fmath cimport fpg_exp
 from libc.stdint cimport int64_t
 
 @cython.locals(i=Py_ssize_t, a=Py_ssize_t, am=Py_ssize_t, m=double, tot=double)

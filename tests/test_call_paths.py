@@ -206,6 +206,17 @@ def test_cimport_from_user_cython(tmp_path, ctype):
                        np.empty(2, np.int64)) == -1
     ref_policy.linear_policy_grad(X, a, w, W, out_ref)
     np.testing.assert_allclose(out, out_ref, **tol(dtype))
+    # two actions: blocks through a (C, 3m) scratch row, or one row at a time
+    # through a (C, 2) one; the same bits either way
+    X, W2, a2 = rng.standard_normal((300, 4)).astype(dtype), W[:, :2].copy(), a.repeat(6) % 2
+    out2 = {}
+    for zw in (2, 3, 3 * 128):
+        out2[zw] = np.empty((4, 2), dtype)
+        assert mod.run_lpg(X, a2, w.repeat(6), W2, out2[zw], np.empty((2, 4, 2)),
+                           np.empty((2, zw)), np.empty(2, np.int64)) == -1
+    ref_policy.linear_policy_grad(X, a2, w.repeat(6), W2, out_ref[:, :2])
+    np.testing.assert_allclose(out2[2], out_ref[:, :2], **tol(dtype))
+    assert out2[2].tobytes() == out2[3].tobytes() == out2[384].tobytes()
     x = np.concatenate([rng.uniform(-750, 720, 2000), rng.normal(0, 3, 2000),
                         [np.inf, -np.inf, np.nan, 0.0]])
     e = np.empty_like(x)

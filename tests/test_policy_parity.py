@@ -125,3 +125,40 @@ def test_linear_policy_grad_parallel_variant_matches(dtype):
         assert mod.linear_policy_grad_parallel(X, a, w, W, out) == -1
         np.testing.assert_allclose(out, out0, rtol=1e-4 if dtype == np.float32 else 1e-10,
                                    atol=1e-3 if dtype == np.float32 else 1e-9)
+
+
+@pytest.mark.backend_fixed
+@pytest.mark.parametrize("N", [1, 127, 128, 129, 1000])
+def test_two_action_grad_blocks(dtype, N):
+    # two actions go in blocks of LPG_BLOCK rows (fastpg._kernels.policy_linear
+    # ._lpg_rows2): block edges, the parallel chunks, a bad row past the first
+    # block, and the one-row-at-a-time path of a caller's short (C, 2) scratch
+    from fastpg._tuning import LPG_BLOCK
+    from fastpg.reference import policy as ref
+    rng = np.random.default_rng(N)
+    X = (rng.standard_normal((N, 5)) * 3).astype(dtype)
+    W = rng.standard_normal((5, 2)).astype(dtype)
+    a = rng.integers(0, 2, N)
+    w = rng.standard_normal(N).astype(dtype)
+    want = np.empty((5, 2), dtype)
+    ref.linear_policy_grad(X, a, w, W, want)
+    for be in ("numba", "cython"):
+        if not _backend.available(be):
+            continue
+        mod = _backend._load(be, "policy")
+        outs = []
+        for f in (mod.linear_policy_grad, mod.linear_policy_grad_parallel):
+            out = np.empty((5, 2), dtype)
+            assert f(X, a, w, W, out) == -1
+            _same_sum(out, want, dtype)
+            outs.append(out)
+        assert np.array_equal(outs[0][:, 0], -outs[0][:, 1])
+        if N > LPG_BLOCK:
+            Xb = X.copy()
+            Xb[N - 1, 2] = np.nan
+            assert f(Xb, a, w, W, np.empty((5, 2), dtype)) == N - 1
+        if be == "numba":
+            short = np.empty((5, 2), dtype)
+            assert mod._grad(X, a, w, W, short, np.empty((1, 5, 2)), np.empty((1, 2)),
+                             np.empty(1, np.int64)) == -1
+            assert short.tobytes() == outs[0].tobytes()  # same order, same bits

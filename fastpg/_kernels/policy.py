@@ -14,7 +14,7 @@ of the first invalid row (see the reference).
 import cython
 import numpy as np
 
-from .._tuning import NCHUNK
+from .._tuning import LPG_BLOCK, NCHUNK
 
 if not cython.compiled:  # compiled, these are C names cimported by policy.pxd
     from ._py import INF, NAN, exp, log
@@ -237,7 +237,7 @@ def linear_policy_grad_parallel(X, actions, weights, W, out):
 
 def _lpg(X, actions, weights, W, out, nchunk):
     acc = np.empty((nchunk, X.shape[1], W.shape[1]))
-    z = np.empty((nchunk, W.shape[1]))
+    z = np.empty((nchunk, 3 * LPG_BLOCK if W.shape[1] == 2 else W.shape[1]))
     bads = np.empty(nchunk, np.int64)
     with cython.nogil:
         return linear_policy_grad_c(X, actions, weights, W, out, acc, z, bads)

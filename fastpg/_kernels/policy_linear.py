@@ -20,7 +20,7 @@ import cython
 from cython.parallel import prange  # numba: numba.prange (fastpg._numba.policy)
 
 if not cython.compiled:  # compiled, these are C names cimported by policy_linear.pxd
-    from ._py import INF, exp, expf, int64_t
+    from ._py import INF, exp, expf, fpg_exp, int64_t
 
 
 @cython.cfunc
@@ -127,46 +127,74 @@ def linear_policy_probs_c(X, W, out, z):
 
 
 @cython.cfunc
+@cython.inline
 @cython.nogil
 @cython.exceptval(check=False)
-@cython.locals(i=cython.Py_ssize_t, k=cython.Py_ssize_t, s0=cython.double, s1=cython.double,
-               xk=cython.double, p1=cython.double, w=cython.double, g0=cython.double,
-               g1=cython.double)
+@cython.locals(e=cython.double, p1=cython.double, y=cython.double)
+def _g2(s0: cython.double, s1: cython.double, a: int64_t, w: cython.double) -> cython.double:
+    """w (1[a = 1] - π_1), π_1 = σ(s1 - s0), without a branch: which logit is
+    larger and which action was taken are as often one as the other."""
+    # e = exp(-|s1 - s0|) <= 1 (no overflow); π_1 = 1 / (1 + e) when s1 is
+    # the larger logit, else e / (1 + e)
+    e = fpg_exp(s0 - s1 if s1 >= s0 else s1 - s0)
+    p1 = (1.0 if s1 >= s0 else e) / (1.0 + e)
+    y = 1.0 if a != 0 else 0.0
+    return w * (y - p1)
+
+
+@cython.cfunc
+@cython.nogil
+@cython.exceptval(check=False)
+@cython.locals(i=cython.Py_ssize_t, j=cython.Py_ssize_t, k=cython.Py_ssize_t,
+               n=cython.Py_ssize_t, blk=cython.Py_ssize_t, s0=cython.double, s1=cython.double,
+               xk=cython.double, g1=cython.double)
 def _lpg_rows2(X: cython.const[cython.floating][:, ::1], actions: cython.const[int64_t][::1],
                weights: cython.const[cython.floating][::1],
                W: cython.const[cython.floating][:, ::1], i0: cython.Py_ssize_t,
-               i1: cython.Py_ssize_t, acc: cython.double[:, ::1]) -> cython.Py_ssize_t:
-    """_lpg_rows for two actions (the common case, e.g. CartPole): both logits
-    in one pass over the features, π_1 = σ(z_1 - z_0) with one exp, and the
-    rank-one update in one pass; loops of length 2 cost more in control than
-    in arithmetic."""
-    for i in range(i0, i1):
-        s0 = 0.0
-        s1 = 0.0
-        for k in range(X.shape[1]):
-            xk = 1.0 * X[i, k]
-            s0 += xk * W[k, 0]
-            s1 += xk * W[k, 1]
-        if s0 - s0 != 0 or s1 - s1 != 0:
-            return i
-        # the exponent <= 0: no overflow
-        if s1 >= s0:
-            p1 = 1.0 / (1.0 + exp(s0 - s1))
-        else:
-            p1 = exp(s1 - s0)
-            p1 = p1 / (1.0 + p1)
-        w = 1.0 * weights[i]
-        # w (e_a - π), π = (1 - π_1, π_1)
-        if actions[i] == 0:
-            g0 = w * p1
-            g1 = -w * p1
-        else:
-            g0 = -w * (1.0 - p1)
-            g1 = w * (1.0 - p1)
-        for k in range(X.shape[1]):
-            xk = 1.0 * X[i, k]
-            acc[k, 0] += xk * g0
-            acc[k, 1] += xk * g1
+               i1: cython.Py_ssize_t, acc: cython.double[:, ::1],
+               z: cython.double[::1]) -> cython.Py_ssize_t:
+    """_lpg_rows for two actions (the common case, e.g. CartPole), in blocks
+    of z.shape[0] // 3 rows.
+
+    The row's term is g_i x_i ⊗ (-1, 1) (_g2), so only v = Σ_i g_i x_i is
+    accumulated and the action-0 column is -v (the same bits as adding
+    -g_i x_i). A block writes both logits of each row to z, then each row's
+    g (one fastpg exp each: a loop both compilers vectorise), then adds its
+    rows to v in order. Rows are independent until that last loop; a row at
+    a time, each exp waited on the previous row's update. A scratch row
+    shorter than 3 (a caller's (C, 2) z) takes the rows one at a time.
+    """
+    d = X.shape[1]
+    blk = z.shape[0] // 3
+    i = i0
+    while i < i1:
+        n = min(blk, i1 - i) if blk > 0 else 1
+        for j in range(n):
+            s0 = 0.0
+            s1 = 0.0
+            for k in range(d):
+                xk = 1.0 * X[i + j, k]
+                s0 += xk * W[k, 0]
+                s1 += xk * W[k, 1]
+            if s0 - s0 != 0 or s1 - s1 != 0:
+                return i + j
+            if blk == 0:
+                g1 = _g2(s0, s1, actions[i], 1.0 * weights[i])
+                for k in range(d):
+                    acc[k, 1] += (1.0 * X[i, k]) * g1
+            else:
+                z[j] = s0
+                z[blk + j] = s1
+        if blk > 0:
+            for j in range(n):
+                z[2 * blk + j] = _g2(z[j], z[blk + j], actions[i + j], 1.0 * weights[i + j])
+            for j in range(n):
+                g1 = z[2 * blk + j]
+                for k in range(d):
+                    acc[k, 1] += (1.0 * X[i + j, k]) * g1
+        i += n
+    for k in range(d):
+        acc[k, 0] = -acc[k, 1]
     return -1
 
 
@@ -187,7 +215,7 @@ def _lpg_rows(X: cython.const[cython.floating][:, ::1], actions: cython.const[in
         for a in range(A):
             acc[k, a] = 0.0
     if A == 2:
-        return _lpg_rows2(X, actions, weights, W, i0, i1, acc)
+        return _lpg_rows2(X, actions, weights, W, i0, i1, acc, z)
     for i in range(i0, i1):
         am = _linear_logits(X, W, i, z)
         if am < 0:
@@ -214,9 +242,10 @@ def _lpg_rows(X: cython.const[cython.floating][:, ::1], actions: cython.const[in
 def linear_policy_grad_c(X, actions, weights, W, out, acc, z, bads):
     """out = Σ_i w_i x_i ⊗ (e_{a_i} - softmax(x_iᵀ W)), (d, A).
 
-    Scratch, float64 but ``bads`` int64: acc (C, d, A), z (C, A), bads (C,)
-    for C row chunks; C > 1 runs the chunks in parallel. ``out`` is written
-    only when every row is valid.
+    Scratch, float64 but ``bads`` int64: acc (C, d, A), z (C, A) or, for
+    two actions, (C, 3 m) to take the rows in blocks of m (LPG_BLOCK rows:
+    fastpg._tuning), bads (C,) for C row chunks; C > 1 runs the chunks in
+    parallel. ``out`` is written only when every row is valid.
     """
     N = X.shape[0]
     nchunk = acc.shape[0]

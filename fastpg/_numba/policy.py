@@ -16,15 +16,16 @@ import numba
 import numpy as np
 
 from .._kernels import policy as _src, policy_linear as _src_linear
-from .._tuning import NCHUNK
-from . import jit
+from .._tuning import LPG_BLOCK, NCHUNK
+from . import _fmath, jit
 
 __all__ = ["softmax", "log_softmax", "softmax_jacobian", "softmax_jvp", "log_prob_grad",
            "linear_policy_probs", "linear_policy_grad", "linear_policy_grad_parallel",
            "compatible_features", "action_feature_grad", "sample_categorical", "entropy",
            "policy_gradient_loss"]
 
-_scope = {**vars(_src_linear), **vars(_src), "prange": numba.prange}
+# fpg_exp: fastpg's exp (fmath.pxd's in Cython, its twin here)
+_scope = {**vars(_src_linear), **vars(_src), "prange": numba.prange, "fpg_exp": _fmath.exp}
 
 
 def _in_scope(f):
@@ -69,15 +70,16 @@ def linear_policy_probs(X, W, out):
 @jit
 def linear_policy_grad(X, actions, weights, W, out):
     d, A = W.shape
-    return _grad(X, actions, weights, W, out, np.empty((1, d, A)), np.empty((1, A)),
-                 np.empty(1, np.int64))
+    return _grad(X, actions, weights, W, out, np.empty((1, d, A)),
+                 np.empty((1, 3 * LPG_BLOCK if A == 2 else A)), np.empty(1, np.int64))
 
 
 @jit
 def linear_policy_grad_parallel(X, actions, weights, W, out):
     d, A = W.shape
     return _grad_parallel(X, actions, weights, W, out, np.empty((NCHUNK, d, A)),
-                          np.empty((NCHUNK, A)), np.empty(NCHUNK, np.int64))
+                          np.empty((NCHUNK, 3 * LPG_BLOCK if A == 2 else A)),
+                          np.empty(NCHUNK, np.int64))
 
 
 @jit
