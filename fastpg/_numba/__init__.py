@@ -79,8 +79,13 @@ def cache_dir() -> str | None:
     return None if isinstance(cache, caching.NullCache) else cache._cache_path
 
 
-def jit(func=None, *, parallel=False, inline="never", cache=True):
+def jit(func=None, *, parallel=False, inline="never", cache=True, error_model="python"):
     """``njit(nogil=True)`` with fastpg's disk cache where it can be written.
+
+    ``error_model="numpy"``: a float division by zero gives inf or NaN, as in
+    the Cython build (``cdivision``), instead of a check per division that
+    keeps LLVM from vectorising the loop; for helpers whose divisors cannot
+    be zero.
 
     ``cache=False`` for a helper that two dispatchers compile from one body
     (serial and ``parallel=True``): numba's cache index does not tell them
@@ -88,7 +93,7 @@ def jit(func=None, *, parallel=False, inline="never", cache=True):
     """
 
     def wrap(f):
-        opts = dict(nogil=True, inline=inline)
+        opts = dict(nogil=True, inline=inline, error_model=error_model)
         if parallel:
             opts["parallel"] = True
         disp = numba.njit(**opts)(f)

@@ -33,9 +33,11 @@ def _in_scope(f):
 
 
 # the per-row helpers inline; the per-chunk ones stay calls (inlined into a
-# prange body they would be lowered once per parallel region)
+# prange body they would be lowered once per parallel region).
+# error_model="numpy" for _lpg_rows2: its divisors are 1 + e >= 1, and
+# without a zero check per division LLVM vectorises its loop of _g2
 _scope.update({name: jit(_in_scope(f), inline="never" if name.startswith("_lpg") else "always",
-                         cache=False)
+                         cache=False, error_model="numpy" if name == "_lpg_rows2" else "python")
                for name, f in list(_scope.items())
                if name.startswith("_") and isinstance(f, types.FunctionType)
                and f.__module__ in (_src.__name__, _src_linear.__name__)})
