@@ -34,7 +34,7 @@ cdef Py_ssize_t cartpole_step_parallel_c(double[:, ::1] state, const int64_t[::1
 
 @cython.locals(T=Py_ssize_t, N=Py_ssize_t, t=Py_ssize_t, i=Py_ssize_t, k=Py_ssize_t,
                empty=bint, te=bint, tr=bint, a=int64_t, z0=double, z1=double, m=double,
-               e0=double, e1=double, total=double, thresh=double)
+               e=double, e0=double, e1=double, total=double, thresh=double)
 cdef Py_ssize_t cartpole_rollout_c(const double[:, ::1] W, const double[:, ::1] u,
                                    double[:, ::1] state, const double[:, :, ::1] bank,
                                    int64_t[::1] cursor, int64_t[::1] steps,

@@ -205,8 +205,11 @@ def cartpole_rollout_c(W, u, state, bank, cursor, steps, reset, max_steps, obs_o
                   + 1.0 * obs_out[t, i, 2] * W[2, 1] + 1.0 * obs_out[t, i, 3] * W[3, 1]
                   + W[4, 1])
             m = z0 if z0 >= z1 else z1
-            e0 = exp(z0 - m)
-            e1 = exp(z1 - m)
+            # exp(z_a - m) of the arg-max is exp(0) = 1 exactly: one exp per
+            # step, not two (the same bits), and selects, not a branch
+            e = exp((z1 if z0 >= z1 else z0) - m)
+            e0 = 1.0 if z0 >= z1 else e
+            e1 = e if z0 >= z1 else 1.0
             total = e0 + e1
             thresh = u[t, i] * total
             a = 0 if e0 > thresh else (1 if e0 + e1 > thresh or e1 > 0 else 0)
