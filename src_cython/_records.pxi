@@ -95,6 +95,71 @@ def record_fields(cnp.ndarray rec not None, tuple layout):
     return fields
 
 
+cdef int _checked_layout(tuple layout, Py_ssize_t R, str who) except -1:
+    """The specs of ``layout`` for records of R bytes, each field C-contiguous
+    within its record unless cast (every check before anything changes)."""
+    cdef cnp.npy_intp dims[8]
+    cdef cnp.npy_intp st[8]
+    cdef int nd
+    cdef Py_ssize_t m, offset, k, step
+    cdef bint to_f32
+    cdef cnp.dtype dt
+    for spec in layout:
+        dt = _field_spec(spec, R, &nd, dims, st, &offset, &m, &to_f32)
+        if not to_f32:
+            step = dt.itemsize
+            for k in range(nd - 1, 0, -1):
+                if dims[k] > 1 and st[k] != step:
+                    raise ValueError(f"{who}: each field must be C-contiguous within its record")
+                step *= dims[k]
+    return 0
+
+
+cdef list _split_rows(Rows* s, const int64_t* idx, Py_ssize_t B, tuple layout):
+    """For each field of a checked ``layout``, a new (B, *shape) array of its
+    bytes in records idx[0..B) of s, or of its 0/1 values as float32 (cast)."""
+    cdef cnp.npy_intp dims[8]
+    cdef cnp.npy_intp st[8]
+    cdef int nd
+    cdef Py_ssize_t m, offset
+    cdef bint to_f32
+    cdef cnp.dtype dt
+    fields = []
+    for spec in layout:
+        dt = _field_spec(spec, s.R, &nd, dims, st, &offset, &m, &to_f32)
+        dims[0] = B
+        if to_f32:
+            a = _flag_column(s.p + offset, s.s0, B, idx, nd, dims, m)
+        else:
+            Py_INCREF(dt)  # PyArray_SimpleNewFromDescr steals it
+            a = _new_array(nd, dims, <cnp.PyArray_Descr*>dt)
+            _copy_rows(<char*>cnp.PyArray_DATA(a), s.p + offset, s.s0, idx, B, m * dt.itemsize)
+        fields.append(a)
+    return fields
+
+
+cdef inline void _copy_rows(char* dst, const char* src, Py_ssize_t stride, const int64_t* idx,
+                            Py_ssize_t B, Py_ssize_t nbytes) noexcept nogil:
+    """dst[i] <- the nbytes at src + idx[i] * stride. A field is a few bytes:
+    a memcpy of a constant size is a move, of a variable one a call."""
+    cdef Py_ssize_t i
+    if nbytes == 1:
+        for i in range(B):
+            dst[i] = src[idx[i] * stride]
+    elif nbytes == 4:
+        for i in range(B):
+            memcpy(dst + 4 * i, src + idx[i] * stride, 4)
+    elif nbytes == 8:
+        for i in range(B):
+            memcpy(dst + 8 * i, src + idx[i] * stride, 8)
+    elif nbytes == 16:
+        for i in range(B):
+            memcpy(dst + 16 * i, src + idx[i] * stride, 16)
+    else:
+        for i in range(B):
+            memcpy(dst + i * nbytes, src + idx[i] * stride, nbytes)
+
+
 def uniform_gather_fields(object rng, int64_t size, cnp.ndarray src not None,
                           cnp.ndarray indices_out not None, tuple layout):
     """``uniform_gather`` straight into one new array per field of ``layout``
@@ -108,23 +173,7 @@ def uniform_gather_fields(object rng, int64_t size, cnp.ndarray src not None,
     if not 1 <= size <= s.n or s.s1 != 1:
         raise ValueError(f"uniform_gather_fields: size must lie in [1, {s.n}] (got {size}) "
                          f"and each row of src must be contiguous")
-    cdef cnp.npy_intp dims[8]
-    cdef cnp.npy_intp st[8]
-    cdef int nd
-    cdef Py_ssize_t m, offset, i, nbytes, k, step
-    cdef bint to_f32
-    cdef cnp.dtype dt
-    cdef char* dst
-    specs = []
-    for spec in layout:  # every check before the draws advance rng
-        dt = _field_spec(spec, s.R, &nd, dims, st, &offset, &m, &to_f32)
-        if not to_f32:
-            step = dt.itemsize
-            for k in range(nd - 1, 0, -1):
-                if dims[k] > 1 and st[k] != step:
-                    raise ValueError("uniform_gather_fields: each field must be C-contiguous "
-                                     "within its record")
-                step *= dims[k]
+    _checked_layout(layout, s.R, "uniform_gather_fields")  # before the draws advance rng
     try:
         bitgen = rng.bit_generator
         capsule, lock = bitgen.capsule, bitgen.lock
@@ -133,21 +182,25 @@ def uniform_gather_fields(object rng, int64_t size, cnp.ndarray src not None,
     cdef bitgen_t* bg = <bitgen_t*>PyCapsule_GetPointer(capsule, "BitGenerator")
     with lock, nogil:
         _uniform_bitgen(bg, B, size, idx)
-    fields = []
-    for spec in layout:
-        dt = _field_spec(spec, s.R, &nd, dims, st, &offset, &m, &to_f32)
-        dims[0] = B
-        if to_f32:
-            a = _flag_column(s.p + offset, s.s0, B, idx, nd, dims, m)
-        else:
-            Py_INCREF(dt)  # PyArray_SimpleNewFromDescr steals it
-            a = _new_array(nd, dims, <cnp.PyArray_Descr*>dt)
-            dst = <char*>cnp.PyArray_DATA(a)
-            nbytes = m * dt.itemsize
-            for i in range(B):
-                memcpy(dst + i * nbytes, s.p + idx[i] * s.s0 + offset, nbytes)
-        fields.append(a)
-    return fields
+    return _split_rows(&s, idx, B, layout)
+
+
+def gather_fields(cnp.ndarray src not None, cnp.ndarray indices not None, tuple layout):
+    """One new array per field of ``layout`` from the records ``indices`` of
+    ``src`` (see fastpg.replay._layout.gather_fields, which this equals):
+    ``gather_rows`` and a copy of each field in one C call."""
+    cdef Rows s
+    cdef Py_ssize_t B, i
+    _rows_arg(src, "src", False, &s)
+    cdef const int64_t* idx = <const int64_t*>_vec_arg(indices, cnp.NPY_INT64, "indices",
+                                                        False, &B)
+    if s.s1 != 1:
+        raise ValueError("gather_fields: each row of src must be contiguous")
+    _checked_layout(layout, s.R, "gather_fields")
+    for i in range(B):
+        if idx[i] < 0 or idx[i] >= s.n:
+            raise IndexError(f"gather_fields: indices[{i}] = {idx[i]} is outside [0, {s.n})")
+    return _split_rows(&s, idx, B, layout)
 
 
 cdef bint _row_array(object a, cnp.ndarray field) except -1:

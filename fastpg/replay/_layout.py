@@ -60,7 +60,7 @@ def _cast_error(name, src, dst, arr):
 class _Field:
     """One field of the record array: a strided view of its bytes and of its values."""
 
-    __slots__ = ("name", "shape", "dtype", "offset", "width", "rows", "data")
+    __slots__ = ("name", "shape", "dtype", "offset", "width", "rows", "data", "spec")
 
     def __init__(self, name, shape, dtype, rec, offset):
         capacity = rec.shape[0]
@@ -73,6 +73,10 @@ class _Field:
         else:
             data = np.zeros((capacity,) + shape, dtype)
         self.data = data
+        # its spec in a layout of gather_fields / record_fields (C order within the record)
+        self.spec = (shape, dtype, offset, tuple(
+            dtype.itemsize * int(np.prod(shape[i + 1:], dtype=np.int64))
+            for i in range(len(shape))), None) if self.width else None
 
     def take(self, rec):
         """This field of gathered records ``rec`` (B, record bytes), contiguous."""
@@ -225,10 +229,26 @@ def _uniform_gather_fields(rng, size, src, indices_out, layout, gather=None):
     return _record_fields(rec, layout)
 
 
+def _gather_fields(src, indices, layout):
+    """Records ``indices`` of ``src`` (each must lie in [0, len(src))), as one
+    new C-contiguous array per field of ``layout`` (the flags of a cast
+    field as float32): ``gather_rows`` and a copy of each field."""
+    indices = np.asarray(indices, np.int64)
+    if indices.size and (indices.min() < 0 or indices.max() >= src.shape[0]):
+        raise IndexError(f"gather_fields: an index is outside [0, {src.shape[0]})")
+    if not indices.size:  # (an empty block has no bytes for the views to start at)
+        return [np.zeros((0,) + shape, cast or dtype) for shape, dtype, _, _, cast in layout]
+    rec = np.ascontiguousarray(src[indices])
+    return [np.array(a, order="C") if spec[4] is None else a
+            for a, spec in zip(_record_fields(rec, layout), layout)]
+
+
 try:  # one C call per transition or batch where the Cython replay module is built
-    from .._cy.replay_io import add_one, add_rows, record_fields
+    from .._cy.replay_io import add_one, add_rows, gather_fields, record_fields
+    from .._cy.replay_io import gather_rows as _cy_gather_rows
     from .._cy.replay_io import uniform_gather as _cy_uniform_gather
     from .._cy.replay_io import uniform_gather_fields
 except ImportError:
     add_one, add_rows, record_fields = _add_one, _add_rows, _record_fields
-    _cy_uniform_gather = uniform_gather_fields = None
+    gather_fields = _gather_fields
+    _cy_gather_rows = _cy_uniform_gather = uniform_gather_fields = None

@@ -6,8 +6,11 @@ import numpy as np
 
 from .. import _backend
 from .. import _checks as C
-from ._layout import (_RECORD_GATHER_MAX, Batch, _cy_uniform_gather, record_fields,
-                      uniform_gather_fields)
+from ._layout import (_RECORD_GATHER_MAX, Batch, _cy_gather_rows, _cy_uniform_gather,
+                      gather_fields, record_fields, uniform_gather_fields)
+
+#: the fields an n-step batch computes instead of copying
+_NSTEP_FIELDS = ("reward", "next_obs", "terminated", "truncated")
 
 
 class Sampling:
@@ -119,15 +122,28 @@ class Sampling:
         Cap, E = self._capacity, self._n_envs
         f = self._f
         gather = self._k("gather_rows")
-        if self._rec.shape[1] <= _RECORD_GATHER_MAX:
+        if self._rec.shape[1] > _RECORD_GATHER_MAX:
+            # big records (frames): copy each field once, straight from storage
+            take = lambda fld: self._gather_field(fld.name, slots)  # noqa: E731
+        elif copy and gather is _cy_gather_rows:
+            # one C call from the records to a new array per field (splitting
+            # a gathered block with a NumPy copy per field took 9 of the 11 µs
+            # of 256 samples of 1M × obs 4)
+            split = self._splits.get(gamma is None)
+            if split is None:
+                names = tuple(k for k, fld in f.items() if k != "_cut" and fld.width and (
+                    gamma is None or k not in _NSTEP_FIELDS))
+                split = self._splits[gamma is None] = (names, tuple(f[k].spec for k in names))
+            got = dict(zip(split[0], gather_fields(self._rec, slots, split[1])))
+            take = lambda fld: (got[fld.name] if fld.width  # noqa: E731
+                                else np.zeros((B,) + fld.shape, fld.dtype))
+        else:
             rec = self._gather_records(slots)
             if copy:
                 take = lambda fld: fld.take(rec)  # noqa: E731
             else:
                 recs = rec.view(self._rec_dtype).reshape(B)
                 take = lambda fld: recs[fld.name] if fld.width else fld.take(rec)  # noqa: E731
-        else:  # big records (frames): copy each field once, straight from storage
-            take = lambda fld: self._gather_field(fld.name, slots)  # noqa: E731
         batch = Batch()
         if gamma is None:
             for name, fld in f.items():
@@ -143,7 +159,7 @@ class Sampling:
             self._k("nstep_gather")(rew, f["terminated"].data.view(np.uint8), self._cut,
                                     slots, E, newest_row, n_step, gamma, ret, disc, boot)
             for name, fld in f.items():
-                if name not in ("_cut", "reward", "next_obs", "terminated", "truncated"):
+                if name != "_cut" and name not in _NSTEP_FIELDS:
                     batch[name] = take(fld)
             batch["reward"] = ret
             for name in ("terminated", "truncated"):

@@ -137,6 +137,7 @@ class ReplayBuffer(Archive, Sampling, Elision):
             f["terminated"].data, f["truncated"].data, self._cut)
         self._added = 0  # transitions ever added (the next index)
         self._kept = {}  # kernels run once per step (_backend.kept_kernel)
+        self._splits = {}  # n-step or not -> (names, gather_fields layout), made on first use
         if not self._store_next_obs:
             shape, dtype = self._spec["obs"]
             self._ref = np.full(Cap, -1, np.int64)  # side-store row of next_obs, or -1
