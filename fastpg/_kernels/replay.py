@@ -52,7 +52,7 @@ def _prefetch(sums: cython.const[cython.double][::1], k: cython.Py_ssize_t) -> c
 def tree_update_c(tree, depth, indices, priorities, nodes):
     """Leaf indices[i] <- priorities[i] (min entry +inf for 0), then every
     touched leaf's ancestors recomputed from their children, a level at a
-    time; nodes: (len(indices),) int64 scratch."""
+    time, once per run of equal nodes; nodes: (len(indices),) int64 scratch."""
     first = _first_leaf(depth)
     B = indices.shape[0]
     for i in range(B):
@@ -66,6 +66,11 @@ def tree_update_c(tree, depth, indices, priorities, nodes):
     for level in range(depth):
         for i in range(B):
             n = nodes[i] // 8 - 1
+            if i > 0 and nodes[i - 1] == n:
+                # the node just recomputed (its children are final for this
+                # level): a sampled batch is sorted, so near the root most are
+                nodes[i] = n
+                continue
             k = 8 * n + 8
             a = 0.0
             m = INF
