@@ -11,6 +11,13 @@ from ._layout import (_RECORD_GATHER_MAX, Batch, _cy_gather_rows, _cy_uniform_ga
 
 #: the fields an n-step batch computes instead of copying
 _NSTEP_FIELDS = ("reward", "next_obs", "terminated", "truncated")
+_ARANGE = np.arange(1024, dtype=np.int64)
+_ARANGE.flags.writeable = False
+
+
+def _rows(B):
+    """0, 1, ..., B - 1 as int64 (read-only; a view for the usual batch sizes)."""
+    return _ARANGE[:B] if B <= _ARANGE.shape[0] else np.arange(B, dtype=np.int64)
 
 
 class Sampling:
@@ -125,16 +132,21 @@ class Sampling:
         if self._rec.shape[1] > _RECORD_GATHER_MAX:
             # big records (frames): copy each field once, straight from storage
             take = lambda fld: self._gather_field(fld.name, slots)  # noqa: E731
-        elif copy and gather is _cy_gather_rows:
+        elif copy and _cy_gather_rows is not None:
             # one C call from the records to a new array per field (splitting
             # a gathered block with a NumPy copy per field took 9 of the 11 µs
-            # of 256 samples of 1M × obs 4)
+            # of 256 samples of 1M × obs 4); another backend's gather first
+            # fills a block, which the same call then splits
             split = self._splits.get(gamma is None)
             if split is None:
                 names = tuple(k for k, fld in f.items() if k != "_cut" and fld.width and (
                     gamma is None or k not in _NSTEP_FIELDS))
                 split = self._splits[gamma is None] = (names, tuple(f[k].spec for k in names))
-            got = dict(zip(split[0], gather_fields(self._rec, slots, split[1])))
+            if gather is _cy_gather_rows:
+                fields = gather_fields(self._rec, slots, split[1])
+            else:
+                fields = gather_fields(self._gather_records(slots), _rows(B), split[1])
+            got = dict(zip(split[0], fields))
             take = lambda fld: (got[fld.name] if fld.width  # noqa: E731
                                 else np.zeros((B,) + fld.shape, fld.dtype))
         else:
