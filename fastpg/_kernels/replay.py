@@ -45,7 +45,7 @@ def _first_leaf(depth: cython.Py_ssize_t) -> cython.Py_ssize_t:
 @cython.exceptval(check=False)
 def _prefetch(sums: cython.const[cython.double][::1], k: cython.Py_ssize_t) -> cython.void:
     """Asks for the cache line of sums[k] ahead of its use (Cython: gcc's
-    __builtin_prefetch; numba's module binds a no-op twin)."""
+    __builtin_prefetch; numba's module binds LLVM's prefetch intrinsic)."""
     FASTPG_PREFETCH(cython.address(sums[k]))
 
 
