@@ -233,6 +233,28 @@ def test_prioritized_semantics(backend):
     np.testing.assert_allclose(counts, P, atol=0.02)
 
 
+def test_priority_and_index_checks_at_their_edges(backend):
+    # the one-pass checks (priorities and live indices as unsigned integers)
+    # against the exact rules: -0.0 is a valid priority, the smallest negative
+    # is not; an index below the live window or at total_added is refused
+    buf = PrioritizedReplayBuffer(4, (1,), alpha=1.0, eps=0.0, backend=backend)
+    o = np.zeros(1, np.float32)
+    for _ in range(6):  # indices 2..5 live, in slots 2, 3, 0, 1
+        buf.add(o, 0, 0.0, o, False)
+    assert buf.update_priorities(np.array([2, 3, 4, 5]), np.array([-0.0, 0.0, 1.5, 2.0])) == 4
+    np.testing.assert_array_equal(buf.priorities, [1.5, 2.0, 0.0, 0.0])
+    assert buf.max_priority == 2.0
+    for bad in (-5e-324, -1.0, np.inf, np.nan):
+        with pytest.raises(ValueError, match="finite and >= 0"):
+            buf.update_priorities(np.array([4, 5]), np.array([1.0, bad]))
+    np.testing.assert_array_equal(buf.priorities, [1.5, 2.0, 0.0, 0.0])  # nothing written
+    assert buf.update_priorities(np.array([1, 5]), np.array([7.0, 3.0])) == 1  # 1 overwritten
+    for bad in (6, -1, 2**62):
+        with pytest.raises((ValueError, IndexError)):
+            buf.update_priorities(np.array([5, bad]), np.array([1.0, 1.0]))
+    np.testing.assert_array_equal(buf.priorities, [1.5, 3.0, 0.0, 0.0])
+
+
 def test_prioritized_newest_item_is_sampled(backend):
     buf = PrioritizedReplayBuffer(500, (1,), backend=backend)
     o = np.zeros(1, np.float32)

@@ -189,7 +189,11 @@ class PrioritizedReplayBuffer(ReplayBuffer):
             return 0
         with self._lock:
             W, Cap = self._added, self._capacity
-            if idx.dtype == np.int64 and idx.min() >= max(W - Cap, 0) and idx.max() < W:
+            lo = max(W - Cap, 0)
+            # live indices lie in [lo, W): one pass over idx - lo as unsigned
+            # integers (a smaller index wraps to a huge one)
+            if idx.dtype == np.int64 and (idx if not lo else idx - lo).view(np.uint64).max() \
+                    < W - lo:
                 slots = idx % Cap if W > Cap else idx
             else:  # a diagnosis, or stale indices to drop
                 idx = C.index_array(idx, "indices", idx.shape[0], W, "total_added",

@@ -8,6 +8,9 @@ from .. import _checks as C
 from ..reference.replay import tree_positions
 
 
+_INF_BITS = np.float64(np.inf).view(np.uint64)
+
+
 def _priorities(priorities, shape):
     """(priorities as contiguous float64 of ``shape``, their max); a scalar is
     broadcast; each must be finite and >= 0 (checked before anything is written)."""
@@ -18,8 +21,16 @@ def _priorities(priorities, shape):
     if pr.shape != shape:
         raise ValueError(f"priorities must have the shape of indices {shape}; got {pr.shape}")
     pr = np.ascontiguousarray(pr, np.float64)
-    hi = pr.max() if pr.size else 0.0
-    if pr.size and not (pr.min() >= 0 and hi < np.inf):  # NaN fails both
+    if not pr.size:
+        return pr, 0.0
+    # one pass: as unsigned integers, +0.0 .. the largest finite double keep
+    # their order and lie below +inf's bits, while a NaN, an infinity or a
+    # sign bit (a negative, or -0.0: the exact test below) lie at or above
+    top = pr.view(np.uint64).max()
+    if top < _INF_BITS:
+        return pr, float(top.view(np.float64))
+    hi = pr.max()
+    if not (pr.min() >= 0 and hi < np.inf):  # NaN fails both
         i = int(np.flatnonzero(~(np.isfinite(pr) & (pr >= 0)))[0])
         raise ValueError(f"priorities must be finite and >= 0; priorities[{i}] = {pr[i]!r}")
     return pr, hi
