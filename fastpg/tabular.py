@@ -280,7 +280,8 @@ def double_q_learning(Q1, Q2, states, actions, rewards, next_states, which, term
     w = np.reshape(w, -1) if w.ndim == 0 else w
     if w.shape != (N,):
         raise ValueError(f"which must have shape ({N},) (one per transition); got {w.shape}")
-    if N and (w.min() < 0 or w.max() > 1):
+    # one pass (a negative reads as a huge unsigned integer)
+    if N and w.dtype.kind != "b" and w.view(f"u{w.dtype.itemsize}").max() > 1:
         raise ValueError("which must hold only 0 (update Q1) or 1 (update Q2)")
     w = np.ascontiguousarray(w, dtype=np.uint8)
     return _update("double_q_learning", backend, [("Q1", Q1), ("Q2", Q2)], out, scalar, N, s2,

@@ -273,9 +273,17 @@ def test_bad_tables(backend):
         T.q_learning(ro, [0], [0], [1.0], [1], backend=backend)
     with pytest.raises(ValueError, match="epsilon must lie in"):
         T.expected_sarsa(np.zeros((2, 2)), [0], [0], [1.0], [1], epsilon=1.5, backend=backend)
-    with pytest.raises(ValueError, match="which must hold only 0"):
-        T.double_q_learning(np.zeros((2, 2)), np.zeros((2, 2)), [0], [0], [1.0], [1], [2],
+    for bad in ([2], np.array([-1], np.int8), np.array([255], np.uint8),
+                np.array([256], np.int16), np.array([-2**63], np.int64)):
+        with pytest.raises(ValueError, match="which must hold only 0"):
+            T.double_q_learning(np.zeros((2, 2)), np.zeros((2, 2)), [0], [0], [1.0], [1], bad,
+                                backend=backend)
+    for ok in (np.array([True]), np.array([1], np.uint64), np.array([0], np.int8)):
+        T.double_q_learning(np.zeros((2, 2)), np.zeros((2, 2)), [0], [0], [1.0], [1], ok,
                             backend=backend)
+    for bad in (-1, 2, -2**63):  # one-pass index check: both ends, and the sign bit alone
+        with pytest.raises(ValueError, match=r"states\[0\] = .* is out of range"):
+            T.q_learning(np.zeros((2, 2)), np.array([bad]), [0], [1.0], [1], backend=backend)
 
 
 def test_non_contiguous_table_is_updated_in_place(backend):

@@ -271,7 +271,10 @@ def index_array(x, name, n, upper, upper_name, allow_float=True):
     if arr.shape != (n,):
         raise ValueError(f"{name} must have shape ({n},) (one per row); got {arr.shape}")
     arr = np.ascontiguousarray(arr, dtype=np.int64)
-    if n:
+    # one pass: as unsigned integers a negative index is huge, so every index
+    # lies in [0, upper) exactly when the unsigned maximum is below upper;
+    # the two-pass search below only runs to name the bad one
+    if n and (upper <= 0 or int(arr.view(np.uint64).max()) >= upper):
         lo, hi = int(arr.min()), int(arr.max())
         if lo < 0 or hi >= upper:
             bad = lo if lo < 0 else hi
