@@ -12,8 +12,9 @@ Each time step first fills a scratch row with the step's importance ratios
 exp(log ρ): a loop with nothing else in it, which both compilers vectorise
 with fastpg's inline exp (src_cython/fmath.pxd, fastpg/_numba/_fmath.py;
 docs/design.md, "fastpg's exp"), where a call of libm's per element kept
-the whole step scalar. Episode ends and zero traces are branches, not products, so that a
-NaN or inf never leaks past them (nor into a zero-weight advantage).
+the whole step scalar. Episode ends and zero traces are branches, not
+products, so that a NaN or inf never leaks past them (nor into a
+zero-weight advantage).
 Arithmetic is in double for float32 arrays too: each value is widened when
 loaded (as ``1.0 * x``, because numba's ``float(x)`` keeps float32) or meets
 a double first, and is rounded once when stored.
