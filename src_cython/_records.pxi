@@ -95,29 +95,38 @@ def record_fields(cnp.ndarray rec not None, tuple layout):
     return fields
 
 
+cdef inline bint _c_order(int nd, cnp.npy_intp* dims, cnp.npy_intp* st, Py_ssize_t itemsize):
+    """Whether a field's elements (dims[1:], strides st[1:]) are C-contiguous
+    within its record."""
+    cdef int k
+    cdef Py_ssize_t step = itemsize
+    for k in range(nd - 1, 0, -1):
+        if dims[k] > 1 and st[k] != step:
+            return False
+        step *= dims[k]
+    return True
+
+
 cdef int _checked_layout(tuple layout, Py_ssize_t R, str who) except -1:
-    """The specs of ``layout`` for records of R bytes, each field C-contiguous
-    within its record unless cast (every check before anything changes)."""
+    """Checks every spec of ``layout`` against records of R bytes, each field
+    C-contiguous within its record unless cast (before anything changes)."""
     cdef cnp.npy_intp dims[8]
     cdef cnp.npy_intp st[8]
     cdef int nd
-    cdef Py_ssize_t m, offset, k, step
+    cdef Py_ssize_t m, offset
     cdef bint to_f32
     cdef cnp.dtype dt
     for spec in layout:
         dt = _field_spec(spec, R, &nd, dims, st, &offset, &m, &to_f32)
-        if not to_f32:
-            step = dt.itemsize
-            for k in range(nd - 1, 0, -1):
-                if dims[k] > 1 and st[k] != step:
-                    raise ValueError(f"{who}: each field must be C-contiguous within its record")
-                step *= dims[k]
+        if not to_f32 and not _c_order(nd, dims, st, dt.itemsize):
+            raise ValueError(f"{who}: each field must be C-contiguous within its record")
     return 0
 
 
-cdef list _split_rows(Rows* s, const int64_t* idx, Py_ssize_t B, tuple layout):
-    """For each field of a checked ``layout``, a new (B, *shape) array of its
-    bytes in records idx[0..B) of s, or of its 0/1 values as float32 (cast)."""
+cdef list _split_rows(Rows* s, const int64_t* idx, Py_ssize_t B, tuple layout, str who):
+    """For each field of ``layout``, a new (B, *shape) array of its bytes in
+    records idx[0..B) of s, or of its 0/1 values as float32 (cast). ``who``:
+    check each spec here (the name in the message); None: already checked."""
     cdef cnp.npy_intp dims[8]
     cdef cnp.npy_intp st[8]
     cdef int nd
@@ -127,6 +136,8 @@ cdef list _split_rows(Rows* s, const int64_t* idx, Py_ssize_t B, tuple layout):
     fields = []
     for spec in layout:
         dt = _field_spec(spec, s.R, &nd, dims, st, &offset, &m, &to_f32)
+        if who is not None and not to_f32 and not _c_order(nd, dims, st, dt.itemsize):
+            raise ValueError(f"{who}: each field must be C-contiguous within its record")
         dims[0] = B
         if to_f32:
             a = _flag_column(s.p + offset, s.s0, B, idx, nd, dims, m)
@@ -182,7 +193,7 @@ def uniform_gather_fields(object rng, int64_t size, cnp.ndarray src not None,
     cdef bitgen_t* bg = <bitgen_t*>PyCapsule_GetPointer(capsule, "BitGenerator")
     with lock, nogil:
         _uniform_bitgen(bg, B, size, idx)
-    return _split_rows(&s, idx, B, layout)
+    return _split_rows(&s, idx, B, layout, None)
 
 
 def gather_fields(cnp.ndarray src not None, cnp.ndarray indices not None, tuple layout):
@@ -196,11 +207,11 @@ def gather_fields(cnp.ndarray src not None, cnp.ndarray indices not None, tuple 
                                                         False, &B)
     if s.s1 != 1:
         raise ValueError("gather_fields: each row of src must be contiguous")
-    _checked_layout(layout, s.R, "gather_fields")
     for i in range(B):
         if idx[i] < 0 or idx[i] >= s.n:
             raise IndexError(f"gather_fields: indices[{i}] = {idx[i]} is outside [0, {s.n})")
-    return _split_rows(&s, idx, B, layout)
+    # nothing changes before the split, so it checks each spec as it goes
+    return _split_rows(&s, idx, B, layout, "gather_fields")
 
 
 cdef bint _row_array(object a, cnp.ndarray field) except -1:

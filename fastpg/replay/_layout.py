@@ -57,6 +57,13 @@ def _cast_error(name, src, dst, arr):
     return None
 
 
+def c_strides(shape, itemsize):
+    """The byte strides of a C-ordered ``shape`` of items (a field's elements
+    within its record, the strides of a layout spec)."""
+    return tuple(itemsize * int(np.prod(shape[i + 1:], dtype=np.int64))
+                 for i in range(len(shape)))
+
+
 class _Field:
     """One field of the record array: a strided view of its bytes and of its values."""
 
@@ -73,10 +80,9 @@ class _Field:
         else:
             data = np.zeros((capacity,) + shape, dtype)
         self.data = data
-        # its spec in a layout of gather_fields / record_fields (C order within the record)
-        self.spec = (shape, dtype, offset, tuple(
-            dtype.itemsize * int(np.prod(shape[i + 1:], dtype=np.int64))
-            for i in range(len(shape))), None) if self.width else None
+        # its spec in a layout of gather_fields / record_fields
+        self.spec = (shape, dtype, offset, c_strides(shape, dtype.itemsize), None) \
+            if self.width else None
 
     def take(self, rec):
         """This field of gathered records ``rec`` (B, record bytes), contiguous."""

@@ -31,6 +31,7 @@ from stable_baselines3.common import buffers
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
 
 from ... import replay
+from ...replay._layout import c_strides
 
 
 def _sb3_array(*columns, dtype=None):
@@ -112,9 +113,8 @@ class ReplayBuffer(buffers.ReplayBuffer):
         base, shape = (dtype.base, dtype.shape) if dtype.shape else (dtype, ())
         if name in ("terminated", "reward"):
             shape = (1,)
-        strides = tuple(int(np.prod(shape[i + 1:], dtype=np.int64)) * base.itemsize
-                        for i in range(len(shape)))
-        return shape, base, offset, strides, np.float32 if name == "terminated" else None
+        return (shape, base, offset, c_strides(shape, base.itemsize),
+                np.float32 if name == "terminated" else None)
 
     # ------------------------------------------------------------------ write
     def add(self, obs, next_obs, action, reward, done, infos) -> None:
