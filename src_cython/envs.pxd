@@ -13,7 +13,7 @@ cimport cython
 from libc.math cimport cos, exp, log, pow, sin
 from libc.stdint cimport int64_t
 
-@cython.locals(N=Py_ssize_t, i=Py_ssize_t)
+@cython.locals(N=Py_ssize_t, rc=Py_ssize_t, i=Py_ssize_t)
 cdef Py_ssize_t cartpole_step_c(double[:, ::1] state, const int64_t[::1] actions,
                                 const double[:, :, ::1] bank, int64_t[::1] cursor,
                                 int64_t[::1] steps, unsigned char[::1] reset,
@@ -22,7 +22,7 @@ cdef Py_ssize_t cartpole_step_c(double[:, ::1] state, const int64_t[::1] actions
                                 unsigned char[::1] truncated,
                                 float[:, ::1] final_obs) noexcept nogil
 
-@cython.locals(N=Py_ssize_t, i=Py_ssize_t, c=Py_ssize_t, nchunk=Py_ssize_t)
+@cython.locals(N=Py_ssize_t, rc=Py_ssize_t, i=Py_ssize_t, c=Py_ssize_t, nchunk=Py_ssize_t)
 cdef Py_ssize_t cartpole_step_parallel_c(double[:, ::1] state, const int64_t[::1] actions,
                                          const double[:, :, ::1] bank, int64_t[::1] cursor,
                                          int64_t[::1] steps, unsigned char[::1] reset,
@@ -45,7 +45,8 @@ cdef Py_ssize_t cartpole_rollout_c(const double[:, ::1] W, const double[:, ::1] 
                                    unsigned char[:, ::1] truncated_out,
                                    double[:, ::1] logp_out) noexcept nogil
 
-@cython.locals(N=Py_ssize_t, i=Py_ssize_t, empty=bint, position=double, velocity=double)
+@cython.locals(N=Py_ssize_t, rc=Py_ssize_t, i=Py_ssize_t, empty=bint, position=double,
+               velocity=double)
 cdef Py_ssize_t mountaincar_step_c(double[:, ::1] state, const int64_t[::1] actions,
                                    const double[:, :, ::1] bank, int64_t[::1] cursor,
                                    int64_t[::1] steps, unsigned char[::1] reset,
@@ -54,8 +55,8 @@ cdef Py_ssize_t mountaincar_step_c(double[:, ::1] state, const int64_t[::1] acti
                                    unsigned char[::1] truncated,
                                    float[:, ::1] final_obs) noexcept nogil
 
-@cython.locals(N=Py_ssize_t, i=Py_ssize_t, j=Py_ssize_t, k=Py_ssize_t, empty=bint, te=bint,
-               two=double, pi=double, dt=double, dt2=double, a=double, h=double,
+@cython.locals(N=Py_ssize_t, rc=Py_ssize_t, i=Py_ssize_t, j=Py_ssize_t, k=Py_ssize_t,
+               empty=bint, te=bint, two=double, pi=double, dt=double, dt2=double, a=double, h=double,
                x=double)
 cdef Py_ssize_t acrobot_step_c(double[:, ::1] state, const int64_t[::1] actions,
                                const double[:, :, ::1] bank, int64_t[::1] cursor,

@@ -319,22 +319,24 @@ def _rollout_outputs(T, N):
 
 
 @pytest.mark.parity
-@given(seed=st.integers(0, 2**32 - 1), K=st.integers(1, 4))
-def test_rollout_kernel_equals_the_reference(backend, seed, K):
+@given(seed=st.integers(0, 2**32 - 1), K=st.integers(1, 4),
+       max_steps=st.sampled_from([1, 2, 500]))
+def test_rollout_kernel_equals_the_reference(backend, seed, K, max_steps):
     """Fused rollouts with banks so small that the kernel stops and resumes
-    every few steps: every call's step count, every output and the envs'
-    state equal the reference's bit for bit."""
+    every few steps (episodes of 1 and 2 steps too: pending resets that use
+    a bank's last record): every call's step count, every output and the
+    envs' state equal the reference's bit for bit."""
     rng = np.random.default_rng(seed)
     N, T = 12, 120
     W, u = rng.standard_normal((5, 2)) * 3, rng.random((T, N))
     base = [rng.uniform(-0.05, 0.05, (N, 4)), rng.random((N, K, 4)), rng.integers(0, K, N),
-            rng.integers(0, 500, N), (rng.random(N) < 0.3).astype(np.uint8)]
+            rng.integers(0, max_steps, N), (rng.random(N) < 0.3).astype(np.uint8)]
 
     def run(fn):
         st8 = [a.copy() for a in base]
         outs, calls, done = _rollout_outputs(T, N), [], 0
         while done < T:
-            calls.append(fn(W, u[done:], *st8, 500, *(o[done:] for o in outs)))
+            calls.append(fn(W, u[done:], *st8, max_steps, *(o[done:] for o in outs)))
             done += calls[-1]
             st8[2][st8[2] >= K] = 0  # the caller's refill (here: the same bank again)
         return calls, st8, outs

@@ -2,6 +2,8 @@
 compiled backend against the NumPy reference on every kernel of the table:
 the return value and every array argument after the call (outputs, tables
 updated in place, and inputs, which must come back unchanged)."""
+import copy
+
 import numpy as np
 import pytest
 
@@ -64,3 +66,25 @@ def test_every_call_of_the_table_has_an_effect(spec):
     result, after = spec.outcome(args, kwargs, "numpy")
     changed = [not np.array_equal(a, b, equal_nan=True) for a, b in zip(after, before)]
     assert result is not None or any(changed), spec.name
+
+
+@pytest.mark.parametrize("compiled", COMPILED)
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
+def test_repeated_calls_match_the_reference(spec, compiled):
+    """Calls repeated on the same arguments, as the benchmarks repeat them
+    (``KernelSpec.again``: state carried over, the env kernels' banks
+    refilled between calls as their callers do): every call's result and
+    the arguments after the last one equal the reference's."""
+    dtype = spec.dtypes[0]
+    args, kwargs = spec.args("small", dtype)
+    mine = copy.deepcopy((args, kwargs))
+    for k in range(6):
+        want = spec.again(args, kwargs, "numpy")
+        got = spec.again(*mine, compiled)
+        if spec.family != "replay":  # a replay kernel's status: its outputs are compared
+            _same(got, want, dtype, f"{spec.name} {compiled} call {k}")
+        if spec.between is not None:  # refilled: never the used-up-bank status
+            assert want != (-1 if spec.name == "cartpole_rollout" else -3), k
+    for i, (g, w) in enumerate(zip(mine[0], args)):
+        if isinstance(w, np.ndarray):
+            _same(g, w, dtype, f"{spec.name} {compiled} argument {i}")

@@ -29,6 +29,37 @@ if not cython.compiled:  # compiled, these are C names cimported by envs.pxd
 @cython.inline
 @cython.nogil
 @cython.exceptval(check=False)
+@cython.locals(i=cython.Py_ssize_t)
+def _used_up(cursor: int64_t[::1], K: cython.Py_ssize_t) -> cython.bint:
+    """Whether a cursor is outside its bank (0..K-1): a caller that did not
+    refill after -2; checked before anything changes, so that no kernel reads
+    outside a bank."""
+    for i in range(cursor.shape[0]):
+        if cursor[i] < 0 or cursor[i] >= K:
+            return True
+    return False
+
+
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+@cython.locals(i=cython.Py_ssize_t)
+def _entry(actions: cython.const[int64_t][::1], n_actions: int64_t, cursor: int64_t[::1],
+           K: cython.Py_ssize_t) -> cython.Py_ssize_t:
+    """A step kernel's checks, before it changes anything: the first env
+    whose action is outside 0..n_actions-1, else -3 for a used-up bank,
+    else -1."""
+    for i in range(actions.shape[0]):
+        if actions[i] < 0 or actions[i] >= n_actions:
+            return i
+    return -3 if _used_up(cursor, K) else -1
+
+
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
 @cython.locals(c=int64_t, k=cython.Py_ssize_t)
 def _reset_to(state: cython.double[:, ::1], bank: cython.const[cython.double][:, :, ::1],
               cursor: int64_t[::1], i: cython.Py_ssize_t) -> cython.bint:
@@ -150,12 +181,13 @@ def _cartpole_rows(state: cython.double[:, ::1], actions: cython.const[int64_t][
 
 def cartpole_step_c(state, actions, bank, cursor, steps, reset, max_steps, same_step,
                     obs, rewards, terminated, truncated, final_obs):
-    """N CartPole-v1 steps with autoreset: -1; -2 when a bank ran out; or the
-    first invalid action's env, before anything changed."""
+    """N CartPole-v1 steps with autoreset: -1; -2 when a bank ran out; -3
+    when one was used up before the call, or the first invalid action's env,
+    before anything changed."""
     N = state.shape[0]
-    for i in range(N):
-        if actions[i] != 0 and actions[i] != 1:
-            return i
+    rc = _entry(actions, 2, cursor, bank.shape[1])
+    if rc != -1:
+        return rc
     if _cartpole_rows(state, actions, bank, cursor, steps, reset, max_steps, same_step, obs,
                       rewards, terminated, truncated, final_obs, 0, N):
         return -2
@@ -168,9 +200,9 @@ def cartpole_step_parallel_c(state, actions, bank, cursor, steps, reset, max_ste
     (every env's result is its own: the same as the serial kernel's);
     ``flags`` (C,) int64 scratch."""
     N = state.shape[0]
-    for i in range(N):
-        if actions[i] != 0 and actions[i] != 1:
-            return i
+    rc = _entry(actions, 2, cursor, bank.shape[1])
+    if rc != -1:
+        return rc
     nchunk = flags.shape[0]
     for c in prange(nchunk):
         flags[c] = _cartpole_rows(state, actions, bank, cursor, steps, reset, max_steps,
@@ -185,15 +217,20 @@ def cartpole_step_parallel_c(state, actions, bank, cursor, steps, reset, max_ste
 def cartpole_rollout_c(W, u, state, bank, cursor, steps, reset, max_steps, obs_out,
                        actions_out, rewards_out, terminated_out, truncated_out, logp_out):
     """T steps of the linear softmax policy and N envs, same-step autoreset:
-    the number of steps done (fewer than T when a bank ran out)."""
+    the number of steps done (fewer than T when a bank ran out, 0 when the
+    pending resets used one up); -1 for a bank used up before the call."""
     T = u.shape[0]
     N = u.shape[1]
+    if _used_up(cursor, bank.shape[1]):
+        return -1
     empty = False
     for i in range(N):
         if reset[i] != 0:  # a pending next-step autoreset
             empty |= _reset_to(state, bank, cursor, i)
             steps[i] = 0
             reset[i] = 0
+    if empty:  # a step could reset an env again: the caller refills first
+        return 0
     for t in range(T):
         for i in range(N):
             for k in range(4):
@@ -269,9 +306,9 @@ def mountaincar_step_c(state, actions, bank, cursor, steps, reset, max_steps, sa
     """N MountainCar-v0 steps with autoreset (arguments and statuses as
     cartpole_step_c's; actions 0, 1, 2 push left, not at all, right)."""
     N = state.shape[0]
-    for i in range(N):
-        if actions[i] < 0 or actions[i] > 2:
-            return i
+    rc = _entry(actions, 3, cursor, bank.shape[1])
+    if rc != -1:
+        return rc
     empty = False
     for i in range(N):
         if not same_step and reset[i] != 0:
@@ -342,9 +379,9 @@ def acrobot_step_c(state, actions, bank, cursor, steps, reset, max_steps, same_s
     so that no compiler turns pow(x, 2) into x * x (which rounds
     differently in about 0.1% of cases)."""
     N = state.shape[0]
-    for i in range(N):
-        if actions[i] < 0 or actions[i] > 2:
-            return i
+    rc = _entry(actions, 3, cursor, bank.shape[1])
+    if rc != -1:
+        return rc
     two = work[5, 0]
     pi = 3.141592653589793
     dt = 0.2

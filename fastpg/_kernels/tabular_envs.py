@@ -54,15 +54,21 @@ def mdp_step_c(nxt, cdf, R, mask, terminal, start_cdf, start_state, horizon, sta
                bank, cursor, steps, reset, max_steps, same_step, obs, rewards, terminated,
                truncated, final_obs):
     """N steps of a finite MDP with autoreset: -1; -2 when a bank is nearly
-    used up; or the first invalid action's env, before anything changed."""
+    used up; -3 when one was before the call (fewer than the two uniforms a
+    call may draw: a caller that did not refill), or the first invalid
+    action's env, before anything changed."""
     N = state.shape[0]
     A = nxt.shape[1]
+    K = bank.shape[1]
     for i in range(N):
         a = actions[i]
         if a < 0 or a >= A:
             return i
         if (same_step or reset[i] == 0) and mask[state[i], a] == 0:
             return i
+    for i in range(N):
+        if cursor[i] < 0 or cursor[i] > K - 2:
+            return -3
     for i in range(N):
         if not same_step and reset[i] != 0:
             obs[i] = _restart(start_cdf, start_state, state, bank, cursor, steps, i)
@@ -89,7 +95,6 @@ def mdp_step_c(nxt, cdf, R, mask, terminal, start_cdf, start_state, horizon, sta
         if same_step and (te or tr):
             final_obs[i] = s2
             obs[i] = _restart(start_cdf, start_state, state, bank, cursor, steps, i)
-    K = bank.shape[1]
     for i in range(N):
         if cursor[i] > K - 2:
             return -2

@@ -199,7 +199,7 @@ def bench_table(args):
                 continue  # a Python loop over a million items: the per-family runs time it
             if b != "numpy" and not _agree(spec.outcome(*small, b), want):
                 _fail(f"{spec.name} on {b} differs from the reference; run the tests")
-            med = _median_time(lambda: spec.call(args_, kwargs, b),
+            med = _median_time(lambda: spec.again(args_, kwargs, b),
                                min_time=0.2 if b != "numpy" else 0.05,
                                slow=2.0 if args.full else 0.25)
             base = med if b == "numpy" else base

@@ -37,7 +37,7 @@ MDP_DIMS = {"tiny": dict(S=4, A=3, N=100), "small": dict(S=12, A=4, N=2_000),
 REPLAY_DIMS = {"tiny": dict(C=10, B=4, R=16), "small": dict(C=1000, B=64, R=40),
                "bench": dict(C=1_000_000, B=256, R=48)}
 ENV_DIMS = {"tiny": dict(N=6, K=2, T=5), "small": dict(N=200, K=3, T=30),
-            "bench": dict(N=1024, K=16, T=100)}
+            "bench": dict(N=1024, K=128, T=100)}  # K > T: whole rollouts
 TABULAR_ENV_DIMS = {"tiny": dict(N=6, K=3, S=4, A=3), "small": dict(N=200, K=4, S=12, A=4),
                     "bench": dict(N=1024, K=256, S=90, A=4)}
 
@@ -53,7 +53,9 @@ class KernelSpec:
     ``public``: called through ``fastpg.<name>`` (else the registry kernel);
     ``reference_loop``: the NumPy reference is a Python loop over the items
     (sequential updates, simulations), so benchmarks time it only at the
-    small size.
+    small size; ``between(args, result)``: what the caller does between two
+    calls (the env kernels: refill the banks a call used up), for
+    :meth:`again`.
     """
     name: str
     family: str
@@ -62,6 +64,7 @@ class KernelSpec:
     dtypes: tuple = (np.float32, np.float64)
     public: bool = True
     reference_loop: bool = False
+    between: Callable[[tuple, object], None] | None = None
 
     def args(self, size, dtype, seed=0):
         """(args, kwargs) at the named size."""
@@ -73,6 +76,14 @@ class KernelSpec:
             import fastpg
             return getattr(fastpg, self.name)(*args, backend=backend, **kwargs)
         return _backend.kernel(self.family, self.name, backend)(*args, **kwargs)
+
+    def again(self, args, kwargs, backend):
+        """The call as a benchmark repeats it on the same arguments: ``call``,
+        then the caller's share of the kernel's contract (``between``)."""
+        result = self.call(args, kwargs, backend)
+        if self.between is not None:
+            self.between(args, result)
+        return result
 
     def outcome(self, args, kwargs, backend):
         """Everything a call leaves behind, on a private copy of the inputs:
@@ -237,6 +248,29 @@ def _replay(kind):
 
 
 # ------------------------------------------------------------------- envs
+def _refill(args, rc, at=2, need=1):
+    """An env step kernel's caller between calls (``args[at]`` the bank, then
+    the cursor): after -2, each bank with fewer than ``need`` records left
+    (what a call may draw) starts again from its first (the same draws
+    again: a benchmark's refill)."""
+    if rc == -2:
+        bank, cursor = args[at], args[at + 1]
+        cursor[cursor > bank.shape[1] - need] = 0
+
+
+def _rollout_between(args, done):
+    """Banks for a whole rollout (an env draws at most T + 1 records)."""
+    _refill(args, -2, 3, args[1].shape[0] + 1)
+
+
+def _mdp_between(args, rc):
+    """Refilled banks, and actions possible in each env's new state (the
+    spec's call draws possible ones): an agent's share of a step."""
+    _refill(args, rc, 10, 2)
+    mask, state, actions = args[3], args[8], args[9]
+    actions[:] = mask[state].argmax(axis=1)
+
+
 def _cartpole(d, dt, rng):
     """A mid-episode batch: states from calm to past the thresholds, some
     envs pending a reset, some at the step limit, some banks nearly used up."""
@@ -335,16 +369,14 @@ def _specs():
         else:
             out.append(KernelSpec(name, "tabular", _tabular(name), TABULAR_DIMS,
                                   reference_loop=True))
-    out.append(KernelSpec("cartpole_step", "envs", _cartpole, ENV_DIMS, (np.float64,),
-                          public=False))
-    out.append(KernelSpec("cartpole_rollout", "envs", _cartpole_rollout, ENV_DIMS,
-                          (np.float64,), public=False, reference_loop=True))
-    out.append(KernelSpec("mountaincar_step", "envs", _mountaincar, ENV_DIMS, (np.float64,),
-                          public=False))
-    out.append(KernelSpec("acrobot_step", "envs", _acrobot, ENV_DIMS, (np.float64,),
-                          public=False))
+    env = dict(sizes=ENV_DIMS, dtypes=(np.float64,), public=False)
+    out.append(KernelSpec("cartpole_step", "envs", _cartpole, between=_refill, **env))
+    out.append(KernelSpec("cartpole_rollout", "envs", _cartpole_rollout,
+                          between=_rollout_between, reference_loop=True, **env))
+    out.append(KernelSpec("mountaincar_step", "envs", _mountaincar, between=_refill, **env))
+    out.append(KernelSpec("acrobot_step", "envs", _acrobot, between=_refill, **env))
     out.append(KernelSpec("mdp_step", "tabular_envs", _tabular_env, TABULAR_ENV_DIMS,
-                          (np.float64,), public=False))
+                          (np.float64,), public=False, between=_mdp_between))
     for name in _backend.REGISTRY["replay"]:
         dts = (np.float32, np.float64) if name == "nstep_gather" else (np.float64,)
         out.append(KernelSpec(name, "replay", _replay(name), REPLAY_DIMS, dts, public=False))

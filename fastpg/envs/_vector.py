@@ -216,6 +216,9 @@ class KernelVectorEnv(VectorEnv):
         rc = self._call(a, same)
         if rc >= 0:
             raise ValueError(self._bad_action(a, rc))
+        if rc == -3:  # every call that leaves a bank short is followed by _refill
+            raise RuntimeError(f"{self.ID}: a reset bank was used up before the step; the "
+                               "env's state is unchanged (a fastpg bug: please report it)")
         if rc == -2:
             self._refill()
         infos = {}

@@ -89,9 +89,12 @@ class CartPoleVectorEnv(KernelVectorEnv):
         kernel = _backend.kernel("envs", "cartpole_rollout", self.backend)
         done = 0
         while done < T:  # a bank that ran out stops the kernel after that step
-            done += kernel(W, u[done:], self._state, self._bank, self._cursor, self._steps,
-                           self._reset, self.max_episode_steps,
-                           *(a[done:] for a in out))
+            n = kernel(W, u[done:], self._state, self._bank, self._cursor, self._steps,
+                       self._reset, self.max_episode_steps, *(a[done:] for a in out))
+            if n < 0:  # as in step(): _refill follows every call
+                raise RuntimeError(f"{self.ID}: a reset bank was used up before the rollout "
+                                   "(a fastpg bug: please report it)")
+            done += n
             self._refill()
         self._obs[:] = self._state
         return out._replace(terminated=out.terminated.view(bool),

@@ -20,7 +20,9 @@ validates and owns them):
   ``-0.05 + (0.05 - -0.05) * bank[i, cursor[i]]`` (gymnasium's
   ``np_random.uniform(-0.05, 0.05, 4)``) and advances its cursor. When a
   cursor reaches K the kernel returns -2: the caller refills those banks
-  (and resets their cursors) before the next call.
+  (and resets their cursors) before the next call. A call that finds a
+  cursor outside 0..K-1 returns -3 before it changes anything (a caller
+  that did not refill: the kernel never reads outside the bank).
 * ``steps`` (N,) int64, in/out: steps taken in the current episode.
 * ``reset`` (N,) uint8, in/out. Next-step autoreset (``same_step`` 0,
   gymnasium's default): on input the envs whose episode ended at the
@@ -37,8 +39,9 @@ validates and owns them):
   episode's first observation and ``final_obs`` (N, 4) float32 the last
   observation of the one that ended (rows of other envs are not written).
 
-Returns -1; -2 when a bank ran out (see ``bank``); or the index of the first
-invalid action, before anything changed.
+Returns -1; -2 when a bank ran out (see ``bank``); -3 when a bank was used
+up before the call; or the index of the first invalid action. With -3 or an
+invalid action nothing changed (actions are checked first).
 
 One step of env i (gymnasium's operation order, in float64)::
 
@@ -92,7 +95,11 @@ an env whose episode ended resets at once from its bank. ``W`` (5, 2)
 float64, ``u`` (T, N) float64 in [0, 1); outputs (T, N, 4) float32 and
 (T, N) int64, float64, uint8, uint8, float64. Returns the number of steps
 done: T, or fewer when a bank ran out in the last of them (the caller
-refills it and continues from there); ``reset`` is all 0 afterwards.
+refills it and continues from there); 0 when the pending resets used a
+bank's last record (they are done: the next call steps); -1, before
+anything changed, when a cursor is outside 0..K-1. ``reset`` is all 0
+afterwards. Between two checks for a used-up bank each env draws at most
+one record, so the kernel never reads outside the bank.
 """
 from __future__ import annotations
 
@@ -128,6 +135,11 @@ def _reset_state(bank, cursor, i):
     return -0.05 + (0.05 - -0.05) * u
 
 
+def _used_up(bank, cursor):
+    """Whether a cursor is outside its bank (0..K-1): nothing left to draw."""
+    return bool(((cursor < 0) | (cursor >= bank.shape[1])).any())
+
+
 def _autoreset(advance, restart, n_actions, actions, bank, cursor, steps, reset, max_steps,
                same_step, obs, rewards, terminated, truncated, final_obs):
     """What every env kernel does around its dynamics: check the actions,
@@ -138,6 +150,8 @@ def _autoreset(advance, restart, n_actions, actions, bank, cursor, steps, reset,
     for i in range(len(actions)):
         if not 0 <= actions[i] < n_actions:
             return i
+    if _used_up(bank, cursor):
+        return -3
     for i in range(len(actions)):
         if not same_step and reset[i]:
             obs[i] = restart(i)
@@ -177,11 +191,15 @@ def cartpole_rollout(W, u, state, bank, cursor, steps, reset, max_steps, obs_out
                      actions_out, rewards_out, terminated_out, truncated_out, logp_out):
     T, N = u.shape
     K = bank.shape[1]
+    if _used_up(bank, cursor):
+        return -1
     for i in range(N):
         if reset[i]:
             state[i] = _reset_state(bank, cursor, i)
             steps[i] = 0
             reset[i] = 0
+    if (cursor >= K).any():
+        return 0
     for t in range(T):
         for i in range(N):
             x = state[i].astype(np.float32)

@@ -36,7 +36,9 @@ owns them):
   draw them (transitions and resets alike), and the next unused one. A call
   uses at most two per env; when fewer than two are left in any bank after
   it, the kernel returns -2 and the caller refills those banks, keeping
-  their unused doubles first.
+  their unused doubles first. A call that finds a cursor outside 0..K-2
+  returns -3 before it changes anything (the kernel never reads outside
+  the bank).
 * ``steps`` (N,) int64, in/out: steps taken in the current episode.
 * ``reset`` (N,) uint8, in/out: pending next-step autoresets on input (when
   ``same_step`` is 0), the envs whose episode ended in this call on output,
@@ -49,8 +51,9 @@ owns them):
   new episode's first state and ``final_obs`` (N,) int64 the state the
   ending episode reached (rows of other envs are not written).
 
-Returns -1; -2 when a bank is nearly used up (see ``bank``); or the index of
-the first invalid action, before anything changed.
+Returns -1; -2 when a bank is nearly used up (see ``bank``); -3 when it was
+before the call; or the index of the first invalid action. With -3 or an
+invalid action nothing changed (actions are checked first).
 
 One step of env i in state s with action a::
 
@@ -76,6 +79,8 @@ def mdp_step(nxt, cdf, R, mask, terminal, start_cdf, start_state, horizon, state
         a = actions[i]
         if not 0 <= a < A or (not (reset[i] and not same_step) and not mask[state[i], a]):
             return i
+    if ((cursor < 0) | (cursor > bank.shape[1] - 2)).any():
+        return -3
 
     def draw(i):
         u = bank[i, cursor[i]]
