@@ -83,9 +83,16 @@ REGISTRY = {
 #:   vs 2.84 / 3.09 ms; retrace 1.21 / 1.41 vs 1.34 / 1.33 ms, a tie; the
 #:   Cython build's scalar code runs vtrace's per-element exp and flag
 #:   branches about 2x slower).
+#: * cartpole_rollout (2026-12-04, the kernel table's call at N1024 T100,
+#:   N64 T500 and N8 T2000, interleaved, two runs): numba first, 31-33 M
+#:   steps/s against Cython's 24-25 M at every size (1.27-1.31x). perf puts
+#:   their libm time (sin, cos, exp, log) equal; gcc's code for the rest of
+#:   the step takes ~1.7x LLVM's (AVX2/AVX-512 builds of it: no faster).
+#:   The env step kernels stay on cython (within 5% either way).
 AUTO_PREFERENCE = {name: ("cython", "numba", "numpy")
                    for family in REGISTRY.values() for name in family}
-AUTO_PREFERENCE.update({name: ("numba", "cython", "numpy") for name in REGISTRY["offpolicy"]})
+AUTO_PREFERENCE.update({name: ("numba", "cython", "numpy")
+                        for name in (*REGISTRY["offpolicy"], "cartpole_rollout")})
 
 #: kernel -> (width, preference): ``auto``'s order for calls at least that
 #: wide (the caller's ``width=``). linear_policy_grad: d * A. From two
