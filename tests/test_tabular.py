@@ -214,6 +214,27 @@ def test_value_iteration_homl(backend):
 
 
 @pytest.mark.parity
+@pytest.mark.parametrize("S", [1, 7, 8, 9, 17, 64])
+def test_value_iteration_sums_at_block_edges(backend, S):
+    """The dense expectation sums in blocks of 8 next states plus a
+    remainder: sizes around the block edges against the reference (a
+    fixed point of the Bellman equation), and both compilers give the same
+    bits (one summation order)."""
+    rng = np.random.default_rng(S)
+    P = rng.random((S, 3, S)) ** 3
+    P /= P.sum(axis=2, keepdims=True)
+    R = rng.standard_normal((S, 3))
+    a = T.value_iteration(P, R, 0.9, backend=backend)
+    b = T.value_iteration(P, R, 0.9, backend="numpy")
+    np.testing.assert_allclose(a.V, b.V, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(a.Q, R + 0.9 * P @ a.V, rtol=1e-12, atol=1e-12)
+    others = [x for x in ("numba", "cython") if x != backend and _backend.available(x)]
+    if backend in ("numba", "cython") and others:
+        c = T.value_iteration(P, R, 0.9, backend=others[0])
+        assert np.array_equal(a.V, c.V) and np.array_equal(a.Q, c.Q)
+
+
+@pytest.mark.parity
 def test_value_iteration_random_mdp_parity(backend):
     rng = np.random.default_rng(0)
     S, A = 30, 4
