@@ -54,9 +54,8 @@ every dtype and shape:
   ``gather_rows(src, indices_out, out)``: the same ``rng`` stream, slots and
   rows, and ``rng`` advanced by B doubles (``rng``: a numpy.random.Generator;
   1 <= size <= C). For a batch drawn once per gradient step: one compiled
-  call instead of a draw, a kernel and a gather. Not for a Generator that
-  another thread draws from during the call (numba's Generator support
-  takes no lock; the Cython kernel takes the bit generator's).
+  call instead of a draw, a kernel and a gather. Every backend draws under
+  the bit generator's lock (numba's draws with NumPy, then jits the rest).
 * ``nstep_gather(rewards, terminated, cut, indices, stride, newest_row, n,
   gamma, out_return, out_discount, out_boot)`` (``rewards`` float32/64,
   ``terminated`` and ``cut`` uint8, all of length C, possibly strided; the
