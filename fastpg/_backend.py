@@ -111,7 +111,11 @@ AUTO_PREFERENCE.update({name: ("numba", "cython", "numpy")
 #: B64 f32 114 vs 397, f64 254 vs 667; T512 B512 f32 211 vs 813, f64 303
 #: vs 894; T2048 B8, T256 B16, T32 B8 within 15% either way. GAE stays on
 #: cython at every size (T2048 B64 f32 590 vs 208).
+#: sample_categorical: width N * A. Public API, A = 4 f32, interleaved, best
+#: of 7 (2026-12-04, one exp per element): N16384 521 vs 696 us, N100k 3118
+#: vs 4251 us; N1024 40 vs 38, N64 and N8 equal (the call's cost).
 AUTO_WIDE = {"linear_policy_grad": (512, ("numba", "cython", "numpy")),
+             "sample_categorical": (32768, ("numba", "cython", "numpy")),
              "discounted_returns": (32768, ("numba", "cython", "numpy")),
              "lambda_returns": (32768, ("numba", "cython", "numpy"))}
 

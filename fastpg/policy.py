@@ -356,7 +356,7 @@ def sample_categorical(logits, rng=None, *, out=None, backend=None):
     gen = C.generator(rng)
     u = gen.random(z.shape[0])
     res, dest = _out(out, "out", batch, np.dtype(np.int64), [z])
-    bad = _kernel("sample_categorical", backend)(z, u, res.reshape(-1))
+    bad = _kernel("sample_categorical", backend, width=z.size)(z, u, res.reshape(-1))
     if bad >= 0:
         _raise_bad(bad, z, batch)
     return _done(res, dest, batch)

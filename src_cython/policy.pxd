@@ -35,9 +35,9 @@ cdef Py_ssize_t log_prob_grad_c(const floating[:, ::1] logits, const int64_t[::1
                                 floating[:, ::1] out) noexcept nogil
 
 @cython.locals(i=Py_ssize_t, a=Py_ssize_t, pick=Py_ssize_t, last=Py_ssize_t, m=double,
-               thresh=double, acc=double, e=double)
+               thresh=double, acc=double, ea=double, tot=double)
 cdef Py_ssize_t sample_categorical_c(const floating[:, ::1] logits, const double[::1] u,
-                                     int64_t[::1] out) noexcept nogil
+                                     int64_t[::1] out, double[::1] e) noexcept nogil
 
 @cython.locals(i=Py_ssize_t, a=Py_ssize_t, m=double, tot=double, h=double, lp=double, p=double)
 cdef Py_ssize_t entropy_c(const floating[:, ::1] logits, floating[::1] out) noexcept nogil
@@ -77,6 +77,7 @@ cpdef Py_ssize_t compatible_features(const floating[:, :, ::1] phi, const floati
 cpdef Py_ssize_t action_feature_grad(const floating[:, :, ::1] phi, const int64_t[::1] actions,
                                      const floating[::1] weights, const floating[::1] theta,
                                      floating[::1] out)
+@cython.locals(e=double[::1])
 cpdef Py_ssize_t sample_categorical(const floating[:, ::1] logits, const double[::1] u,
                                     int64_t[::1] out)
 cpdef Py_ssize_t entropy(const floating[:, ::1] logits, floating[::1] out)

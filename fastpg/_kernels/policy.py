@@ -131,21 +131,27 @@ def log_prob_grad_c(logits, actions, out):
     return -1
 
 
-def sample_categorical_c(logits, u, out):
-    """out_i = the first a with Σ_{b<=a} π_ib > u_i (inverse CDF, unnormalised)."""
+def sample_categorical_c(logits, u, out, e):
+    """out_i = the first a with Σ_{b<=a} π_ib > u_i (inverse CDF, unnormalised),
+    else the last a with π_ia > 0; ``e`` (A,) float64 scratch holds a row's
+    exp(z_ia - m_i), so that each is computed once."""
     for i in range(logits.shape[0]):
         m = _row_max(logits, i)
         if m != m:
             return i
-        thresh = u[i] * _sum_exp(logits, i, m)
+        tot = 0.0
+        for a in range(logits.shape[1]):
+            ea = exp(1.0 * logits[i, a] - m)
+            e[a] = ea
+            tot += ea
+        thresh = u[i] * tot
         acc = 0.0
         pick = -1
         last = 0
         for a in range(logits.shape[1]):
-            e = exp(1.0 * logits[i, a] - m)
-            if e > 0.0:
+            if e[a] > 0.0:
                 last = a
-            acc += e
+            acc += e[a]
             if pick < 0 and acc > thresh:
                 pick = a
         out[i] = pick if pick >= 0 else last
@@ -258,8 +264,9 @@ def action_feature_grad(phi, actions, weights, theta, out):
 
 
 def sample_categorical(logits, u, out):
+    e = np.empty(logits.shape[1])
     with cython.nogil:
-        return sample_categorical_c(logits, u, out)
+        return sample_categorical_c(logits, u, out, e)
 
 
 def entropy(logits, out):

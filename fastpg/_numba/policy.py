@@ -54,7 +54,7 @@ log_softmax = _compiled("log_softmax_c")
 softmax_jacobian = _compiled("softmax_jacobian_c")
 softmax_jvp = _compiled("softmax_jvp_c")
 log_prob_grad = _compiled("log_prob_grad_c")
-sample_categorical = _compiled("sample_categorical_c")
+_sample = _compiled("sample_categorical_c")
 entropy = _compiled("entropy_c")
 policy_gradient_loss = _compiled("policy_gradient_loss_c")
 _probs = _compiled("linear_policy_probs_c")
@@ -82,6 +82,11 @@ def linear_policy_grad_parallel(X, actions, weights, W, out):
     return _grad_parallel(X, actions, weights, W, out, np.empty((NCHUNK, d, A)),
                           np.empty((NCHUNK, 3 * LPG_BLOCK if A == 2 else A)),
                           np.empty(NCHUNK, np.int64))
+
+
+@jit
+def sample_categorical(logits, u, out):
+    return _sample(logits, u, out, np.empty(logits.shape[1]))
 
 
 @jit
