@@ -181,9 +181,9 @@ def _cartpole_rows(state: cython.double[:, ::1], actions: cython.const[int64_t][
 
 def cartpole_step_c(state, actions, bank, cursor, steps, reset, max_steps, same_step,
                     obs, rewards, terminated, truncated, final_obs):
-    """N CartPole-v1 steps with autoreset: -1; -2 when a bank ran out; -3
-    when one was used up before the call, or the first invalid action's env,
-    before anything changed."""
+    """N CartPole-v1 steps with autoreset: -1; -2 when a bank ran out; and,
+    before anything changed, the first invalid action's env, else -3 when a
+    bank was used up before the call."""
     N = state.shape[0]
     rc = _entry(actions, 2, cursor, bank.shape[1])
     if rc != -1:

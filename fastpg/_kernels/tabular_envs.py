@@ -54,9 +54,9 @@ def mdp_step_c(nxt, cdf, R, mask, terminal, start_cdf, start_state, horizon, sta
                bank, cursor, steps, reset, max_steps, same_step, obs, rewards, terminated,
                truncated, final_obs):
     """N steps of a finite MDP with autoreset: -1; -2 when a bank is nearly
-    used up; -3 when one was before the call (fewer than the two uniforms a
-    call may draw: a caller that did not refill), or the first invalid
-    action's env, before anything changed."""
+    used up; and, before anything changed, the first invalid action's env,
+    else -3 when a bank was nearly used up before the call (fewer than the
+    two uniforms a call may draw: a caller that did not refill)."""
     N = state.shape[0]
     A = nxt.shape[1]
     K = bank.shape[1]
