@@ -7,6 +7,7 @@ row path (fastpg._backend.kernel picks them from its ``width``).
 """
 from __future__ import annotations
 
+import numpy as np
 from numba import prange
 
 from .._tuning import MAX_SLABS
@@ -113,21 +114,27 @@ def lambda_returns_rows_parallel(rewards, next_values, gamma, lam, terminated,
 @jit
 def _nstep_rows(r, nv, g, n, term, trunc, out, t0, t1):
     T, B = r.shape
+    # unsigned indices: numba adds a negative-index fix-up to every signed
+    # one (fastpg._numba._scan._unsigned); gamma's row stride 0 or 1
+    gs = np.uint64(1 if g.shape[0] > 1 else 0)
+    has_te = term.shape[0] > 0
+    has_tr = trunc.shape[0] > 0
     for t in range(t0, t1):
         for b in range(B):
+            ub = np.uint64(b)
             acc = 0.0  # float64 sums, as the reference: gamma^k must not underflow
             disc = 1.0
             for k in range(min(n, T - t)):
                 s = t + k
-                gs = g[s if g.shape[0] > 1 else 0, b]
-                acc += disc * r[s, b]
-                if term.shape[0] > 0 and term[s, b] != 0:
+                us = np.uint64(s)
+                gk = g[us * gs, ub]
+                acc += disc * r[us, ub]
+                if has_te and term[us, ub] != 0:
                     break
-                if (k == n - 1 or s == T - 1
-                        or (trunc.shape[0] > 0 and trunc[s, b] != 0)):
-                    acc += disc * gs * nv[s, b]
+                if k == n - 1 or s == T - 1 or (has_tr and trunc[us, ub] != 0):
+                    acc += disc * gk * nv[us, ub]
                     break
-                disc *= gs
+                disc *= gk
             out[t, b] = acc
 
 
