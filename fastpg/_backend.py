@@ -109,13 +109,18 @@ AUTO_PREFERENCE.update({name: ("numba", "cython", "numpy")
 #: either way, at T32 B8 cython 10% ahead (a cheaper call). With numba's
 #: select-form λ rule (later the same day, minimum of 3 x 30 calls): λ T2048
 #: B64 f32 114 vs 397, f64 254 vs 667; T512 B512 f32 211 vs 813, f64 303
-#: vs 894; T2048 B8, T256 B16, T32 B8 within 15% either way. GAE stays on
-#: cython at every size (T2048 B64 f32 590 vs 208).
+#: vs 894; T2048 B8, T256 B16, T32 B8 within 15% either way. gae: width
+#: T * B of float64 arrays on the row path (float32 passes 0). Public API,
+#: interleaved, best of 9 (2026-12-04, µs, numba vs cython): f64 T2048 B64
+#: 119 vs 185, T512 B512 154 vs 349; T2048 B8 51 vs 37, T256 B16 19 vs 18,
+#: T32 B8 15 vs 13; f32 within 4% at T2048 B64 and T512 B512, Cython up
+#: to 14% ahead below.
 #: sample_categorical: width N * A. Public API, A = 4 f32, interleaved, best
 #: of 7 (2026-12-04, one exp per element): N16384 521 vs 696 us, N100k 3118
 #: vs 4251 us; N1024 40 vs 38, N64 and N8 equal (the call's cost).
 AUTO_WIDE = {"linear_policy_grad": (512, ("numba", "cython", "numpy")),
              "sample_categorical": (32768, ("numba", "cython", "numpy")),
+             "gae": (32768, ("numba", "cython", "numpy")),
              "discounted_returns": (32768, ("numba", "cython", "numpy")),
              "lambda_returns": (32768, ("numba", "cython", "numpy"))}
 

@@ -243,7 +243,10 @@ def gae(rewards, values, next_values, gamma, lam, terminated=None, truncated=Non
         outs = tuple(out)
     adv, adv_copy = _out(outs[0], "out[0]", p, [p.rewards, v, nv, g, lm])
     ret, ret_copy = _out(outs[1], "out[1]", p, [p.rewards, v, nv, g, lm, adv])
-    fn = _backend.kernel("returns", "gae", backend, _work(p), rows=_rows(p))
+    # auto's size rule for GAE is float64's (AUTO_WIDE): in float32 the two
+    # compiled backends tie, so float32 stays on the first choice
+    width = _width(p) if p.dtype == np.float64 else 0
+    fn = _backend.kernel("returns", "gae", backend, _work(p), width, _rows(p))
     fn(p.rewards, v, nv, g, lm, p.terminated, p.truncated, adv, ret)
     return GAEResult(_finish(adv, outs[0], p, adv_copy), _finish(ret, outs[1], p, ret_copy))
 

@@ -285,10 +285,11 @@ def test_auto_chooses_by_width_where_the_table_says_so(monkeypatch):
                                rtol=1e-9, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", ["discounted_returns", "lambda_returns"])
+@pytest.mark.parametrize("name", ["discounted_returns", "lambda_returns", "gae"])
 def test_auto_chooses_the_return_scans_by_size(monkeypatch, name):
-    """The public scans pass T * B on the row path and 0 on the blocked one,
-    so auto takes AUTO_WIDE's order exactly for wide arrays of that size."""
+    """The public scans pass T * B on the row path and 0 on the blocked one
+    (GAE: for float64 arrays; float32 passes 0), so auto takes AUTO_WIDE's
+    order exactly for wide arrays of that size."""
     at, prefs = _backend.AUTO_WIDE[name]
     seen = []
     real = _backend.kernel
@@ -301,6 +302,8 @@ def test_auto_chooses_the_return_scans_by_size(monkeypatch, name):
     def scan(r, nv, backend):
         if name == "discounted_returns":
             return fastpg.discounted_returns(r, 0.9, backend=backend)
+        if name == "gae":
+            return fastpg.gae(r, nv, nv, 0.9, 0.8, backend=backend).advantages
         return fastpg.lambda_returns(r, nv, 0.9, 0.8, backend=backend)
 
     monkeypatch.setattr(_backend, "kernel", spy)
@@ -311,6 +314,10 @@ def test_auto_chooses_the_return_scans_by_size(monkeypatch, name):
         got, want = (scan(r, nv, b) for b in ("auto", "numpy"))
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
     assert seen[0::2] == [at, at - 8, 0, at]  # every other call: the numpy one
+    if name == "gae":
+        r = rng.standard_normal((at // 8, 8)).astype(np.float32)
+        scan(r, r, "auto")
+        assert seen[-1] == 0
 
     def first(order):
         return next(b for b in order if b == "numpy" or _backend.available(b))
