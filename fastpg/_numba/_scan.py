@@ -164,7 +164,7 @@ def _block(m, S, out, out2, b, s, e):
     (lane j: steps s + jK .. s + (j+1)K - 1; the remainder is lane 3's), the
     coefficients computed in the loop and the outputs written as they come;
     then each lane's head is carried into the lane before (_fix). Returns
-    (y_s, prod c, whether the block holds an episode end). Fastpg's Cython
+    (y_s, prod c, whether the block holds an episode end). The Cython
     block (src_cython/_scan.pxi) is the same loop."""
     S = _unsigned(S)
     r, v, nv, ns, full, g, gs, lm, ls, te, tes, tr, trs = S
