@@ -218,16 +218,26 @@ def _block(m, S, out, out2, b, s, e):
     p = p0 * p1 * p2 * p3
     cut = False
     if p == 0:  # an episode end, or an underflow: look (episode ends come early)
-        for t in range(s, e):
-            a, c = _coef_at(m, r, v, nv, ns, full, g, gs, lm, ls, te, tes, tr, trs, _U(t), ub,
-                            t == T - 1)
-            if c == 0:
-                cut = True
-                break
+        cut = _has_cut(m, S, s, e, b)
     return out[_U(s), ub], p, cut
 
 
-@jit(inline="always")
+@jit
+def _has_cut(m, S, s, e, b):
+    """Whether a coefficient of [s, e) of column b is 0 (an episode end, as
+    opposed to a product that underflowed). Not inlined: one compiled copy
+    of the coefficient loads fewer in the block (S: _unsigned's)."""
+    r, v, nv, ns, full, g, gs, lm, ls, te, tes, tr, trs = S
+    T = r.shape[0]
+    for t in range(s, e):
+        a, c = _coef_at(m, r, v, nv, ns, full, g, gs, lm, ls, te, tes, tr, trs, _U(t), _U(b),
+                        t == T - 1)
+        if c == 0:
+            return True
+    return False
+
+
+@jit
 def _fix(m, S, out, out2, b, s, e, carry):
     """Add prod_{k=t}^{e-1} c_k * carry to y_t for t = e-1 down to s.
 
