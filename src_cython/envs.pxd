@@ -12,6 +12,7 @@
 cimport cython
 from libc.math cimport cos, exp, log, pow, sin
 from libc.stdint cimport int64_t
+from fastpg._cy.fmath cimport fpg_sincos
 
 @cython.locals(N=Py_ssize_t, rc=Py_ssize_t, i=Py_ssize_t)
 cdef Py_ssize_t cartpole_step_c(double[:, ::1] state, const int64_t[::1] actions,

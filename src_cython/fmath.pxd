@@ -53,3 +53,13 @@ cdef inline double fpg_exp(double x) noexcept nogil:
     p = p * r + 1.0
     cdef double h = (n * 0.5 + shift) - shift
     return p * _pow2(h) * _pow2(n - h)
+
+
+# sin(x) and cos(x) of libm as a pair, for CartPole's dynamics: gcc fetches
+# both with one sincos call (glibc's gives the bits of sin and cos); numba's
+# twin calls sincos itself (fastpg/_numba/_fmath.py), where LLVM would make
+# two calls. ``from fastpg._cy.fmath cimport fpg_sincos``.
+from libc.math cimport cos as _cos, sin as _sin
+
+cdef inline (double, double) fpg_sincos(double x) noexcept nogil:
+    return _sin(x), _cos(x)

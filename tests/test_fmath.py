@@ -1,7 +1,8 @@
 """fastpg's own exp (src_cython/fmath.pxd, fastpg/_numba/_fmath.py): within
 1 ulp of the C library's everywhere, the C library's special values, and the
 same bits in numba and Cython (here through the off-policy kernels that use
-it; tests/test_call_paths.py also cimports it from a user's module)."""
+it; tests/test_call_paths.py also cimports it from a user's module); and
+numba's fpg_sincos, the C library's sin and cos bit for bit."""
 import math
 
 import numpy as np
@@ -96,3 +97,31 @@ def test_numba_and_cython_same_bits(dtype):
     for a, b in zip(outs["numba"], outs["cython"]):
         assert a.tobytes() == b.tobytes()
         assert np.isfinite(a).mean() > 0.3  # not all overflowed
+
+
+def test_sincos_is_the_c_librarys_sin_and_cos():
+    """numba's fpg_sincos twin (one sincos call on glibc) gives the bits of
+    the C library's sin and cos (Python's math module calls them), which
+    CartPole's dynamics need to equal gymnasium's: over angles the env
+    reaches, over the whole range, and at the special values."""
+    from fastpg._numba import _fmath
+
+    @numba.njit
+    def apply(x):
+        s = np.empty_like(x)
+        c = np.empty_like(x)
+        for i in range(x.shape[0]):
+            s[i], c[i] = _fmath.sincos(x[i])
+        return s, c
+
+    rng = np.random.default_rng(7)
+    x = np.concatenate([rng.uniform(-0.5, 0.5, 100_000), rng.uniform(-1e6, 1e6, 50_000),
+                        rng.standard_normal(50_000) * 1e-300,
+                        [0.0, -0.0, math.pi, -math.pi, 1e308, -1e308, 5e-324]])
+    s, c = apply(x)
+    want_s = np.array([math.sin(v) for v in x])
+    want_c = np.array([math.cos(v) for v in x])
+    assert np.array_equal(s.view(np.int64), want_s.view(np.int64))
+    assert np.array_equal(c.view(np.int64), want_c.view(np.int64))
+    s, c = apply(np.array([math.inf, -math.inf, math.nan]))
+    assert np.isnan(s).all() and np.isnan(c).all()

@@ -1,8 +1,8 @@
 """Python's stand-ins for the C names that the one-source kernels' .pxd
 files cimport (``INF``, ``NAN``, ``int64_t``, ``exp``, ``expf``, ``fpg_exp``, ``log``,
-``pow``, ``cos``, ``sin``). A kernel module imports them only ``if not cython.compiled``, a
-branch Cython drops; numba compiles the math functions as its own, except
-``fpg_exp`` (fastpg's exp, src_cython/fmath.pxd), whose twin the numba modules
+``pow``, ``cos``, ``sin``, ``fpg_sincos``). A kernel module imports them only ``if not
+cython.compiled``, a branch Cython drops; numba compiles the math functions as its own,
+except ``fpg_exp`` and ``fpg_sincos`` (src_cython/fmath.pxd), whose twins the numba modules
 put in the source's scope (fastpg/_numba/_fmath.py)."""
 import math
 
@@ -16,3 +16,7 @@ log = math.log
 pow = math.pow
 cos = math.cos
 sin = math.sin
+
+
+def fpg_sincos(x):
+    return math.sin(x), math.cos(x)

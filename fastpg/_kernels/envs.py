@@ -22,7 +22,7 @@ from cython.parallel import prange  # numba: numba.prange (fastpg._numba.envs)
 ENV_CHUNKS = 2
 
 if not cython.compiled:  # compiled, these are C names cimported by envs.pxd
-    from ._py import cos, exp, int64_t, log, pow, sin
+    from ._py import cos, exp, fpg_sincos, int64_t, log, pow, sin
 
 
 @cython.cfunc
@@ -94,8 +94,7 @@ def _advance(state: cython.double[:, ::1], i: cython.Py_ssize_t,
     theta = state[i, 2]
     theta_dot = state[i, 3]
     force = 10.0 if action == 1 else -10.0
-    costheta = cos(theta)
-    sintheta = sin(theta)
+    sintheta, costheta = fpg_sincos(theta)
     temp = (force + polemass_length * (theta_dot * theta_dot) * sintheta) / total_mass
     thetaacc = (9.8 * sintheta - costheta * temp) / (
         0.5 * (4.0 / 3.0 - 0.1 * (costheta * costheta) / total_mass))

@@ -5,7 +5,12 @@ bit for bit; inline and branch-free, so LLVM vectorises a loop of them where
 it keeps a loop of libm ``exp`` calls scalar."""
 from __future__ import annotations
 
+import math
+import sys
+
+from llvmlite import ir
 from numba import types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 from . import jit
@@ -56,3 +61,32 @@ def exp(x):
     p = p * r + 1.0
     h = (n * 0.5 + shift) - shift
     return p * _pow2(h) * _pow2(n - h)
+
+
+@intrinsic
+def _libm_sincos(typingctx, x):
+    """(sin x, cos x) from one call of the C library's sincos."""
+    sig = types.UniTuple(types.float64, 2)(types.float64)
+
+    def codegen(context, builder, signature, args):
+        dbl = ir.DoubleType()
+        fnty = ir.FunctionType(ir.VoidType(), [dbl, dbl.as_pointer(), dbl.as_pointer()])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "sincos")
+        s = cgutils.alloca_once(builder, dbl)
+        c = cgutils.alloca_once(builder, dbl)
+        builder.call(fn, [args[0], s, c])
+        return context.make_tuple(builder, signature.return_type,
+                                  [builder.load(s), builder.load(c)])
+    return sig, codegen
+
+
+@jit(inline="always", cache=False)
+def _sin_cos(x):
+    return math.sin(x), math.cos(x)
+
+
+#: fmath.pxd's fpg_sincos: (sin x, cos x). LLVM calls sin and cos separately
+#: (7.3 ns each on the Zen 5 machine, 14.5 for the pair through sincos), so
+#: on glibc, whose sincos gives the bits of its sin and cos, one sincos call;
+#: elsewhere the two calls
+sincos = _libm_sincos if sys.platform.startswith("linux") else _sin_cos

@@ -9,14 +9,14 @@ import numba
 import numpy as np
 
 from .._kernels import envs as _src
-from . import jit
+from . import _fmath, jit
 
 __all__ = ["cartpole_step", "cartpole_step_parallel", "cartpole_rollout", "mountaincar_step",
            "acrobot_step"]
 
 # the helpers see each other's jitted forms through _scope (they call each
 # other); the per-chunk one stays a call (a prange body inlines it once per region)
-_scope = dict(vars(_src), prange=numba.prange)
+_scope = dict(vars(_src), prange=numba.prange, fpg_sincos=_fmath.sincos)
 _scope.update({name: jit(types.FunctionType(f.__code__, _scope, name),
                          inline="never" if name == "_cartpole_rows" else "always", cache=False)
                for name, f in vars(_src).items()
