@@ -88,11 +88,16 @@ REGISTRY = {
 #:   steps/s against Cython's 24-25 M at every size (1.27-1.31x). perf puts
 #:   their libm time (sin, cos, exp, log) equal; gcc's code for the rest of
 #:   the step takes ~1.7x LLVM's (AVX2/AVX-512 builds of it: no faster).
-#:   The env step kernels stay on cython (within 5% either way).
+#:   With numba's sincos intrinsic (fpg_sincos, the same day) the rollout
+#:   went to 33-35 M, and cartpole_step moved too: 1024 envs (the kernel
+#:   table's call, best of 7 x 300) 23.0 vs 27.3 µs serial, 16.0 vs 20.8 µs
+#:   on two threads; numba first for it as well. The other env kernels stay
+#:   on cython (mountaincar and acrobot within 2%, mdp_step Cython 15% ahead).
 AUTO_PREFERENCE = {name: ("cython", "numba", "numpy")
                    for family in REGISTRY.values() for name in family}
 AUTO_PREFERENCE.update({name: ("numba", "cython", "numpy")
-                        for name in (*REGISTRY["offpolicy"], "cartpole_rollout")})
+                        for name in (*REGISTRY["offpolicy"], "cartpole_rollout",
+                                     "cartpole_step")})
 
 #: kernel -> (width, preference): ``auto``'s order for calls at least that
 #: wide (the caller's ``width=``). linear_policy_grad: d * A. From two
