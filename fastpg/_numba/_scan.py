@@ -111,16 +111,15 @@ def _U(i):
 
 
 @jit(inline="always")
-def _coefs(m, S, t0, t1, b0, b1, A, C):
-    """a_t, c_t of rows [t0, t1) x columns [b0, b1) into the tile buffers A, C
+def _coefs(m, S, t0, t1, b, A, C):
+    """a_t, c_t of rows [t0, t1) of column b into A[0:t1-t0], C[0:t1-t0]
     (S: _unsigned's)."""
     r, v, nv, ns, full, g, gs, lm, ls, te, tes, tr, trs = S
     T = r.shape[0]
+    ub = _U(b)
     for t in range(t0, t1):
-        for b in range(b0, b1):
-            k = (t - t0) * (b1 - b0) + (b - b0)
-            A[k], C[k] = _coef_at(m, r, v, nv, ns, full, g, gs, lm, ls, te, tes, tr, trs,
-                                  _U(t), _U(b), t == T - 1)
+        A[t - t0], C[t - t0] = _coef_at(m, r, v, nv, ns, full, g, gs, lm, ls, te, tes, tr,
+                                        trs, _U(t), ub, t == T - 1)
 
 
 @jit(inline="always")
@@ -255,7 +254,7 @@ def _fix(m, S, out, out2, b, s, e, carry):
     hi = e
     while hi > s:
         lo = max(s, hi - step)
-        _coefs(m, S, lo, hi, b, b + 1, A, C)
+        _coefs(m, S, lo, hi, b, A, C)
         for t in range(hi - 1, lo - 1, -1):
             c = C[t - lo]
             if c == 0:  # an episode end

@@ -248,25 +248,31 @@ def _replay(kind):
 
 
 # ------------------------------------------------------------------- envs
-def _refill(args, rc, at=2, need=1):
-    """An env step kernel's caller between calls (``args[at]`` the bank, then
-    the cursor): after -2, each bank with fewer than ``need`` records left
-    (what a call may draw) starts again from its first (the same draws
-    again: a benchmark's refill)."""
+def _refill(args, at, need):
+    """An env kernel caller's refill (``args[at]`` the bank, then the
+    cursor): each bank with fewer than ``need`` records left (what a call
+    may draw) starts again from its first (the same draws again)."""
+    bank, cursor = args[at], args[at + 1]
+    cursor[cursor > bank.shape[1] - need] = 0
+
+
+def _step_between(args, rc):
+    """A step kernel's caller: refill after -2 (a call draws one record)."""
     if rc == -2:
-        bank, cursor = args[at], args[at + 1]
-        cursor[cursor > bank.shape[1] - need] = 0
+        _refill(args, 2, 1)
 
 
 def _rollout_between(args, done):
     """Banks for a whole rollout (an env draws at most T + 1 records)."""
-    _refill(args, -2, 3, args[1].shape[0] + 1)
+    _refill(args, 3, args[1].shape[0] + 1)
 
 
 def _mdp_between(args, rc):
-    """Refilled banks, and actions possible in each env's new state (the
-    spec's call draws possible ones): an agent's share of a step."""
-    _refill(args, rc, 10, 2)
+    """Refilled banks after -2 (a call draws up to two records), and actions
+    possible in each env's new state (the spec's call draws possible ones):
+    an agent's share of a step."""
+    if rc == -2:
+        _refill(args, 10, 2)
     mask, state, actions = args[3], args[8], args[9]
     actions[:] = mask[state].argmax(axis=1)
 
@@ -370,11 +376,11 @@ def _specs():
             out.append(KernelSpec(name, "tabular", _tabular(name), TABULAR_DIMS,
                                   reference_loop=True))
     env = dict(sizes=ENV_DIMS, dtypes=(np.float64,), public=False)
-    out.append(KernelSpec("cartpole_step", "envs", _cartpole, between=_refill, **env))
+    out.append(KernelSpec("cartpole_step", "envs", _cartpole, between=_step_between, **env))
     out.append(KernelSpec("cartpole_rollout", "envs", _cartpole_rollout,
                           between=_rollout_between, reference_loop=True, **env))
-    out.append(KernelSpec("mountaincar_step", "envs", _mountaincar, between=_refill, **env))
-    out.append(KernelSpec("acrobot_step", "envs", _acrobot, between=_refill, **env))
+    out.append(KernelSpec("mountaincar_step", "envs", _mountaincar, between=_step_between, **env))
+    out.append(KernelSpec("acrobot_step", "envs", _acrobot, between=_step_between, **env))
     out.append(KernelSpec("mdp_step", "tabular_envs", _tabular_env, TABULAR_ENV_DIMS,
                           (np.float64,), public=False, between=_mdp_between))
     for name in _backend.REGISTRY["replay"]:
