@@ -111,6 +111,7 @@ extensions = [
         extra_compile_args=["-O3"] + VEC_FLAGS + omp + (["-O0", "-g"] if debug else []),
         extra_link_args=omp,
         include_dirs=[numpy.get_include()],  # the kernels read arrays through the NumPy C API
+        depends=[str(h.relative_to(HERE)) for h in sorted(SRC.glob("*.h"))],  # C headers
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     )
     # fastpg/_kernels/<family>.py, numba's source too, compiles as
@@ -186,7 +187,7 @@ def _isa_variants(cythonized):
                 wrapper.write_text(text)
             out.append(Extension(
                 f"fastpg._cy._{level}.{stem}", [str(wrapper.relative_to(HERE))],
-                depends=[str(c_src)], extra_compile_args=ext.extra_compile_args + flags,
+                depends=[str(c_src)] + ext.depends, extra_compile_args=ext.extra_compile_args + flags,
                 extra_link_args=ext.extra_link_args, include_dirs=ext.include_dirs,
                 define_macros=ext.define_macros))
     return out

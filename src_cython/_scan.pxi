@@ -22,6 +22,24 @@ ctypedef fused mode_t:
     LamTag
 
 
+cdef extern from "fpg_scan_simd.h":
+    # the vector chunks of a flat stream (the file's comment has the method)
+    enum:
+        FPG_SCAN_SIMD
+        FPG_W32
+        FPG_W64
+    int fpg_scan_f32(int mode, const float* r, const float* v, const float* nv, Py_ssize_t nvs,
+                     const float* g, Py_ssize_t gs, const float* lm, Py_ssize_t ls,
+                     const unsigned char* te, Py_ssize_t tes, const unsigned char* tr,
+                     Py_ssize_t trs, Py_ssize_t lo, Py_ssize_t hi, float* carry, float* prod,
+                     float* out, float* out2) noexcept nogil
+    int fpg_scan_f64(int mode, const double* r, const double* v, const double* nv,
+                     Py_ssize_t nvs, const double* g, Py_ssize_t gs, const double* lm,
+                     Py_ssize_t ls, const unsigned char* te, Py_ssize_t tes,
+                     const unsigned char* tr, Py_ssize_t trs, Py_ssize_t lo, Py_ssize_t hi,
+                     double* carry, double* prod, double* out, double* out2) noexcept nogil
+
+
 cdef struct Src:
     # element (t, b) of a (T, B) or broadcast (1, B) array is p[t * s + b]
     const void* r
@@ -207,9 +225,65 @@ cdef void _fix(const Src* Sp, Py_ssize_t b, Py_ssize_t s, Py_ssize_t e,
             out2[t * S.B + b] += d
 
 
+cdef inline void _seg(const Src* S, Py_ssize_t b, Py_ssize_t lo, Py_ssize_t hi, floating* y,
+                      floating* p, const mode_t* tag) noexcept nogil:
+    """Rows hi - 1 down to lo of column b, one chain from the carry y; p
+    takes the product of their coefficients."""
+    cdef floating a, c
+    cdef Py_ssize_t t
+    for t in range(hi - 1, lo - 1, -1):
+        _coef(S, t, b, &a, &c, tag)
+        y[0] = _step(y[0], a, c)
+        p[0] = p[0] * c
+        _put(S, t, b, y[0], tag)
+
+
+cdef floating _flat(const Src* Sp, Py_ssize_t s, Py_ssize_t e, floating* prod,
+                    const mode_t* tag) noexcept nogil:
+    """Scan [s, e) of a flat stream (B == 1) with zero carry-in: vector
+    chunks (fpg_scan_simd.h) between scalar rows at both ends. The array's
+    last row is always scalar (its "end of data" cut and GAE's shorthand
+    next value are the scalar loop's); a run of chunks whose results are not
+    all finite runs again as one scalar chain. Returns y_s."""
+    cdef Src L = Sp[0]
+    cdef const Src* S = &L
+    cdef Py_ssize_t W = FPG_W32 if floating is float else FPG_W64
+    cdef Py_ssize_t top = min(e, S.T - 1), lo
+    cdef floating y = 0, p = 1, y0, p0
+    cdef const floating* nv = <const floating*>S.nv
+    cdef Py_ssize_t nvs = S.nvs
+    cdef int mode = DISC if mode_t is DiscTag else (GAE if mode_t is GaeTag else LAMBDA)
+    cdef int bad
+    if top < s:
+        top = s
+    lo = top - (top - s) // W * W
+    _seg(S, 0, top, e, &y, &p, tag)
+    if S.nvmode == 1:  # next value = values[t + 1] below the last row
+        nv = <const floating*>S.v + 1
+        nvs = 1
+    y0 = y
+    p0 = p
+    if floating is float:
+        bad = fpg_scan_f32(mode, <const float*>S.r, <const float*>S.v, nv, nvs,
+                           <const float*>S.g, S.gs, <const float*>S.lm, S.ls, S.te, S.tes,
+                           S.tr, S.trs, lo, top, &y, &p, <float*>S.out, <float*>S.out2)
+    else:
+        bad = fpg_scan_f64(mode, <const double*>S.r, <const double*>S.v, nv, nvs,
+                           <const double*>S.g, S.gs, <const double*>S.lm, S.ls, S.te, S.tes,
+                           S.tr, S.trs, lo, top, &y, &p, <double*>S.out, <double*>S.out2)
+    if bad:
+        y = y0
+        p = p0
+        _seg(S, 0, lo, top, &y, &p, tag)
+    _seg(S, 0, s, lo, &y, &p, tag)
+    prod[0] = p
+    return y
+
+
 cdef floating _block(const Src* Sp, Py_ssize_t b, Py_ssize_t s, Py_ssize_t e,
                      floating* prod, char* cut, const mode_t* tag) noexcept nogil:
-    """Scan [s, e) of column b with zero carry-in as 4 interleaved chains.
+    """Scan [s, e) of column b with zero carry-in: a flat stream's vector
+    chunks (_flat), else 4 interleaved chains.
 
     Returns y_s; writes prod(c over [s, e)) to prod and to cut whether the
     block holds an episode end (a zero c; a zero prod may only have underflowed).
@@ -223,6 +297,10 @@ cdef floating _block(const Src* Sp, Py_ssize_t b, Py_ssize_t s, Py_ssize_t e,
     cdef floating p0 = 1, p1 = 1, p2 = 1, p3 = 1
     cdef floating a0, a1, a2, a3, c0, c1, c2, c3
     cdef floating* out = <floating*>S.out
+    if FPG_SCAN_SIMD and S.B == 1:
+        y0 = _flat(S, s, e, prod, tag)
+        _cut(S, b, s, e, prod, cut, tag)
+        return y0
     for t in range(e - 1, s + 4 * K - 1, -1):  # the remainder belongs to lane 3
         _coef(S, t, b, &a3, &c3, tag)
         y3 = _step(y3, a3, c3)
@@ -250,14 +328,21 @@ cdef floating _block(const Src* Sp, Py_ssize_t b, Py_ssize_t s, Py_ssize_t e,
         for j in range(2, -1, -1):
             _fix(S, b, s + j * K, s + (j + 1) * K, out[(s + (j + 1) * K) * S.B + b], tag)
     prod[0] = p0 * p1 * p2 * p3
+    _cut(S, b, s, e, prod, cut, tag)
+    return out[s * S.B + b]
+
+
+cdef inline void _cut(const Src* S, Py_ssize_t b, Py_ssize_t s, Py_ssize_t e,
+                      const floating* prod, char* cut, const mode_t* tag) noexcept nogil:
+    cdef floating a, c
+    cdef Py_ssize_t t
     cut[0] = 0
     if prod[0] == 0:  # an episode end, or an underflow: look (episode ends come early)
         for t in range(s, e):
-            _coef(S, t, b, &a0, &c0, tag)
-            if c0 == 0:
+            _coef(S, t, b, &a, &c, tag)
+            if c == 0:
                 cut[0] = 1
                 break
-    return out[s * S.B + b]
 
 
 cdef int _scan(const Src* S, floating dummy, bint parallel, const mode_t* tag) noexcept nogil:

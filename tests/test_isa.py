@@ -2,7 +2,8 @@
 level loaded is one the CPU supports, every module built for it is loaded
 from its directory (cimports included), FASTPG_ISA forces a level or makes
 the backend unavailable with the reason, and every level computes the same
-bits as the baseline on every kernel built for it."""
+bits as the baseline on every kernel built for it, flat-stream return scans
+aside (within tolerance there)."""
 import os
 import subprocess
 import sys
@@ -114,3 +115,43 @@ def test_every_level_computes_the_same_bits(tmp_path):
             assert a.dtype == b.dtype and a.shape == b.shape, k
             # bit for bit, NaN payloads included
             assert a.tobytes() == b.tobytes(), f"{k} differs between baseline and {level}"
+
+
+_FLAT = """
+    import sys, numpy as np, fastpg, fastpg._cy as cy
+    rng = np.random.default_rng(5)
+    T = 40_003
+    r, v, nv = rng.standard_normal((3, T))
+    term, trunc = rng.random((2, T)) < 0.004
+    out = {}
+    for dt in (np.float32, np.float64):
+        a = [x.astype(dt) for x in (r, v, nv)]
+        g = rng.uniform(0.9, 1.0, T).astype(dt)
+        out[f"disc.{dt.__name__}"] = fastpg.discounted_returns(a[0], g, term, trunc, a[2],
+                                                                backend="cython")
+        out[f"gae.{dt.__name__}"] = fastpg.gae(a[0], a[1], a[2], 0.99, 0.95, term, trunc,
+                                               backend="cython").advantages
+        out[f"lam.{dt.__name__}"] = fastpg.lambda_returns(a[0], a[2], 0.99, 0.9, term, trunc,
+                                                          backend="cython")
+    np.savez("flat.npz", **out)
+    print(cy.ISA)
+"""
+
+
+def test_flat_streams_agree_across_levels(tmp_path):
+    """The one exception to the same bits: a flat stream's vector chunks are
+    as wide as the level (src_cython/fpg_scan_simd.h), the baseline runs 4
+    scalar chains, so the sums associate differently; within tolerance."""
+    levels = [lv for lv in cy.LEVELS[1:cy.LEVELS.index(cy.CPU_ISA) + 1] if cy._built(lv)]
+    if not levels:
+        pytest.skip(f"no level above the baseline is built and supported (CPU {cy.CPU_ISA})")
+    assert _run(_FLAT, "baseline", tmp_path).strip() == "baseline"
+    os.rename(tmp_path / "flat.npz", tmp_path / "baseline.npz")
+    want = np.load(tmp_path / "baseline.npz")
+    for level in levels:
+        assert _run(_FLAT, level, tmp_path).strip() == level
+        got = np.load(tmp_path / "flat.npz")
+        for k in want.files:
+            f32 = k.endswith("float32")
+            np.testing.assert_allclose(got[k], want[k], rtol=2e-5 if f32 else 1e-12,
+                                       atol=2e-5 if f32 else 1e-12, err_msg=f"{k} at {level}")
