@@ -1,6 +1,7 @@
 # The scan behind the return kernels, included by returns.pyx: the linear
 # recurrence y_t = a_t + c_t y_{t+1} with each kernel's a_t, c_t (_coef),
-# its row path (wide batches) and block path (flat streams), serial or
+# its row path (wide batches) and block path (narrow batches; a flat stream's
+# blocks in vector chunks where fpg_scan_simd.h has them), serial or
 # OpenMP-parallel. _run (returns.pyx) fills a Src from the arguments.
 cdef enum:
     DISC = 0

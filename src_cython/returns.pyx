@@ -4,9 +4,10 @@
 Same algorithm as the numba backend: the three scans are the linear
 recurrence y_t = a_t + c_t y_{t+1}; wide arrays run a reverse loop over time
 with the batch as the inner loop, narrow ones (a flat stream) are cut into
-blocks scanned independently as 4 interleaved chains, then fixed up with the
-true carry (the fix-up stops at the first zero coefficient, i.e. usually at
-the first episode end). ``*_parallel`` spreads column slabs or blocks over
+blocks scanned independently (a flat stream in vector chunks at the AVX2 and
+AVX-512 levels, fpg_scan_simd.h; else as 4 interleaved chains), then fixed
+up with the true carry (the fix-up stops at the first zero coefficient, i.e.
+usually at the first episode end). ``*_parallel`` spreads column slabs or blocks over
 OpenMP threads when the extension was built with OpenMP.
 
 The ``*_c`` functions declared in returns.pxd are the cimport-able API: they
