@@ -19,7 +19,10 @@ Implementation notes (the why):
   a short serial pass over the blocks' heads computes the true carries, and a
   fix-up adds ``prod(c) * carry`` to the start of each block, stopping at the
   first zero coefficient, i.e. usually at the first episode end. Blocks are
-  independent, so ``*_parallel`` spreads them over threads.
+  independent, so ``*_parallel`` spreads them over threads. A flat stream's
+  blocks, on a host with AVX2 or AVX-512, are scanned in vector chunks
+  instead (``_flat``, ``fastpg._numba._chunks``: the twin of Cython's
+  src_cython/fpg_scan_simd.h).
 * Shaped for compile time (docs/design.md, Backends): one scan body compiled
   serial and ``parallel=True``, its path helpers inlined, the mode a
   compile-time constant: 5-8 s per kernel and dtype, of which the blocked
@@ -32,6 +35,7 @@ from numba import prange
 
 from .._tuning import BLOCK, ROW_MIN_B
 from . import jit
+from ._chunks import chunk, width
 
 DISC, GAE, LAMBDA = 0, 1, 2
 
@@ -157,6 +161,60 @@ def _put(m, S, out, out2, t, b, y):
         out2[t, b] = y + S[1][t, b]
 
 
+@jit
+def _seg(m, S, out, out2, lo, hi, y, p):
+    """Rows hi - 1 down to lo of a flat stream, one chain from the carry y;
+    returns (y, p times their coefficients) (S: _unsigned's). Not inlined:
+    _flat calls it three times for a few rows each."""
+    r, v, nv, ns, full, g, gs, lm, ls, te, tes, tr, trs = S
+    T = r.shape[0]
+    for t in range(hi - 1, lo - 1, -1):
+        a, c = _coef_at(m, r, v, nv, ns, full, g, gs, lm, ls, te, tes, tr, trs, _U(t), _U(0),
+                        t == T - 1)
+        y = a + (c * y if c != 0 else c)
+        p *= c
+        _put(m, S, out, out2, _U(t), _U(0), y)
+    return y, p
+
+
+@jit
+def _flat(m, S, out, out2, s, e):
+    """A flat stream's block in vector chunks between scalar rows, as
+    src_cython/_scan.pxi's _flat (the array's last row scalar; a run with a
+    result that is not finite again as one scalar chain). Returns _block's
+    triple. Not inlined: one compiled copy per kernel."""
+    S = _unsigned(S)
+    r, v, nv, ns, full, g, gs, lm, ls, te, tes, tr, trs = S
+    T = r.shape[0]
+    W = width(out)
+    top = max(s, min(e, T - 1))
+    lo = top - (top - s) // W * W
+    y = g[0, 0] - g[0, 0]
+    p = y + np.float32(1)
+    y, p = _seg(m, S, out, out2, top, e, y, p)
+    y0 = y
+    p0 = p
+    ok = True
+    shorthand = m == GAE and not full  # next value = values[t + 1] below the last row
+    t0 = top - W
+    while t0 >= lo:
+        if shorthand:
+            y, c, fine = chunk(m, r, v, v, 1, 1, g, gs, lm, ls, te, tes, tr, trs, t0, y, out, out2)
+        else:
+            y, c, fine = chunk(m, r, v, nv, 0, ns, g, gs, lm, ls, te, tes, tr, trs, t0, y, out,
+                               out2)
+        p *= c
+        ok = ok and fine
+        t0 -= W
+    if not ok:
+        y, p = _seg(m, S, out, out2, lo, top, y0, p0)
+    y, p = _seg(m, S, out, out2, s, lo, y, p)
+    cut = False
+    if p == 0:
+        cut = _has_cut(m, S, s, e, 0)
+    return y, p, cut
+
+
 @jit(inline="always")
 def _block(m, S, out, out2, b, s, e):
     """Scan [s, e) of column b with zero carry-in, as 4 interleaved chains
@@ -165,6 +223,8 @@ def _block(m, S, out, out2, b, s, e):
     then each lane's head is carried into the lane before (_fix). Returns
     (y_s, prod c, whether the block holds an episode end). The Cython
     block (src_cython/_scan.pxi) is the same loop."""
+    if width(out) > 0 and out.shape[1] == 1:
+        return _flat(m, S, out, out2, s, e)
     S = _unsigned(S)
     r, v, nv, ns, full, g, gs, lm, ls, te, tes, tr, trs = S
     T = r.shape[0]
