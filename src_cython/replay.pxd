@@ -12,17 +12,8 @@ from cython cimport floating
 from libc.math cimport INFINITY as INF, pow
 from libc.stdint cimport int64_t, uint8_t
 
-from fastpg._cy.replay_io cimport gather_rows_c, ring_write_c, uniform_sample_c
-
-cdef extern from *:
-    """
-    #if defined(__GNUC__)
-    #define FASTPG_PREFETCH(p) __builtin_prefetch(p)
-    #else
-    #define FASTPG_PREFETCH(p) ((void)0)
-    #endif
-    """
-    void FASTPG_PREFETCH(const void *p) nogil
+from fastpg._cy.replay_io cimport (FASTPG_PREFETCH, gather_rows_c, ring_write_c,
+                                   uniform_sample_c)
 
 @cython.locals(first=Py_ssize_t, B=Py_ssize_t, i=Py_ssize_t, j=Py_ssize_t, k=Py_ssize_t,
                n=Py_ssize_t, level=Py_ssize_t, p=double, a=double, m=double, v=double)

@@ -54,11 +54,25 @@ cdef Py_ssize_t _ring(Rows dst, Rows src, Py_ssize_t start) noexcept nogil:
 
 
 cdef Py_ssize_t _gather(Rows src, const int64_t* indices, Py_ssize_t B, Rows out) noexcept nogil:
-    cdef Py_ssize_t i
-    if src.R == 0:
+    cdef Py_ssize_t i, k, R = src.R
+    if R == 0:
         return -1
+    if src.s1 != 1:
+        for i in range(B):
+            _copy_row(out.p + i * out.s0, out.s1, src.p + indices[i] * src.s0, src.s1, R)
+        return -1
+    # The misses overlap: every row's first and last line asked for before the
+    # copies, and a long row's (a frame's) other lines one row ahead
+    # (256 random rows of 48 B from 1M: 5.1 -> 1.2-1.8 us; of 84x84 B from
+    # 100k: 132 -> 90-100 us)
     for i in range(B):
-        _copy_row(out.p + i * out.s0, out.s1, src.p + indices[i] * src.s0, src.s1, src.R)
+        FASTPG_PREFETCH(src.p + indices[i] * src.s0)
+        FASTPG_PREFETCH(src.p + indices[i] * src.s0 + R - 1)
+    for i in range(B):
+        if i + 1 < B:
+            for k in range(64, R - 64, 64):
+                FASTPG_PREFETCH(src.p + indices[i + 1] * src.s0 + k)
+        _copy_row(out.p + i * out.s0, out.s1, src.p + indices[i] * src.s0, 1, R)
     return -1
 
 

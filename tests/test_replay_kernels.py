@@ -44,14 +44,25 @@ def test_byte_kernels_take_strided_rows(backend):
     np.testing.assert_array_equal(rec, expect)  # the bytes outside the field untouched
 
 
+#: row lengths: records of a few bytes, around the 64-byte lines and the
+#: 128-byte bound past which rows are prefetched one ahead, a frame
+_ROW_BYTES = st.one_of(st.integers(1, 17), st.sampled_from([63, 64, 65, 127, 128, 129, 300, 7056]))
+
+
 @pytest.mark.parity
-@given(C=st.integers(1, 50), B=st.integers(0, 40), R=st.integers(1, 17),
+@given(C=st.integers(1, 50), B=st.integers(0, 40), R=_ROW_BYTES,
+       layout=st.sampled_from(["contiguous", "field", "byte-strided", "strided-out"]),
        seed=st.integers(0, 2**32 - 1))
-def test_gather_rows_and_uniform_sample_match_the_reference(backend, C, B, R, seed):
+def test_gather_rows_and_uniform_sample_match_the_reference(backend, C, B, R, layout, seed):
     rng = np.random.default_rng(seed)
     src = rng.integers(0, 256, (C, R), dtype=np.uint8)
+    if layout == "field":  # rows R + 7 bytes apart, as a field of a record
+        src = np.concatenate([src, np.zeros((C, 7), np.uint8)], axis=1)[:, :R]
+    elif layout == "byte-strided":  # every other byte
+        src = np.repeat(src, 2, axis=1)[:, ::2]
     idx = rng.integers(0, C, B)
-    a, b = np.empty((B, R), np.uint8), np.empty((B, R), np.uint8)
+    a, b = np.zeros((B, 2 * R), np.uint8), np.empty((B, R), np.uint8)
+    a = a[:, ::2] if layout == "strided-out" else a[:, :R]
     _k(backend, "gather_rows")(src, idx, a)
     ref.gather_rows(src, idx, b)
     np.testing.assert_array_equal(a, b)
