@@ -14,8 +14,10 @@ from fastpg._cy.fmath cimport fpg_exp
 
 @cython.locals(T=Py_ssize_t, B=Py_ssize_t, t=Py_ssize_t, b=Py_ssize_t, gs=Py_ssize_t,
                ls=Py_ssize_t, has_te=bint, has_tr=bint, full=bint, te=bint, done=bint,
-               ratio=double, g=double, nv=double, v=double, td=double, q=double, a=double,
-               k=double, p=double)
+               last=bint, from_values=bint, tn=Py_ssize_t, nr=Py_ssize_t, ratio=double,
+               g=double, nv_v=double, nv_n=double, nv=double, vs_n=double, v=double,
+               td0=double, gnv=double, gvs=double, td1=double, q1=double, td=double,
+               q=double, a0=double, k=double, a1=double, a=double, p=double)
 cdef Py_ssize_t vtrace_c(const floating[:, ::1] rewards, const floating[:, ::1] values,
                          const floating[:, ::1] next_values, const floating[:, ::1] log_rhos,
                          const floating[:, ::1] gamma, const floating[:, ::1] lam,

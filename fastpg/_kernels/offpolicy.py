@@ -12,9 +12,9 @@ Each time step first fills a scratch row with the step's importance ratios
 exp(log ρ): a loop with nothing else in it, which both compilers vectorise
 with fastpg's inline exp (src_cython/fmath.pxd, fastpg/_numba/_fmath.py;
 docs/design.md, "fastpg's exp"), where a call of libm's per element kept
-the whole step scalar. Episode ends and zero traces are branches, not
-products, so that a NaN or inf never leaks past them (nor into a
-zero-weight advantage).
+the whole step scalar. Episode ends and zero traces select between
+values, never multiply by 0 or 1, so that a NaN or inf never leaks past
+them (nor into a zero-weight advantage).
 Arithmetic is in double for float32 arrays too: each value is widened when
 loaded (as ``1.0 * x``, because numba's ``float(x)`` keeps float32) or meets
 a double first, and is rounded once when stored.
@@ -54,32 +54,36 @@ def vtrace_c(rewards, values, next_values, log_rhos, gamma, lam, rho_clip, c_cli
         acc[0, b] = 0.0
     for t in range(T - 1, -1, -1):
         _exp_row(log_rhos, t, acc[1])
+        last = t == T - 1
+        tn = t if last else t + 1  # a row that exists; what it gives at T - 1 is never taken
+        from_values = not full and not last  # shorthand: the next step's V(x_{t+1})
+        nr = t if full else 0
         for b in range(B):
+            # Every candidate is loaded and computed, then one is selected: a
+            # loop of selects vectorises where branches kept it scalar, and a
+            # NaN in a value not taken still never reaches the result
             ratio = acc[1, b]
             g = 1.0 * gamma[t * gs, b]
             te = has_te and terminated[t, b] != 0
-            done = te or t == T - 1 or (has_tr and truncated[t, b] != 0)
-            if full:
-                nv = 1.0 * next_values[t, b]
-            elif t + 1 < T:  # shorthand: the value of the next step's observation
-                nv = 1.0 * values[t + 1, b]
-            else:
-                nv = 1.0 * next_values[0, b]
+            done = te or last or (has_tr and truncated[t, b] != 0)
+            nv_v = 1.0 * values[tn, b]
+            nv_n = 1.0 * next_values[nr, b]
+            nv = nv_v if from_values else nv_n
+            vs_n = 1.0 * vs_out[tn, b]
             v = 1.0 * values[t, b]
             # the one-step TD error, and the return the PG advantage uses
-            td = 1.0 * rewards[t, b] - v
-            q = td
-            if not te:
-                td += g * nv
-                if done:
-                    q += g * nv
-                else:
-                    q += g * vs_out[t + 1, b]
-            a = min(rho_clip, ratio) * td
-            if not done:
-                k = g * lam[t * ls, b] * min(c_clip, ratio)
-                if k != 0:  # a zero trace cuts: 0 * NaN must not reach step t
-                    a += k * acc[0, b]
+            td0 = 1.0 * rewards[t, b] - v
+            gnv = g * nv
+            gvs = g * vs_n
+            td1 = td0 + gnv
+            q1 = td0 + (gnv if done else gvs)
+            td = td0 if te else td1
+            q = td0 if te else q1
+            a0 = min(rho_clip, ratio) * td
+            k = g * lam[t * ls, b] * min(c_clip, ratio)
+            a1 = a0 + k * acc[0, b]
+            # a zero trace cuts: 0 * NaN must not reach step t
+            a = a0 if done or k == 0 else a1
             acc[0, b] = a
             vs_out[t, b] = v + a
             p = min(pg_rho_clip, ratio)
