@@ -12,11 +12,17 @@ cimport cython
 from cython cimport floating
 from fastpg._cy.fmath cimport fpg_exp
 
-@cython.locals(T=Py_ssize_t, B=Py_ssize_t, t=Py_ssize_t, b=Py_ssize_t, gs=Py_ssize_t,
-               ls=Py_ssize_t, has_te=bint, has_tr=bint, full=bint, te=bint, done=bint,
-               last=bint, from_values=bint, tn=Py_ssize_t, nr=Py_ssize_t, ratio=double,
-               g=double, nv_v=double, nv_n=double, nv=double, vs_n=double, v=double,
-               td0=double, gnv=double, gvs=double, td1=double, q1=double, td=double,
+
+cdef inline Py_ssize_t row_index(Py_ssize_t t) noexcept nogil:
+    """t (numba's twin hides it from LLVM's loop analysis: fastpg/_numba/_rows.py)"""
+    return t
+
+
+@cython.locals(T=Py_ssize_t, B=Py_ssize_t, t=Py_ssize_t, t_=Py_ssize_t, b=Py_ssize_t,
+               gs=Py_ssize_t, ls=Py_ssize_t, tes=Py_ssize_t, trs=Py_ssize_t, has_te=bint,
+               has_tr=bint, full=bint, te=bint, done=bint, last=bint, from_values=bint,
+               tn=Py_ssize_t, nr=Py_ssize_t, ratio=double, g=double, nv_v=double,
+               nv_n=double, nv=double, vs_n=double, v=double, td0=double, gnv=double, gvs=double, td1=double, q1=double, td=double,
                q=double, a0=double, k=double, a1=double, a=double, p=double)
 cdef Py_ssize_t vtrace_c(const floating[:, ::1] rewards, const floating[:, ::1] values,
                          const floating[:, ::1] next_values, const floating[:, ::1] log_rhos,
@@ -26,9 +32,9 @@ cdef Py_ssize_t vtrace_c(const floating[:, ::1] rewards, const floating[:, ::1] 
                          const unsigned char[:, ::1] truncated, floating[:, ::1] vs_out,
                          floating[:, ::1] pg_out, double[:, ::1] acc) noexcept nogil
 
-@cython.locals(T=Py_ssize_t, B=Py_ssize_t, t=Py_ssize_t, b=Py_ssize_t, gs=Py_ssize_t,
-               ls=Py_ssize_t, has_te=bint, has_tr=bint, te=bint, y=double, boot=double,
-               c=double)
+@cython.locals(T=Py_ssize_t, B=Py_ssize_t, t=Py_ssize_t, t_=Py_ssize_t, b=Py_ssize_t,
+               gs=Py_ssize_t, ls=Py_ssize_t, tes=Py_ssize_t, trs=Py_ssize_t, has_te=bint,
+               has_tr=bint, te=bint, y=double, boot=double, c=double)
 cdef Py_ssize_t retrace_c(const floating[:, ::1] rewards, const floating[:, ::1] q_values,
                           const floating[:, ::1] next_values, const floating[:, ::1] log_rhos,
                           const floating[:, ::1] gamma, const floating[:, ::1] lam,

@@ -23,7 +23,7 @@ import cython
 import numpy as np
 
 if not cython.compiled:  # compiled, these are C names cimported by offpolicy.pxd
-    from ._py import fpg_exp
+    from ._py import fpg_exp, row_index
 
 
 @cython.cfunc
@@ -49,10 +49,13 @@ def vtrace_c(rewards, values, next_values, log_rhos, gamma, lam, rho_clip, c_cli
     ls = 1 if lam.shape[0] > 1 else 0
     has_te = terminated.shape[0] > 0
     has_tr = truncated.shape[0] > 0
+    tes = 1 if terminated.shape[0] > 1 else 0  # numba passes absent flags as one zero row
+    trs = 1 if truncated.shape[0] > 1 else 0
     full = next_values.shape[0] == T
     for b in range(B):
         acc[0, b] = 0.0
-    for t in range(T - 1, -1, -1):
+    for t_ in range(T - 1, -1, -1):
+        t = row_index(t_)  # t; to numba an opaque value (fastpg/_numba/_rows.py)
         _exp_row(log_rhos, t, acc[1])
         last = t == T - 1
         tn = t if last else t + 1  # a row that exists; what it gives at T - 1 is never taken
@@ -64,8 +67,8 @@ def vtrace_c(rewards, values, next_values, log_rhos, gamma, lam, rho_clip, c_cli
             # NaN in a value not taken still never reaches the result
             ratio = acc[1, b]
             g = 1.0 * gamma[t * gs, b]
-            te = has_te and terminated[t, b] != 0
-            done = te or last or (has_tr and truncated[t, b] != 0)
+            te = has_te and terminated[t * tes, b] != 0
+            done = te or last or (has_tr and truncated[t * trs, b] != 0)
             nv_v = 1.0 * values[tn, b]
             nv_n = 1.0 * next_values[nr, b]
             nv = nv_v if from_values else nv_n
@@ -100,15 +103,18 @@ def retrace_c(rewards, q_values, next_values, log_rhos, gamma, lam, c_clip, term
     ls = 1 if lam.shape[0] > 1 else 0
     has_te = terminated.shape[0] > 0
     has_tr = truncated.shape[0] > 0
-    for t in range(T - 1, -1, -1):
+    tes = 1 if terminated.shape[0] > 1 else 0
+    trs = 1 if truncated.shape[0] > 1 else 0
+    for t_ in range(T - 1, -1, -1):
+        t = row_index(t_)  # t; to numba an opaque value (fastpg/_numba/_rows.py)
         if t + 1 < T:
             _exp_row(log_rhos, t + 1, ratio)
         for b in range(B):
             y = 1.0 * rewards[t, b]
-            te = has_te and terminated[t, b] != 0
+            te = has_te and terminated[t * tes, b] != 0
             if not te:
                 boot = 1.0 * next_values[t, b]
-                if t + 1 < T and not (has_tr and truncated[t, b] != 0):
+                if t + 1 < T and not (has_tr and truncated[t * trs, b] != 0):
                     # the trace into step t + 1, of the action taken there
                     c = lam[(t + 1) * ls, b] * min(c_clip, ratio[b])
                     if c != 0:
