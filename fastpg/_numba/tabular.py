@@ -40,10 +40,15 @@ double_q_learning = _scope["double_q_learning_c"]
 td0 = _scope["td0_c"]
 epsilon_greedy = _scope["epsilon_greedy_c"]
 q_learning_rollout = _scope["q_learning_rollout_c"]
-_value_iteration_c = _scope["value_iteration_c"]
+# Inlined into its wrapper: the wrapper's own copy of a called kernel, which
+# it keeps in its cached code, ran 1.5x slower than the same kernel compiled
+# on its own (S5000 A8 K10: 87 against 59 ms; Cython 59 ms)
+_value_iteration_c = jit(types.FunctionType(_src.value_iteration_c.__code__, _scope,
+                                            "value_iteration_c"), inline="always", cache=False)
 
 
 @jit
 def value_iteration(P, idx, r_sa, gamma, tol, max_iter, mask, V_out, Q_out, policy_out):
-    return _value_iteration_c(P, idx, r_sa, gamma, tol, max_iter, mask, V_out,
+    # uint64 indices: no negative-index fix-up on each V[idx] (80 -> 59 ms)
+    return _value_iteration_c(P, idx.view(np.uint64), r_sa, gamma, tol, max_iter, mask, V_out,
                               np.empty(V_out.shape[0]), Q_out, policy_out)
