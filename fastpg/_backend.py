@@ -306,19 +306,24 @@ _dispatch: dict[tuple, object] = {}
 
 
 def kernel(family: str, name: str, backend: str | None = None, size: int = 0, width: int = 0,
-           rows: bool = False):
+           rows: bool = False, writeable: bool = False):
     """The function to call: backend's ``name`` (or ``name_parallel`` for big work;
     ``auto`` may choose by ``width``, see AUTO_WIDE). ``rows``: the arrays are
     wide (B >= ROW_MIN_B), so a backend's ``name_rows`` variant, which compiles
     only that path, serves where it has one.
 
-    Memoised per (family, name, requested backend, parallel?, wide?, rows?): a
-    public call on small inputs must cost microseconds, not a registry walk.
+    ``writeable``: the caller passes only writeable arrays (an env's own
+    state), so a numba kernel is returned without the read-only check
+    (``_writeable_inputs``, ~50 ns an array argument).
+
+    Memoised per (family, name, requested backend, parallel?, wide?, rows?,
+    writeable?): a public call on small inputs must cost microseconds, not a
+    registry walk.
     """
     choice = get_backend() if backend is None else backend
     par = size >= PARALLEL_MIN_BY_KERNEL.get(name, PARALLEL_MIN)
     wide = _wide(name, width)
-    key = (family, name, choice, par, wide, rows)
+    key = (family, name, choice, par, wide, rows, writeable)
     try:
         fn = _dispatch.get(key)
     except TypeError:  # an unhashable backend=, e.g. a list: say what is expected
@@ -332,7 +337,7 @@ def kernel(family: str, name: str, backend: str | None = None, size: int = 0, wi
         fn = getattr(mod, name)
         if par and threads() > 1:
             fn = getattr(mod, name + "_parallel", fn)
-        if chosen == "numba":
+        if chosen == "numba" and not writeable:
             fn = _writeable_inputs(fn)
         _dispatch[key] = fn
     return fn

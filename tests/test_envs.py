@@ -290,6 +290,31 @@ def test_bad_actions_raise_before_any_change(backend, actions, err, match):
     env.step(np.array([0, 1]))  # still usable
 
 
+def test_read_only_and_strided_actions_step_as_a_plain_array(backend):
+    """The step's fast path takes only writeable C-contiguous int64 actions (its
+    kernel is called without the read-only check); others are copied first:
+    same results, the caller's array untouched, no second numba compilation."""
+    a = np.array([1, 0, 1, 1, 0, 0, 1, 0])
+    ro = a.copy()
+    ro.flags.writeable = False
+    strided = np.repeat(a, 2)[::2]
+    envs = [CartPoleVectorEnv(8, backend=backend) for _ in range(3)]
+    for env in envs:
+        env.reset(seed=3)
+    step = envs[0]._step
+    sigs = lambda: len(getattr(step, "signatures", ()))  # numba's specialisations
+    envs[0].step(a)  # compiled (or loaded) for plain actions
+    n = sigs()
+    for env, x in zip(envs[1:], (ro, strided)):
+        env.step(x)
+    for _ in range(40):
+        outs = [env.step(x) for env, x in zip(envs, (a, ro, strided))]
+        for o in outs[1:]:
+            assert all(np.array_equal(p, q) for p, q in zip(o[:4], outs[0][:4]))
+    assert sigs() == n
+    assert not ro.flags.writeable and np.array_equal(ro, a)
+
+
 @pytest.mark.parametrize("kwargs, err, match", [
     (dict(num_envs=0), ValueError, "num_envs"),
     (dict(num_envs=2.5), TypeError, "num_envs"),

@@ -22,6 +22,7 @@ from .. import _checks as C
 #: doubles of each env's generator drawn ahead per refill (a generator call
 #: per autoreset would cost more than the step itself)
 BANK = 16
+_INT64 = np.dtype(np.int64)
 
 
 def _bounds(options, low, high):
@@ -115,7 +116,9 @@ class KernelVectorEnv(VectorEnv):
         self.copy = bool(copy)
         self.backend = C.backend(backend)
         # many envs: the kernel's multi-threaded variant where it has one
-        self._step = _backend.kernel(self.FAMILY, self.KERNEL, self.backend, size=self.num_envs)
+        # writeable: its arrays are the env's own, and actions a writeable copy
+        self._step = _backend.kernel(self.FAMILY, self.KERNEL, self.backend, size=self.num_envs,
+                                     writeable=True)
         self.single_observation_space = self.observation_space_1()
         self.single_action_space = gym.spaces.Discrete(self.ACTIONS)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
@@ -207,11 +210,14 @@ class KernelVectorEnv(VectorEnv):
         if self._rngs is None:
             raise RuntimeError("call reset() before step()")
         a = actions
-        if not (type(a) is np.ndarray and a.dtype == np.int64 and a.shape == (self.num_envs,)
-                and a.flags.c_contiguous):  # else converted; the kernel checks the values
+        if not (type(a) is np.ndarray and a.dtype is _INT64 and a.shape == (self.num_envs,)
+                and a.flags.carray):  # C-contiguous, aligned, writeable
+            # else converted; the kernel checks the values
             a = C.index_array(actions, "actions", self.num_envs, self.ACTIONS,
                               "the number of actions",
                               allow_float=False)
+            if not a.flags.writeable:
+                a = a.copy()
         same = self.autoreset_mode is AutoresetMode.SAME_STEP
         rc = self._call(a, same)
         if rc >= 0:
