@@ -17,20 +17,22 @@ from __future__ import annotations
 import os
 
 import numba
-from numba.core import caching, config
+from numba.core import caching, config, cpu
 from numba.misc.appdirs import AppDirs
 
 
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: files whose code or constants the cached kernels hold but numba's cache
 #: does not check: the tuning constants, the one-source kernels that jitted
-#: wrappers here call, and the private helper modules here (``_scan.py``):
-#: numba checks only the caller's own file
+#: wrappers here call, and the modules here, which give the one-source
+#: kernels their options and scope (a kernel's cache is filed under its
+#: source, fastpg/_kernels/) and hold the private helpers (``_scan.py``):
+#: numba checks only the function's own file
 _DEPENDENCIES = [os.path.join(_PKG, "_tuning.py")] + sorted(
     os.path.join(_PKG, "_kernels", f) for f in os.listdir(os.path.join(_PKG, "_kernels"))
     if f.endswith(".py")) + sorted(
     os.path.join(_PKG, "_numba", f) for f in os.listdir(os.path.join(_PKG, "_numba"))
-    if f.startswith("_") and f.endswith(".py") and f != "__init__.py")
+    if f.endswith(".py"))
 
 
 def _cache_root() -> str:
@@ -71,6 +73,11 @@ class _FunctionCache(caching.FunctionCache):
     _impl_class = _CacheImpl
 
 
+#: numba's target option that compiles a function without reference counting
+#: (a listed CPU target option since numba 0.4x; checked, not assumed)
+_NRT_OPTION = hasattr(getattr(cpu, "CPUTargetOptions", None), "_nrt")
+
+
 def cache_dir() -> str | None:
     """Where the numba kernels are cached (None: not writable, no cache)."""
     from . import returns
@@ -79,7 +86,8 @@ def cache_dir() -> str | None:
     return None if isinstance(cache, caching.NullCache) else cache._cache_path
 
 
-def jit(func=None, *, parallel=False, inline="never", cache=True, error_model="python"):
+def jit(func=None, *, parallel=False, inline="never", cache=True, error_model="python",
+        refcount=True):
     """``njit(nogil=True)`` with fastpg's disk cache where it can be written.
 
     ``error_model="numpy"``: a float division by zero gives inf or NaN, as in
@@ -90,12 +98,20 @@ def jit(func=None, *, parallel=False, inline="never", cache=True, error_model="p
     ``cache=False`` for a helper that two dispatchers compile from one body
     (serial and ``parallel=True``): numba's cache index does not tell them
     apart. Its callers' cached code holds it anyway.
+
+    ``refcount=False`` for a kernel that allocates nothing (the one-source
+    ``*_c`` bodies): compiled without numba's reference counting
+    (``_nrt=False``), where each array handed to a helper, inlined or not,
+    cost an atomic increment and decrement per call (a helper per row: ~16 ns
+    a row). Helpers inlined into it are lowered under the same option.
     """
 
     def wrap(f):
         opts = dict(nogil=True, inline=inline, error_model=error_model)
         if parallel:
             opts["parallel"] = True
+        if not refcount and _NRT_OPTION:
+            opts["_nrt"] = False
         disp = numba.njit(**opts)(f)
         if not cache:
             return disp

@@ -18,11 +18,14 @@ __all__ = ["cartpole_step", "cartpole_step_parallel", "cartpole_rollout", "mount
 # other); the per-chunk one stays a call (a prange body inlines it once per region)
 _scope = dict(vars(_src), prange=numba.prange, fpg_sincos=_fmath.sincos)
 _scope.update({name: jit(types.FunctionType(f.__code__, _scope, name),
-                         inline="never" if name == "_cartpole_rows" else "always", cache=False)
+                         inline="never" if name == "_cartpole_rows" else "always", cache=False,
+                         refcount=False)
                for name, f in vars(_src).items()
                if name.startswith("_") and isinstance(f, types.FunctionType)})
 
-cartpole_step = jit(types.FunctionType(_src.cartpole_step_c.__code__, _scope, "cartpole_step"))
+# the serial bodies allocate nothing: no reference counting (fastpg._numba.jit)
+cartpole_step = jit(types.FunctionType(_src.cartpole_step_c.__code__, _scope, "cartpole_step"),
+                    refcount=False)
 _step_parallel = jit(types.FunctionType(_src.cartpole_step_parallel_c.__code__, _scope,
                                         "cartpole_step_parallel_c"), parallel=True, cache=False)
 
@@ -34,10 +37,11 @@ def cartpole_step_parallel(state, actions, bank, cursor, steps, reset, max_steps
                           rewards, terminated, truncated, final_obs,
                           np.zeros(_src.ENV_CHUNKS, np.int64))
 cartpole_rollout = jit(types.FunctionType(_src.cartpole_rollout_c.__code__, _scope,
-                                          "cartpole_rollout"))
+                                          "cartpole_rollout"), refcount=False)
 mountaincar_step = jit(types.FunctionType(_src.mountaincar_step_c.__code__, _scope,
-                                          "mountaincar_step"))
-_acrobot = jit(types.FunctionType(_src.acrobot_step_c.__code__, _scope, "acrobot_step_c"))
+                                          "mountaincar_step"), refcount=False)
+_acrobot = jit(types.FunctionType(_src.acrobot_step_c.__code__, _scope, "acrobot_step_c"),
+               refcount=False)
 
 
 @jit

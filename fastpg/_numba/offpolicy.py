@@ -20,7 +20,8 @@ _scope = {**vars(_src), "fpg_exp": _fmath.exp, "row_index": row_index}
 
 
 def _compiled(f, **opts):
-    return jit(types.FunctionType(f.__code__, _scope, f.__name__), **opts)
+    # the one-source bodies allocate nothing: no reference counting (fastpg._numba.jit)
+    return jit(types.FunctionType(f.__code__, _scope, f.__name__), refcount=False, **opts)
 
 
 _scope["_exp_row"] = _compiled(_src._exp_row, inline="never", cache=False)

@@ -37,7 +37,8 @@ def _in_scope(f):
 # error_model="numpy" for _lpg_rows2: its divisors are 1 + e >= 1, and
 # without a zero check per division LLVM vectorises its loop of _g2
 _scope.update({name: jit(_in_scope(f), inline="never" if name.startswith("_lpg") else "always",
-                         cache=False, error_model="numpy" if name == "_lpg_rows2" else "python")
+                         cache=False, error_model="numpy" if name == "_lpg_rows2" else "python",
+                         refcount=False)
                for name, f in list(_scope.items())
                if name.startswith("_") and isinstance(f, types.FunctionType)
                and f.__module__ in (_src.__name__, _src_linear.__name__)})
@@ -45,8 +46,9 @@ _scope.update({name: jit(_in_scope(f), inline="never" if name.startswith("_lpg")
 _scope["_exp_like"] = jit(lambda x, like: math.exp(x), inline="always", cache=False)
 
 
-def _compiled(name, **opts):
-    return jit(_in_scope(_scope[name]), **opts)
+def _compiled(name, parallel=False, **opts):
+    # the serial bodies allocate nothing: no reference counting (fastpg._numba.jit)
+    return jit(_in_scope(_scope[name]), parallel=parallel, refcount=parallel, **opts)
 
 
 softmax = _compiled("softmax_c")

@@ -28,7 +28,8 @@ def _in_scope(f):
     return types.FunctionType(f.__code__, _scope, f.__name__)
 
 
-_scope["_first_leaf"] = jit(_in_scope(_src._first_leaf), inline="always", cache=False)
+_scope["_first_leaf"] = jit(_in_scope(_src._first_leaf), inline="always", cache=False,
+                            refcount=False)
 
 
 @intrinsic
@@ -52,11 +53,13 @@ def _prefetch_item(typingctx, arr, k):
 
 # the tree descent asks for the next level's node ahead (tree_sample_c):
 # 256 samples of 1M leaves 23-30 -> 17 us, as Cython's
-_scope["_prefetch"] = jit(lambda sums, k: _prefetch_item(sums, k), inline="always", cache=False)
-_tree_update = jit(_in_scope(_src.tree_update_c))
-_tree_sample = jit(_in_scope(_src.tree_sample_c))
-importance_weights = jit(_in_scope(_src.importance_weights_c))
-nstep_gather = jit(_in_scope(_src.nstep_gather_c))
+_scope["_prefetch"] = jit(lambda sums, k: _prefetch_item(sums, k), inline="always", cache=False,
+                          refcount=False)
+# the one-source bodies allocate nothing: no reference counting (fastpg._numba.jit)
+_tree_update = jit(_in_scope(_src.tree_update_c), refcount=False)
+_tree_sample = jit(_in_scope(_src.tree_sample_c), refcount=False)
+importance_weights = jit(_in_scope(_src.importance_weights_c), refcount=False)
+nstep_gather = jit(_in_scope(_src.nstep_gather_c), refcount=False)
 
 
 @jit
@@ -69,7 +72,7 @@ def tree_sample(tree, depth, u, out):
     return _tree_sample(tree, depth, u, out, np.empty(u.shape[0]))
 
 
-@jit
+@jit(refcount=False)  # allocates nothing (fastpg._numba.jit)
 def ring_write(dst, src, start):
     C = dst.shape[0]
     n = src.shape[0]
@@ -98,7 +101,7 @@ def _copy_bytes(typingctx, dst, src, n):
     return nbtypes.void(dst, src, n), codegen
 
 
-@jit
+@jit(refcount=False)  # allocates nothing (fastpg._numba.jit)
 def gather_rows(src, indices, out):
     # the prefetches as in Cython's _gather (replay_io.pyx), which says why
     R = src.shape[1]
@@ -135,14 +138,14 @@ def _slot(u, size):
     return k if k < size else size - 1
 
 
-@jit
+@jit(refcount=False)  # allocates nothing (fastpg._numba.jit)
 def uniform_sample(u, size, out):
     for i in range(u.shape[0]):
         out[i] = _slot(u[i], size)
     return -1
 
 
-@jit
+@jit(refcount=False)  # allocates nothing (fastpg._numba.jit)
 def _uniform_gather_u(u, size, src, indices_out, out):
     uniform_sample(u, size, indices_out)
     return gather_rows(src, indices_out, out)

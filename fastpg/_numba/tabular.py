@@ -3,8 +3,9 @@ fastpg/_kernels/tabular.py, which Cython compiles too (semantics and
 argument layout: fastpg.reference.tabular).
 
 Each kernel is the ``*_c`` body under its registry name, jitted with the
-source module's helpers inlined (``inline="always"``: a helper call that
-takes arrays and is not inlined costs atomic reference counts per element).
+source module's helpers inlined and without reference counting
+(``refcount=False``: each array handed to a helper, inlined or not, cost an
+atomic increment and decrement per call).
 """
 from __future__ import annotations
 
@@ -21,14 +22,15 @@ __all__ = ["q_learning", "sarsa", "expected_sarsa", "double_q_learning", "td0",
 # the source's globals, each helper (a private function) replaced by its
 # inlined jit, then each *_c kernel by its jit
 _scope = dict(vars(_src))
-_scope.update({name: jit(f, inline="always", cache=False) for name, f in vars(_src).items()
+_scope.update({name: jit(f, inline="always", cache=False, refcount=False)
+               for name, f in vars(_src).items()
                if name.startswith("_") and isinstance(f, types.FunctionType)})
 
 
 def _compiled(name):
     f = getattr(_src, name)
     return jit(types.FunctionType(f.__code__, _scope, f.__name__, f.__defaults__,
-                                  f.__closure__))
+                                  f.__closure__), refcount=False)
 
 
 _scope.update({name: _compiled(name) for name in vars(_src) if name.endswith("_c")})

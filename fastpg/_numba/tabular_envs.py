@@ -14,8 +14,8 @@ __all__ = ["mdp_step"]
 # the helpers see each other's jitted forms through _scope (they call each other)
 _scope = dict(vars(_src))
 _scope.update({name: jit(types.FunctionType(f.__code__, _scope, name), inline="always",
-                         cache=False)
+                         cache=False, refcount=False)
                for name, f in vars(_src).items()
                if name.startswith("_") and isinstance(f, types.FunctionType)})
 
-mdp_step = jit(types.FunctionType(_src.mdp_step_c.__code__, _scope, "mdp_step"))
+mdp_step = jit(types.FunctionType(_src.mdp_step_c.__code__, _scope, "mdp_step"), refcount=False)

@@ -200,6 +200,14 @@ def _cpprb(workload, size, small):
             buf.update_priorities(b["indexes"], pr)
         return fn, REPLAY_BATCH
     buf = cpprb.ReplayBuffer(cap, env, **kw)
+    # every slot written once, then emptied: adds timed in mapped memory
+    # (fastpg.bench.workloads.touch_pages does the same to fastpg's)
+    z = np.zeros((min(cap, 1 << 16),) + shape, dt)
+    for start in range(0, cap, len(z)):
+        m = min(len(z), cap - start)
+        buf.add(obs=z[:m], act=np.zeros(m, np.int64), rew=np.zeros(m), next_obs=z[:m],
+                done=np.zeros(m))
+    buf.clear()
     o = np.zeros(shape, dt)
     if workload == "add_one":
         n = 2_000 if small else 20_000
@@ -238,6 +246,11 @@ def _sb3(workload, size, small):
             buf.add(o, o, a, r, d, infos)
         return (lambda: buf.sample(REPLAY_BATCH)), REPLAY_BATCH
     n = (2_000 if small else 20_000) // n_envs * (4 if n_envs > 1 else 1)
+    # its arrays' pages touched, as fastpg's buffer's (workloads.touch_pages)
+    for arr in (buf.observations, getattr(buf, "next_observations", None), buf.actions,
+                buf.rewards, buf.dones, buf.timeouts):
+        if isinstance(arr, np.ndarray):
+            arr.fill(0)
 
     def fn():
         for _ in range(n):
