@@ -20,7 +20,7 @@ from libc.stdlib cimport malloc, calloc, free
 
 include "_tuning.pxi"  # BLOCK, ROW_MIN_B, MAX_SLABS (from fastpg/_tuning.py)
 include "_ndarg.pxi"  # Arr2: the Python-callable kernels' array arguments
-include "_scan.pxi"  # Src and _scan: the recurrence, its row and block paths
+include "_scan.pxi"  # Src and _scan: the recurrence, its row and (_scan_blocks.pxi) block paths
 
 
 ctypedef fused elem_t:

@@ -180,7 +180,7 @@ def _seg(m, S, out, out2, lo, hi, y, p):
 @jit
 def _flat(m, S, out, out2, s, e):
     """A flat stream's block in vector chunks between scalar rows, as
-    src_cython/_scan.pxi's _flat (the array's last row scalar; a run with a
+    src_cython/_scan_blocks.pxi's _flat (the array's last row scalar; a run with a
     result that is not finite again as one scalar chain). Returns _block's
     triple. Not inlined: one compiled copy per kernel."""
     S = _unsigned(S)
@@ -222,7 +222,7 @@ def _block(m, S, out, out2, b, s, e):
     coefficients computed in the loop and the outputs written as they come;
     then each lane's head is carried into the lane before (_fix). Returns
     (y_s, prod c, whether the block holds an episode end). The Cython
-    block (src_cython/_scan.pxi) is the same loop."""
+    block (src_cython/_scan_blocks.pxi) is the same loop."""
     if width(out) > 0 and out.shape[1] == 1:
         return _flat(m, S, out, out2, s, e)
     S = _unsigned(S)
