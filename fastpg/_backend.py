@@ -91,13 +91,20 @@ REGISTRY = {
 #:   With numba's sincos intrinsic (fpg_sincos, the same day) the rollout
 #:   went to 33-35 M, and cartpole_step moved too: 1024 envs (the kernel
 #:   table's call, best of 7 x 300) 23.0 vs 27.3 µs serial, 16.0 vs 20.8 µs
-#:   on two threads; numba first for it as well. The other env kernels stay
-#:   on cython (mountaincar and acrobot within 2%, mdp_step Cython 15% ahead).
+#:   on two threads; numba first for it as well.
+#: * the other env kernels and q_learning_rollout (2026-12-05, after numba's
+#:   one-source kernels dropped reference counting, fastpg._numba.jit): 64
+#:   envs through the gymnasium API, two runs, M steps/s numba vs cython:
+#:   MountainCar 27.7 / 27.1 vs 19.2 / 19.1, Acrobot 3.04 / 3.08 vs 2.92 /
+#:   2.98, GridWorld (mdp_step) 23.2 / 26.5 vs 16.1 / 16.1, ThreeStateMDP
+#:   16.2 / 15.7 vs 8.2 / 11.7; the HOML rollout 38.8 / 45.3 vs 35.7 / 37.5
+#:   (before: mountaincar and acrobot within 2%, mdp_step Cython 15% ahead,
+#:   the rollout numba 28.6 vs 38.4). numba first for all of them.
 AUTO_PREFERENCE = {name: ("cython", "numba", "numpy")
                    for family in REGISTRY.values() for name in family}
 AUTO_PREFERENCE.update({name: ("numba", "cython", "numpy")
-                        for name in (*REGISTRY["offpolicy"], "cartpole_rollout",
-                                     "cartpole_step")})
+                        for name in (*REGISTRY["offpolicy"], *REGISTRY["envs"],
+                                     *REGISTRY["tabular_envs"], "q_learning_rollout")})
 
 #: kernel -> (width, preference): ``auto``'s order for calls at least that
 #: wide (the caller's ``width=``). linear_policy_grad: d * A. From two
