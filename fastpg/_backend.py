@@ -100,11 +100,19 @@ REGISTRY = {
 #:   16.2 / 15.7 vs 8.2 / 11.7; the HOML rollout 38.8 / 45.3 vs 35.7 / 37.5
 #:   (before: mountaincar and acrobot within 2%, mdp_step Cython 15% ahead,
 #:   the rollout numba 28.6 vs 38.4). numba first for all of them.
+#: * compatible_features and softmax_jacobian (2026-12-05, the same change,
+#:   two `fastpg bench --full` runs, N100k f32, µs numba vs cython):
+#:   compatible_features d4 A2 270 / 261 vs 293 / 293, d64 A18 10806 / 10714
+#:   vs 11906 / 10993; softmax_jacobian A2 362 / 377 vs 370 / 363, A18 11488
+#:   / 11514 vs 12866 / 12783: Cython first left `auto` 8-12% behind. numba
+#:   first. The other policy kernels: within 10% either way (the closest,
+#:   linear_policy_grad, by AUTO_WIDE: d4 A2 numba 9% ahead, d64 A18 Cython 9%).
 AUTO_PREFERENCE = {name: ("cython", "numba", "numpy")
                    for family in REGISTRY.values() for name in family}
 AUTO_PREFERENCE.update({name: ("numba", "cython", "numpy")
                         for name in (*REGISTRY["offpolicy"], *REGISTRY["envs"],
-                                     *REGISTRY["tabular_envs"], "q_learning_rollout")})
+                                     *REGISTRY["tabular_envs"], "q_learning_rollout",
+                                     "compatible_features", "softmax_jacobian")})
 
 #: kernel -> (width, preference): ``auto``'s order for calls at least that
 #: wide (the caller's ``width=``). linear_policy_grad: d * A. From two
