@@ -215,6 +215,11 @@ def test_numba_cache_is_invalidated_by_a_dependency_change():
         pytest.skip("no numba cache here (nothing writable)")
     names = {os.path.basename(p) for p in _DEPENDENCIES}
     assert {"_tuning.py", "offpolicy.py", "tabular.py"} <= names
+    # every numba module too: they set the one-source kernels' options, and a
+    # kernel's cache is filed under its source in fastpg/_kernels/
+    here = os.path.dirname(offpolicy.__file__)
+    assert {os.path.join(here, f) for f in os.listdir(here) if f.endswith(".py")} \
+        <= set(_DEPENDENCIES)
     locator = cache._impl.locator
     for path in _DEPENDENCIES:
         st = os.stat(path)
