@@ -123,15 +123,6 @@ cdef int _checked_layout(tuple layout, Py_ssize_t R, str who) except -1:
     return 0
 
 
-cdef inline void _prefetch_rows(Rows* s, const int64_t* idx, Py_ssize_t B) noexcept nogil:
-    """Asks for the first and last line of each record idx[i] (contiguous rows),
-    so that the misses of a batch overlap (see _gather)."""
-    cdef Py_ssize_t i
-    for i in range(B):
-        FASTPG_PREFETCH(s.p + idx[i] * s.s0)
-        FASTPG_PREFETCH(s.p + idx[i] * s.s0 + s.R - 1)
-
-
 cdef list _split_rows(Rows* s, const int64_t* idx, Py_ssize_t B, tuple layout, str who):
     """For each field of ``layout``, a new (B, *shape) array of its bytes in
     records idx[0..B) of s, or of its 0/1 values as float32 (cast). ``who``:
