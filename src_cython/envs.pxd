@@ -35,7 +35,7 @@ cdef Py_ssize_t cartpole_step_parallel_c(double[:, ::1] state, const int64_t[::1
 
 @cython.locals(T=Py_ssize_t, N=Py_ssize_t, t=Py_ssize_t, i=Py_ssize_t, k=Py_ssize_t,
                empty=bint, te=bint, tr=bint, a=int64_t, z0=double, z1=double, m=double,
-               e=double, e0=double, e1=double, total=double, thresh=double)
+               e=double, e0=double, e1=double, total=double, thresh=double, am=int64_t)
 cdef Py_ssize_t cartpole_rollout_c(const double[:, ::1] W, const double[:, ::1] u,
                                    double[:, ::1] state, const double[:, :, ::1] bank,
                                    int64_t[::1] cursor, int64_t[::1] steps,
@@ -44,7 +44,7 @@ cdef Py_ssize_t cartpole_rollout_c(const double[:, ::1] W, const double[:, ::1] 
                                    double[:, ::1] rewards_out,
                                    unsigned char[:, ::1] terminated_out,
                                    unsigned char[:, ::1] truncated_out,
-                                   double[:, ::1] logp_out) noexcept nogil
+                                   double[:, ::1] logp_out, double[:, ::1] work) noexcept nogil
 
 @cython.locals(N=Py_ssize_t, rc=Py_ssize_t, i=Py_ssize_t, empty=bint, position=double,
                velocity=double)
@@ -84,7 +84,7 @@ cpdef Py_ssize_t cartpole_step_parallel(double[:, ::1] state, const int64_t[::1]
                                         double[::1] rewards, unsigned char[::1] terminated,
                                         unsigned char[::1] truncated, float[:, ::1] final_obs)
 
-@cython.locals(rc=Py_ssize_t)
+@cython.locals(rc=Py_ssize_t, work=double[:, ::1])
 cpdef Py_ssize_t cartpole_rollout(const double[:, ::1] W, const double[:, ::1] u,
                                   double[:, ::1] state, const double[:, :, ::1] bank,
                                   int64_t[::1] cursor, int64_t[::1] steps,

@@ -78,13 +78,14 @@ def _reset_to(state: cython.double[:, ::1], bank: cython.const[cython.double][:,
 @cython.exceptval(check=False)
 @cython.locals(x=cython.double, x_dot=cython.double, theta=cython.double,
                theta_dot=cython.double, force=cython.double, costheta=cython.double,
-               sintheta=cython.double, temp=cython.double, thetaacc=cython.double,
+               temp=cython.double, thetaacc=cython.double,
                xacc=cython.double, total_mass=cython.double, polemass_length=cython.double,
                theta_threshold=cython.double)
-def _advance(state: cython.double[:, ::1], i: cython.Py_ssize_t,
-             action: int64_t) -> cython.bint:
+def _advance_sc(state: cython.double[:, ::1], i: cython.Py_ssize_t, action: int64_t,
+                sintheta: cython.double, costheta: cython.double) -> cython.bint:
     """One CartPole-v1 step of env i's state (gymnasium's arithmetic, operation
-    for operation); whether the pole fell or the cart left the track."""
+    for operation), given the sine and cosine of its angle; whether the pole
+    fell or the cart left the track."""
     # gymnasium's constants, computed as it computes them
     total_mass = 0.1 + 1.0
     polemass_length = 0.1 * 0.5
@@ -94,7 +95,6 @@ def _advance(state: cython.double[:, ::1], i: cython.Py_ssize_t,
     theta = state[i, 2]
     theta_dot = state[i, 3]
     force = 10.0 if action == 1 else -10.0
-    sintheta, costheta = fpg_sincos(theta)
     temp = (force + polemass_length * (theta_dot * theta_dot) * sintheta) / total_mass
     thetaacc = (9.8 * sintheta - costheta * temp) / (
         0.5 * (4.0 / 3.0 - 0.1 * (costheta * costheta) / total_mass))
@@ -108,6 +108,18 @@ def _advance(state: cython.double[:, ::1], i: cython.Py_ssize_t,
     state[i, 2] = theta
     state[i, 3] = theta_dot
     return x < -2.4 or x > 2.4 or theta < -theta_threshold or theta > theta_threshold
+
+
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+@cython.locals(sintheta=cython.double, costheta=cython.double)
+def _advance(state: cython.double[:, ::1], i: cython.Py_ssize_t,
+             action: int64_t) -> cython.bint:
+    """_advance_sc with the C library's sine and cosine of env i's angle."""
+    sintheta, costheta = fpg_sincos(state[i, 2])
+    return _advance_sc(state, i, action, sintheta, costheta)
 
 
 @cython.cfunc
@@ -214,10 +226,12 @@ def cartpole_step_parallel_c(state, actions, bank, cursor, steps, reset, max_ste
 
 
 def cartpole_rollout_c(W, u, state, bank, cursor, steps, reset, max_steps, obs_out,
-                       actions_out, rewards_out, terminated_out, truncated_out, logp_out):
+                       actions_out, rewards_out, terminated_out, truncated_out, logp_out,
+                       work):
     """T steps of the linear softmax policy and N envs, same-step autoreset:
     the number of steps done (fewer than T when a bank ran out, 0 when the
-    pending resets used one up); -1 for a bank used up before the call."""
+    pending resets used one up); -1 for a bank used up before the call.
+    ``work`` (2, N) float64 scratch."""
     T = u.shape[0]
     N = u.shape[1]
     if _used_up(cursor, bank.shape[1]):
@@ -230,8 +244,11 @@ def cartpole_rollout_c(W, u, state, bank, cursor, steps, reset, max_steps, obs_o
             reset[i] = 0
     if empty:  # a step could reset an env again: the caller refills first
         return 0
+    # Each step runs over the envs in phases, so that the C library's exp,
+    # log and sincos are loops of calls and the rest are loops the compilers
+    # vectorise; the outputs of step t hold the phases' intermediates.
     for t in range(T):
-        for i in range(N):
+        for i in range(N):  # logits; the arg-max; exp's argument min - max
             for k in range(4):
                 obs_out[t, i, k] = state[i, k]
             z0 = (1.0 * obs_out[t, i, 0] * W[0, 0] + 1.0 * obs_out[t, i, 1] * W[1, 0]
@@ -241,23 +258,36 @@ def cartpole_rollout_c(W, u, state, bank, cursor, steps, reset, max_steps, obs_o
                   + 1.0 * obs_out[t, i, 2] * W[2, 1] + 1.0 * obs_out[t, i, 3] * W[3, 1]
                   + W[4, 1])
             m = z0 if z0 >= z1 else z1
+            logp_out[t, i] = (z1 if z0 >= z1 else z0) - m
+            actions_out[t, i] = 0 if z0 >= z1 else 1
+        for i in range(N):
             # exp(z_a - m) of the arg-max is exp(0) = 1 exactly: one exp per
-            # step, not two (the same bits), and selects, not a branch
-            e = exp((z1 if z0 >= z1 else z0) - m)
-            e0 = 1.0 if z0 >= z1 else e
-            e1 = e if z0 >= z1 else 1.0
+            # step, not two (the same bits)
+            rewards_out[t, i] = exp(logp_out[t, i])
+        for i in range(N):  # the draw (sample_categorical's rule), as selects
+            e = rewards_out[t, i]
+            am = actions_out[t, i]
+            e0 = 1.0 if am == 0 else e
+            e1 = e if am == 0 else 1.0
             total = e0 + e1
             thresh = u[t, i] * total
             a = 0 if e0 > thresh else (1 if e0 + e1 > thresh or e1 > 0 else 0)
             actions_out[t, i] = a
-            logp_out[t, i] = ((z1 if a == 1 else z0) - m) - log(total)
-            te = _advance(state, i, a)
+            # z_a - m: 0 for the arg-max (m - m), else min - max
+            logp_out[t, i] = 0.0 if a == am else logp_out[t, i]
+            rewards_out[t, i] = total
+        for i in range(N):
+            logp_out[t, i] = logp_out[t, i] - log(rewards_out[t, i])
+            work[0, i], work[1, i] = fpg_sincos(state[i, 2])
+        for i in range(N):
+            te = _advance_sc(state, i, actions_out[t, i], work[0, i], work[1, i])
             steps[i] += 1
             tr = steps[i] >= max_steps
             rewards_out[t, i] = 1.0
             terminated_out[t, i] = 1 if te else 0
             truncated_out[t, i] = 1 if tr else 0
-            if te or tr:
+        for i in range(N):
+            if terminated_out[t, i] != 0 or truncated_out[t, i] != 0:
                 empty |= _reset_to(state, bank, cursor, i)
                 steps[i] = 0
         if empty:
@@ -451,10 +481,11 @@ def cartpole_step_parallel(state, actions, bank, cursor, steps, reset, max_steps
 
 def cartpole_rollout(W, u, state, bank, cursor, steps, reset, max_steps, obs_out,
                      actions_out, rewards_out, terminated_out, truncated_out, logp_out):
+    work = np.empty((2, u.shape[1]))
     with cython.nogil:
         rc = cartpole_rollout_c(W, u, state, bank, cursor, steps, reset, max_steps, obs_out,
                                 actions_out, rewards_out, terminated_out, truncated_out,
-                                logp_out)
+                                logp_out, work)
     return rc
 
 

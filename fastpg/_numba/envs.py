@@ -36,8 +36,16 @@ def cartpole_step_parallel(state, actions, bank, cursor, steps, reset, max_steps
     return _step_parallel(state, actions, bank, cursor, steps, reset, max_steps, same_step, obs,
                           rewards, terminated, truncated, final_obs,
                           np.zeros(_src.ENV_CHUNKS, np.int64))
-cartpole_rollout = jit(types.FunctionType(_src.cartpole_rollout_c.__code__, _scope,
-                                          "cartpole_rollout"), refcount=False)
+_rollout = jit(types.FunctionType(_src.cartpole_rollout_c.__code__, _scope,
+                                  "cartpole_rollout_c"), refcount=False)
+
+
+@jit
+def cartpole_rollout(W, u, state, bank, cursor, steps, reset, max_steps, obs_out, actions_out,
+                     rewards_out, terminated_out, truncated_out, logp_out):
+    return _rollout(W, u, state, bank, cursor, steps, reset, max_steps, obs_out, actions_out,
+                    rewards_out, terminated_out, truncated_out, logp_out,
+                    np.empty((2, u.shape[1])))
 mountaincar_step = jit(types.FunctionType(_src.mountaincar_step_c.__code__, _scope,
                                           "mountaincar_step"), refcount=False)
 _acrobot = jit(types.FunctionType(_src.acrobot_step_c.__code__, _scope, "acrobot_step_c"),
