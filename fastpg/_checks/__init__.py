@@ -13,8 +13,8 @@ family) and :mod:`.time_major` (returns and off-policy corrections).
 from .core import (
     real_array, float_dtype, no_nan, interval, real_number, per_item_array, per_item,
     item_flags, distributions, start_distribution, inplace_table, no_alias, mask, INT_MAX,
-    positive_int, out_array, float_array, all_finite, ndim_is, index_array, shape_tuple,
-    numeric_dtype, generator, common_length, backend)
+    positive_int, out_array, out_group, float_array, all_finite, ndim_is, index_array,
+    shape_tuple, numeric_dtype, generator, common_length, backend)
 from .time_major import (
     axis_index, batch_size, to_tb, same_shape, flags, coef, clip_threshold, log_ratios,
     kernel_out)
@@ -22,7 +22,7 @@ from .time_major import (
 __all__ = [
     "real_array", "float_dtype", "no_nan", "interval", "real_number", "per_item_array",
     "per_item", "item_flags", "distributions", "start_distribution", "inplace_table",
-    "no_alias", "mask", "INT_MAX", "positive_int", "out_array", "float_array", "all_finite",
-    "ndim_is", "index_array", "shape_tuple", "numeric_dtype", "generator", "common_length",
+    "no_alias", "mask", "INT_MAX", "positive_int", "out_array", "out_group", "float_array",
+    "all_finite", "ndim_is", "index_array", "shape_tuple", "numeric_dtype", "generator", "common_length",
     "backend", "axis_index", "batch_size", "to_tb", "same_shape", "flags", "coef",
     "clip_threshold", "log_ratios", "kernel_out"]

@@ -14,8 +14,8 @@ from .. import _backend
 __all__ = [
     "real_array", "float_dtype", "no_nan", "interval", "real_number", "per_item_array",
     "per_item", "item_flags", "distributions", "start_distribution", "inplace_table",
-    "no_alias", "mask", "INT_MAX", "positive_int", "out_array", "float_array", "all_finite",
-    "ndim_is", "index_array", "shape_tuple", "numeric_dtype", "generator", "common_length",
+    "no_alias", "mask", "INT_MAX", "positive_int", "out_array", "out_group", "float_array",
+    "all_finite", "ndim_is", "index_array", "shape_tuple", "numeric_dtype", "generator", "common_length",
     "backend"]
 
 
@@ -207,6 +207,25 @@ def out_array(out, name, shape, dtype):
                         f"got {out.dtype}")
     if not out.flags.writeable:
         raise ValueError(f"{name} is read-only")
+    return out
+
+
+def out_group(out, name, fields):
+    """Check a caller's out= tuple of arrays that a kernel writes in place:
+    one array per ``fields`` entry (field name, shape, dtype), each as
+    :func:`out_array` and C-contiguous, no two sharing memory."""
+    if not isinstance(out, tuple) or len(out) != len(fields):
+        got = f"{len(out)} items" if isinstance(out, tuple) else type(out).__name__
+        raise TypeError(f"{name} must be a tuple of {len(fields)} arrays "
+                        f"({', '.join(f for f, _, _ in fields)}); got {got}")
+    named = []
+    for arr, (field, shape, dtype) in zip(out, fields):
+        what = f"{name}.{field}"
+        out_array(arr, what, shape, dtype)
+        if not arr.flags.c_contiguous:
+            raise ValueError(f"{what} must be C-contiguous (the kernel writes it in place)")
+        no_alias(arr, what, named)
+        named.append((what, arr))
     return out
 
 

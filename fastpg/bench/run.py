@@ -334,7 +334,7 @@ def bench(args):
                   + f" (gymnasium: SyncVectorEnv of {W.COMPILED_ENVS[env_id][0]})")
         fused = W.cartpole_rollout_steps_per_second(64, [b for b in backends if b != "numpy"])
         print("CartPole-v1 fused rollout (linear softmax policy + env, 500 steps x 64 envs per "
-              "call), M steps/s: " + ", ".join(f"{k} {v / 1e6:.2f}" for k, v in fused.items()))
+              "call, into the same out= arrays), M steps/s: " + ", ".join(f"{k} {v / 1e6:.2f}" for k, v in fused.items()))
         e2e = dict(e2e or {}, cartpole_vector_env_steps_per_s=envs,
                    other_vector_envs_64_steps_per_s=others,
                    cartpole_fused_rollout_steps_per_s=fused)

@@ -287,7 +287,9 @@ def env_steps_per_second(env_id, n_envs, backends, steps=300):
 def cartpole_rollout_steps_per_second(n_envs, backends, steps=500):
     """fastpg/CartPole-v1's fused rollout (a linear softmax policy that keeps
     some poles up and drops others, so that episodes end and restart),
-    ``steps`` x ``n_envs`` steps per call, best of 3."""
+    ``steps`` x ``n_envs`` steps per call into the same ``out=`` arrays (a
+    training loop's steady state: fresh arrays add their first-touch page
+    faults, ~40% more time at 64 envs), best of 3."""
     import time
 
     from fastpg.envs import CartPoleVectorEnv
@@ -296,11 +298,11 @@ def cartpole_rollout_steps_per_second(n_envs, backends, steps=500):
     for b in backends:
         env = CartPoleVectorEnv(n_envs, backend=b)
         env.reset(seed=0)
-        env.rollout(W, 2, rng=0)  # compiled or loaded before timing
+        out = env.rollout(W, steps, rng=0)  # compiled or loaded before timing
         best = np.inf
         for k in range(3):
             t0 = time.perf_counter()
-            env.rollout(W, steps, rng=k)
+            env.rollout(W, steps, rng=k, out=out)
             best = min(best, time.perf_counter() - t0)
         res[b] = steps * n_envs / best
     return res

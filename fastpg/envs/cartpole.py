@@ -43,6 +43,9 @@ class Rollout(NamedTuple):
     log_probs: np.ndarray
 
 
+_ROLLOUT_DTYPES = (np.float32, np.int64, np.float64, bool, bool, np.float64)
+
+
 class CartPoleVectorEnv(KernelVectorEnv):
     """N CartPole-v1 environments stepped by one kernel call (the arguments:
     :class:`fastpg.envs._vector.KernelVectorEnv`), and :meth:`rollout`."""
@@ -63,7 +66,7 @@ class CartPoleVectorEnv(KernelVectorEnv):
     def start_states(u, low, high):
         return low + (high - low) * u  # gymnasium's uniform(low, high, 4)
 
-    def rollout(self, W, steps: int, rng=None) -> Rollout:
+    def rollout(self, W, steps: int, rng=None, out: Rollout | None = None) -> Rollout:
         """Run the linear softmax policy π(a | x) = softmax(xᵀ W[:4] + W[4])
         and the envs together for ``steps`` steps in one kernel call (no
         Python per step): W (5, 2) (row 4 the bias: fastpg.agents.Reinforce's
@@ -72,7 +75,12 @@ class CartPoleVectorEnv(KernelVectorEnv):
         (same-step autoreset, so every recorded step is a real transition)
         from the same reset states ``step`` would use; afterwards the envs
         continue from where the rollout left them. Semantics:
-        ``fastpg.reference.envs.cartpole_rollout``."""
+        ``fastpg.reference.envs.cartpole_rollout``.
+
+        ``out``: a :class:`Rollout` of C-contiguous arrays of the result's
+        shapes and dtypes to write into (and return), e.g. the previous
+        call's, which saves allocating (and first touching) fresh memory on
+        every call; checked before anything changes."""
         if self._rngs is None:
             raise RuntimeError("call reset() before rollout()")
         W = C.float_array(W, "W", np.float64)
@@ -81,24 +89,29 @@ class CartPoleVectorEnv(KernelVectorEnv):
                              f"per action), got {W.shape}")
         C.all_finite(W, "W")
         T = C.positive_int(steps, "steps")
-        u = C.generator(rng).random((T, self.num_envs))
         n = self.num_envs
-        out = Rollout(np.empty((T, n, 4), np.float32), np.empty((T, n), np.int64),
-                      np.empty((T, n)), np.empty((T, n), np.uint8), np.empty((T, n), np.uint8),
-                      np.empty((T, n)))
+        fields = [(f, (T, n, 4) if f == "observations" else (T, n), d)
+                  for f, d in zip(Rollout._fields, _ROLLOUT_DTYPES)]
+        if out is None:
+            out = Rollout(*(np.empty(shape, d) for _, shape, d in fields))
+        else:
+            C.out_group(out, "out", fields)
+            out = out if isinstance(out, Rollout) else Rollout(*out)
+            C.no_alias(W, "W", [(f"out.{f}", a) for f, a in zip(Rollout._fields, out)])
+        u = C.generator(rng).random((T, n))
+        arrays = [a.view(np.uint8) if a.dtype == bool else a for a in out]
         kernel = _backend.kernel("envs", "cartpole_rollout", self.backend)
         done = 0
         while done < T:  # a bank that ran out stops the kernel after that step
             n = kernel(W, u[done:], self._state, self._bank, self._cursor, self._steps,
-                       self._reset, self.max_episode_steps, *(a[done:] for a in out))
+                       self._reset, self.max_episode_steps, *(a[done:] for a in arrays))
             if n < 0:  # as in step(): _refill follows every call
                 raise RuntimeError(f"{self.ID}: a reset bank was used up before the rollout "
                                    "(a fastpg bug: please report it)")
             done += n
             self._refill()
         self._obs[:] = self._state
-        return out._replace(terminated=out.terminated.view(bool),
-                            truncated=out.truncated.view(bool))
+        return out
 
 
 class CartPoleEnv(KernelEnv):
