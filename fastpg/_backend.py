@@ -336,7 +336,7 @@ def kernel(family: str, name: str, backend: str | None = None, size: int = 0, wi
     registry walk.
     """
     choice = get_backend() if backend is None else backend
-    par = size >= PARALLEL_MIN_BY_KERNEL.get(name, PARALLEL_MIN)
+    par = parallel(name, size)
     wide = _wide(name, width)
     key = (family, name, choice, par, wide, rows, writeable)
     try:
@@ -350,12 +350,19 @@ def kernel(family: str, name: str, backend: str | None = None, size: int = 0, wi
         if rows and hasattr(mod, name + "_rows"):
             name += "_rows"
         fn = getattr(mod, name)
-        if par and threads() > 1:
+        if par:
             fn = getattr(mod, name + "_parallel", fn)
         if chosen == "numba" and not writeable:
             fn = _writeable_inputs(fn)
         _dispatch[key] = fn
     return fn
+
+
+def parallel(name: str, size: int) -> bool:
+    """Whether work of ``size`` goes to ``name``'s multi-threaded variant
+    (where a backend has one): more than one thread, and size at least the
+    kernel's threshold (fastpg._tuning)."""
+    return size >= PARALLEL_MIN_BY_KERNEL.get(name, PARALLEL_MIN) and threads() > 1
 
 
 def _writeable_inputs(fn):

@@ -33,7 +33,14 @@ PARALLEL_MIN_BY_KERNEL = {"linear_policy_grad": 1 << 15,
                           # CartPoles through the gymnasium API: numba 40 -> 27 us,
                           # Cython 44 -> 32 us on 2 threads; 768: 30 -> 22; 512:
                           # slower (21 -> 27)
-                          "cartpole_step": 768}
+                          "cartpole_step": 768,
+                          # steps of one call: envs x (half a bank, 32 steps).
+                          # numba, 500-step rollouts through the API, M steps/s
+                          # serial vs 2 threads (2026-12-05): 64 envs 46 vs 50,
+                          # 128: 47 vs 67, 256: 47 vs 76, 512: 47 vs 82, 1024:
+                          # 47 vs 84; in this VM's slow wake-up mode (~100 us a
+                          # region) 128: 47 vs 27, 1024: 42 vs 59. So from 512.
+                          "cartpole_rollout": 1 << 14}
 #: a narrow return array (B < ROW_MIN_B) counts this many times its size in
 #: the serial/parallel choice: its blocks pay off on 2 threads from ~100k
 #: steps (flat 100k discounted: 0.16 -> 0.11 ms), while the row path only wins

@@ -1,6 +1,7 @@
 # The environment kernels' C declarations, which are also their cimport API:
 # ``from fastpg._cy.envs cimport cartpole_step_c, cartpole_rollout_c,
-# mountaincar_step_c, acrobot_step_c`` (and cartpole_step_parallel_c).
+# mountaincar_step_c, acrobot_step_c`` (and cartpole_step_parallel_c,
+# cartpole_rollout_parallel_c).
 #
 # This file augments the one source, fastpg/_kernels/envs.py: Cython compiles
 # that file as fastpg._cy.envs with these signatures and local types.
@@ -33,9 +34,6 @@ cdef Py_ssize_t cartpole_step_parallel_c(double[:, ::1] state, const int64_t[::1
                                          unsigned char[::1] truncated, float[:, ::1] final_obs,
                                          int64_t[::1] flags) noexcept nogil
 
-@cython.locals(T=Py_ssize_t, N=Py_ssize_t, t=Py_ssize_t, i=Py_ssize_t, k=Py_ssize_t,
-               empty=bint, te=bint, tr=bint, a=int64_t, z0=double, z1=double, m=double,
-               e=double, e0=double, e1=double, total=double, thresh=double, am=int64_t)
 cdef Py_ssize_t cartpole_rollout_c(const double[:, ::1] W, const double[:, ::1] u,
                                    double[:, ::1] state, const double[:, :, ::1] bank,
                                    int64_t[::1] cursor, int64_t[::1] steps,
@@ -45,6 +43,21 @@ cdef Py_ssize_t cartpole_rollout_c(const double[:, ::1] W, const double[:, ::1] 
                                    unsigned char[:, ::1] terminated_out,
                                    unsigned char[:, ::1] truncated_out,
                                    double[:, ::1] logp_out, double[:, ::1] work) noexcept nogil
+
+@cython.locals(T=Py_ssize_t, N=Py_ssize_t, K=Py_ssize_t, L=Py_ssize_t, i=Py_ssize_t,
+               c=Py_ssize_t, nchunk=Py_ssize_t)
+cdef Py_ssize_t cartpole_rollout_parallel_c(const double[:, ::1] W, const double[:, ::1] u,
+                                            double[:, ::1] state,
+                                            const double[:, :, ::1] bank,
+                                            int64_t[::1] cursor, int64_t[::1] steps,
+                                            unsigned char[::1] reset, int64_t max_steps,
+                                            float[:, :, ::1] obs_out,
+                                            int64_t[:, ::1] actions_out,
+                                            double[:, ::1] rewards_out,
+                                            unsigned char[:, ::1] terminated_out,
+                                            unsigned char[:, ::1] truncated_out,
+                                            double[:, ::1] logp_out, double[:, ::1] work,
+                                            int64_t[::1] flags) noexcept nogil
 
 @cython.locals(N=Py_ssize_t, rc=Py_ssize_t, i=Py_ssize_t, empty=bint, position=double,
                velocity=double)
@@ -94,6 +107,18 @@ cpdef Py_ssize_t cartpole_rollout(const double[:, ::1] W, const double[:, ::1] u
                                   unsigned char[:, ::1] terminated_out,
                                   unsigned char[:, ::1] truncated_out,
                                   double[:, ::1] logp_out)
+
+@cython.locals(rc=Py_ssize_t, work=double[:, ::1], flags=int64_t[::1])
+cpdef Py_ssize_t cartpole_rollout_parallel(const double[:, ::1] W, const double[:, ::1] u,
+                                           double[:, ::1] state, const double[:, :, ::1] bank,
+                                           int64_t[::1] cursor, int64_t[::1] steps,
+                                           unsigned char[::1] reset, int64_t max_steps,
+                                           float[:, :, ::1] obs_out,
+                                           int64_t[:, ::1] actions_out,
+                                           double[:, ::1] rewards_out,
+                                           unsigned char[:, ::1] terminated_out,
+                                           unsigned char[:, ::1] truncated_out,
+                                           double[:, ::1] logp_out)
 
 @cython.locals(rc=Py_ssize_t)
 cpdef Py_ssize_t mountaincar_step(double[:, ::1] state, const int64_t[::1] actions,

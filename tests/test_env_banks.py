@@ -16,15 +16,16 @@ from fastpg.envs import CartPoleVectorEnv
 #: kernel: (its family, where its bank is in its arguments (the cursor
 #: follows), the records one call may draw, the used-up-bank status)
 BANKED = {"cartpole_step": ("envs", 2, 1, -3), "cartpole_step_parallel": ("envs", 2, 1, -3),
-          "cartpole_rollout": ("envs", 3, 1, -1), "mountaincar_step": ("envs", 2, 1, -3),
+          "cartpole_rollout": ("envs", 3, 1, -1), "cartpole_rollout_parallel": ("envs", 3, 1, -1),
+          "mountaincar_step": ("envs", 2, 1, -3),
           "acrobot_step": ("envs", 2, 1, -3), "mdp_step": ("tabular_envs", 10, 2, -3)}
 
 
 def _call(backend, name, args):
-    if name == "cartpole_step_parallel":
+    if name.endswith("_parallel"):
         if backend == "numpy":
             pytest.skip("the reference has no multi-threaded variant")
-        return _backend._load(backend, "envs").cartpole_step_parallel(*args)
+        return getattr(_backend._load(backend, "envs"), name)(*args)
     return _backend.kernel(BANKED[name][0], name, backend)(*args)
 
 
@@ -43,7 +44,7 @@ def test_a_used_up_bank_is_refused_before_any_change(backend, name, cursor):
             assert np.array_equal(a, b), f"argument {i} changed"
 
 
-@pytest.mark.parametrize("name", [n for n in BANKED if n != "cartpole_rollout"])
+@pytest.mark.parametrize("name", [n for n in BANKED if not n.startswith("cartpole_rollout")])
 def test_an_invalid_action_is_named_first(backend, name):
     """Both faults: the step kernels report the action (which the env names
     in its error), still before any change."""

@@ -25,14 +25,18 @@ def _rollout_outputs(T, N):
 
 
 @pytest.mark.parity
-@given(seed=st.integers(0, 2**32 - 1), K=st.integers(1, 4),
+@pytest.mark.parametrize("variant", ["", "_parallel"])
+@given(seed=st.integers(0, 2**32 - 1), K=st.sampled_from([1, 2, 3, 4, 100, 200]),
        max_steps=st.sampled_from([1, 2, 500]), N=st.sampled_from([1, 3, 8, 12, 17, 33]))
-def test_rollout_kernel_equals_the_reference(backend, seed, K, max_steps, N):
+def test_rollout_kernel_equals_the_reference(backend, variant, seed, K, max_steps, N):
     """Fused rollouts with banks so small that the kernel stops and resumes
     every few steps (episodes of 1 and 2 steps too: pending resets that use
-    a bank's last record): every call's step count, every output and the
-    envs' state equal the reference's bit for bit, for env counts around
-    the vector widths of the kernel's per-step loops."""
+    a bank's last record), or large enough that the multi-threaded variant
+    runs a whole call on its threads: every call's step count, every output
+    and the envs' state equal the reference's bit for bit, for env counts
+    around the vector widths of the kernel's per-step loops."""
+    if variant and backend == "numpy":
+        pytest.skip("the reference has no multi-threaded variant")
     rng = np.random.default_rng(seed)
     T = 120
     W, u = rng.standard_normal((5, 2)) * 3, rng.random((T, N))
@@ -48,7 +52,9 @@ def test_rollout_kernel_equals_the_reference(backend, seed, K, max_steps, N):
             st8[2][st8[2] >= K] = 0  # the caller's refill (here: the same bank again)
         return calls, st8, outs
 
-    want, got = run(ref.cartpole_rollout), run(_kernel(backend, "cartpole_rollout"))
+    want = run(ref.cartpole_rollout)
+    got = run(getattr(_backend._load(backend, "envs"), "cartpole_rollout" + variant)
+              if backend != "numpy" else ref.cartpole_rollout)
     assert got[0] == want[0]
     for g, w in zip(got[1] + got[2], want[1] + want[2]):
         assert g.dtype == w.dtype and np.array_equal(g, w)
@@ -98,6 +104,33 @@ def test_rollout_bad_input():
         env.rollout(np.zeros((5, 2)), 5, rng="seed")
     state = env._state.copy()
     assert np.array_equal(state, env._state)  # nothing ran
+
+
+def test_many_envs_roll_out_on_threads_with_the_same_results(backend, monkeypatch):
+    """From 512 envs the rollout runs the kernel's multi-threaded variant, in
+    calls of half a bank's steps with every bank refilled ahead of each
+    (compiled backends, more than one thread): the same results as the
+    serial kernel's calls, and the envs carry on identically."""
+    if backend == "numpy":
+        pytest.skip("the reference has no multi-threaded variant")
+    N, T = 512, 300
+    # mostly pushing left: short episodes, so banks run low and refill often
+    W = np.array([[0.0, 0.0], [0.0, 0.0], [0.0, 0.3], [0.0, 0.0], [1.0, 0.0]])
+    if _backend.threads() > 1:
+        assert _backend.parallel("cartpole_rollout", N * (CartPoleVectorEnv.BANK // 2))
+    threads, serial = (CartPoleVectorEnv(N, backend=backend) for _ in range(2))
+    for env in (threads, serial):
+        env.reset(seed=6)
+    for k in range(2):
+        want = None
+        with monkeypatch.context() as m:
+            m.setitem(_backend.PARALLEL_MIN_BY_KERNEL, "cartpole_rollout", 2**62)
+            want = serial.rollout(W, T, rng=k)
+        got = threads.rollout(W, T, rng=k)
+        assert all(np.array_equal(g, w) for g, w in zip(got, want))
+    assert want.terminated.sum() > 20 * N  # more resets per env than half a bank
+    a = np.ones(N, np.int64)
+    assert all(np.array_equal(x, y) for x, y in zip(threads.step(a)[:4], serial.step(a)[:4]))
 
 
 def test_rollout_into_out(backend):

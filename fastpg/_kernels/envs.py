@@ -44,6 +44,18 @@ def _used_up(cursor: int64_t[::1], K: cython.Py_ssize_t) -> cython.bint:
 @cython.inline
 @cython.nogil
 @cython.exceptval(check=False)
+def _env_index(i: cython.Py_ssize_t) -> cython.Py_ssize_t:
+    """i, an env index that is never negative. numba's twin makes it unsigned
+    (fastpg._numba.envs): a loop from an unsigned start has no negative-index
+    wraparound in its accesses, which kept numba's per-chunk loops scalar
+    (the rollout's ran 1.4x slower than from a literal 0)."""
+    return i
+
+
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
 @cython.locals(i=cython.Py_ssize_t)
 def _entry(actions: cython.const[int64_t][::1], n_actions: int64_t, cursor: int64_t[::1],
            K: cython.Py_ssize_t) -> cython.Py_ssize_t:
@@ -225,30 +237,29 @@ def cartpole_step_parallel_c(state, actions, bank, cursor, steps, reset, max_ste
     return -1
 
 
-def cartpole_rollout_c(W, u, state, bank, cursor, steps, reset, max_steps, obs_out,
-                       actions_out, rewards_out, terminated_out, truncated_out, logp_out,
-                       work):
-    """T steps of the linear softmax policy and N envs, same-step autoreset:
-    the number of steps done (fewer than T when a bank ran out, 0 when the
-    pending resets used one up); -1 for a bank used up before the call.
-    ``work`` (2, N) float64 scratch."""
-    T = u.shape[0]
-    N = u.shape[1]
-    if _used_up(cursor, bank.shape[1]):
-        return -1
+@cython.cfunc
+@cython.nogil
+@cython.exceptval(check=False)
+@cython.locals(t=cython.Py_ssize_t, i=cython.Py_ssize_t, k=cython.Py_ssize_t, empty=cython.bint,
+               te=cython.bint, tr=cython.bint, a=int64_t, am=int64_t, z0=cython.double,
+               z1=cython.double, m=cython.double, e=cython.double, e0=cython.double,
+               e1=cython.double, total=cython.double, thresh=cython.double)
+def _rollout_rows(W: cython.const[cython.double][:, ::1], u: cython.const[cython.double][:, ::1],
+                  state: cython.double[:, ::1], bank: cython.const[cython.double][:, :, ::1],
+                  cursor: int64_t[::1], steps: int64_t[::1], max_steps: int64_t,
+                  obs_out: cython.float[:, :, ::1], actions_out: int64_t[:, ::1],
+                  rewards_out: cython.double[:, ::1], terminated_out: cython.uchar[:, ::1],
+                  truncated_out: cython.uchar[:, ::1], logp_out: cython.double[:, ::1],
+                  work: cython.double[:, ::1], lo: cython.Py_ssize_t, hi: cython.Py_ssize_t,
+                  t0: cython.Py_ssize_t, t1: cython.Py_ssize_t) -> cython.Py_ssize_t:
+    """Steps t0..t1-1 of the rollout for envs lo..hi-1: the step after which
+    a bank ran out (t + 1), else t1."""
     empty = False
-    for i in range(N):
-        if reset[i] != 0:  # a pending next-step autoreset
-            empty |= _reset_to(state, bank, cursor, i)
-            steps[i] = 0
-            reset[i] = 0
-    if empty:  # a step could reset an env again: the caller refills first
-        return 0
     # Each step runs over the envs in phases, so that the C library's exp,
     # log and sincos are loops of calls and the rest are loops the compilers
     # vectorise; the outputs of step t hold the phases' intermediates.
-    for t in range(T):
-        for i in range(N):  # logits; the arg-max; exp's argument min - max
+    for t in range(t0, t1):
+        for i in range(lo, hi):  # logits; the arg-max; exp's argument min - max
             for k in range(4):
                 obs_out[t, i, k] = state[i, k]
             z0 = (1.0 * obs_out[t, i, 0] * W[0, 0] + 1.0 * obs_out[t, i, 1] * W[1, 0]
@@ -260,11 +271,11 @@ def cartpole_rollout_c(W, u, state, bank, cursor, steps, reset, max_steps, obs_o
             m = z0 if z0 >= z1 else z1
             logp_out[t, i] = (z1 if z0 >= z1 else z0) - m
             actions_out[t, i] = 0 if z0 >= z1 else 1
-        for i in range(N):
+        for i in range(lo, hi):
             # exp(z_a - m) of the arg-max is exp(0) = 1 exactly: one exp per
             # step, not two (the same bits)
             rewards_out[t, i] = exp(logp_out[t, i])
-        for i in range(N):  # the draw (sample_categorical's rule), as selects
+        for i in range(lo, hi):  # the draw (sample_categorical's rule), as selects
             e = rewards_out[t, i]
             am = actions_out[t, i]
             e0 = 1.0 if am == 0 else e
@@ -276,23 +287,90 @@ def cartpole_rollout_c(W, u, state, bank, cursor, steps, reset, max_steps, obs_o
             # z_a - m: 0 for the arg-max (m - m), else min - max
             logp_out[t, i] = 0.0 if a == am else logp_out[t, i]
             rewards_out[t, i] = total
-        for i in range(N):
+        for i in range(lo, hi):
             logp_out[t, i] = logp_out[t, i] - log(rewards_out[t, i])
             work[0, i], work[1, i] = fpg_sincos(state[i, 2])
-        for i in range(N):
+        for i in range(lo, hi):
             te = _advance_sc(state, i, actions_out[t, i], work[0, i], work[1, i])
             steps[i] += 1
             tr = steps[i] >= max_steps
             rewards_out[t, i] = 1.0
             terminated_out[t, i] = 1 if te else 0
             truncated_out[t, i] = 1 if tr else 0
-        for i in range(N):
+        for i in range(lo, hi):
             if terminated_out[t, i] != 0 or truncated_out[t, i] != 0:
                 empty |= _reset_to(state, bank, cursor, i)
                 steps[i] = 0
         if empty:
             return t + 1
-    return T
+    return t1
+
+
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+@cython.locals(i=cython.Py_ssize_t, empty=cython.bint)
+def _pending_resets(state: cython.double[:, ::1], bank: cython.const[cython.double][:, :, ::1],
+                    cursor: int64_t[::1], steps: int64_t[::1],
+                    reset: cython.uchar[::1]) -> cython.bint:
+    """A rollout's start: the pending next-step autoresets; whether one used
+    a bank's last record (a step could reset that env again: the caller
+    refills first)."""
+    empty = False
+    for i in range(cursor.shape[0]):
+        if reset[i] != 0:
+            empty |= _reset_to(state, bank, cursor, i)
+            steps[i] = 0
+            reset[i] = 0
+    return empty
+
+
+def cartpole_rollout_c(W, u, state, bank, cursor, steps, reset, max_steps, obs_out,
+                       actions_out, rewards_out, terminated_out, truncated_out, logp_out,
+                       work):
+    """T steps of the linear softmax policy and N envs, same-step autoreset:
+    the number of steps done (fewer than T when a bank ran out, 0 when the
+    pending resets used one up); -1 for a bank used up before the call.
+    ``work`` (2, N) float64 scratch."""
+    if _used_up(cursor, bank.shape[1]):
+        return -1
+    if _pending_resets(state, bank, cursor, steps, reset):
+        return 0
+    return _rollout_rows(W, u, state, bank, cursor, steps, max_steps, obs_out, actions_out,
+                         rewards_out, terminated_out, truncated_out, logp_out, work, 0,
+                         u.shape[1], 0, u.shape[0])
+
+
+def cartpole_rollout_parallel_c(W, u, state, bank, cursor, steps, reset, max_steps, obs_out,
+                                actions_out, rewards_out, terminated_out, truncated_out,
+                                logp_out, work, flags):
+    """cartpole_rollout_c with the envs in flags.shape[0] chunks run in
+    parallel for as many steps as no bank can run out in (each env can make
+    that many resets before its bank's last record: every env's result is
+    its own, the same as the serial kernel's), the rest serially;
+    ``flags`` (C,) int64 scratch."""
+    T = u.shape[0]
+    N = u.shape[1]
+    K = bank.shape[1]
+    if _used_up(cursor, K):
+        return -1
+    if _pending_resets(state, bank, cursor, steps, reset):
+        return 0
+    L = T
+    for i in range(N):  # at most one reset a step
+        L = min(L, K - 1 - cursor[i])
+    nchunk = flags.shape[0]
+    if L > 0:
+        for c in prange(nchunk):
+            flags[c] = _rollout_rows(W, u, state, bank, cursor, steps, max_steps, obs_out,
+                                     actions_out, rewards_out, terminated_out, truncated_out,
+                                     logp_out, work, _env_index(c * N // nchunk),
+                                     _env_index((c + 1) * N // nchunk), 0, L)
+    if L == T:
+        return T
+    return _rollout_rows(W, u, state, bank, cursor, steps, max_steps, obs_out, actions_out,
+                         rewards_out, terminated_out, truncated_out, logp_out, work, 0, N, L, T)
 
 
 @cython.cfunc
@@ -486,6 +564,18 @@ def cartpole_rollout(W, u, state, bank, cursor, steps, reset, max_steps, obs_out
         rc = cartpole_rollout_c(W, u, state, bank, cursor, steps, reset, max_steps, obs_out,
                                 actions_out, rewards_out, terminated_out, truncated_out,
                                 logp_out, work)
+    return rc
+
+
+def cartpole_rollout_parallel(W, u, state, bank, cursor, steps, reset, max_steps, obs_out,
+                              actions_out, rewards_out, terminated_out, truncated_out,
+                              logp_out):
+    work = np.empty((2, u.shape[1]))
+    flags = np.zeros(ENV_CHUNKS, np.int64)
+    with cython.nogil:
+        rc = cartpole_rollout_parallel_c(W, u, state, bank, cursor, steps, reset, max_steps,
+                                         obs_out, actions_out, rewards_out, terminated_out,
+                                         truncated_out, logp_out, work, flags)
     return rc
 
 

@@ -332,9 +332,13 @@ def bench(args):
             print(f"{env_id} vector env step, 64 envs, random actions, M steps/s: "
                   + ", ".join(f"{k} {v / 1e6:.2f}" for k, v in others[env_id].items())
                   + f" (gymnasium: SyncVectorEnv of {W.COMPILED_ENVS[env_id][0]})")
-        fused = W.cartpole_rollout_steps_per_second(64, [b for b in backends if b != "numpy"])
-        print("CartPole-v1 fused rollout (linear softmax policy + env, 500 steps x 64 envs per "
-              "call, into the same out= arrays), M steps/s: " + ", ".join(f"{k} {v / 1e6:.2f}" for k, v in fused.items()))
+        fused = {}
+        for n_envs in (64, 1024):
+            fused[n_envs] = W.cartpole_rollout_steps_per_second(
+                n_envs, [b for b in backends if b != "numpy"])
+            print(f"CartPole-v1 fused rollout (linear softmax policy + env, 500 steps x {n_envs} "
+                  "envs per call, into the same out= arrays), M steps/s: "
+                  + ", ".join(f"{k} {v / 1e6:.2f}" for k, v in fused[n_envs].items()))
         e2e = dict(e2e or {}, cartpole_vector_env_steps_per_s=envs,
                    other_vector_envs_64_steps_per_s=others,
                    cartpole_fused_rollout_steps_per_s=fused)

@@ -145,11 +145,15 @@ class KernelVectorEnv(VectorEnv):
         self._obs = np.zeros((n, d), np.float32)
         self._final_obs = np.zeros((n, d), np.float32)
 
-    def _refill(self):
-        """Refill the banks that a kernel call could exhaust: their unused
-        records first, then new draws of each env's generator."""
+    def _refill(self, need=None):
+        """Refill the banks that a kernel call could exhaust (that have fewer
+        than ``need`` records left, NEED by default): their unused records
+        first, then new draws of each env's generator. Refilling early
+        changes nothing but when the draws are taken: each env still reads
+        its generator's doubles in order."""
         raw, K = self._raw, self.BANK
-        for i in np.flatnonzero(self._cursor > K - self.NEED).tolist():
+        need = self.NEED if need is None else need
+        for i in np.flatnonzero(self._cursor > K - need).tolist():
             left = K - int(self._cursor[i])
             if left:
                 raw[i, :left] = raw[i, K - left:]

@@ -55,6 +55,8 @@ class CartPoleVectorEnv(KernelVectorEnv):
     # episodes are short under a random policy: refills (a generator call per
     # env) cost 8 of 55 us per step of 1024 envs with 16 records, 2 with 64
     BANK = 64
+    #: the last rollout's action uniforms (T, N), reused by a call of the same size
+    _uniforms = None
 
     @staticmethod
     def observation_space_1():
@@ -98,17 +100,30 @@ class CartPoleVectorEnv(KernelVectorEnv):
             C.out_group(out, "out", fields)
             out = out if isinstance(out, Rollout) else Rollout(*out)
             C.no_alias(W, "W", [(f"out.{f}", a) for f, a in zip(Rollout._fields, out)])
-        u = C.generator(rng).random((T, n))
+        u = self._uniforms
+        if u is None or u.shape != (T, n):  # kept: fresh pages would cost their faults each call
+            u = self._uniforms = np.empty((T, n))
+        C.generator(rng).random(out=u)
         arrays = [a.view(np.uint8) if a.dtype == bool else a for a in out]
-        kernel = _backend.kernel("envs", "cartpole_rollout", self.backend)
+        # The multi-threaded kernel runs a call on its threads for as many
+        # steps as every env can reset in without its bank's last record (a
+        # bank that runs out stops the kernel after that step): so, with it,
+        # calls of half a bank's steps, every bank refilled ahead of each.
+        block = min(T, self.BANK // 2)
+        par = _backend.parallel("cartpole_rollout", block * n)
+        kernel = _backend.kernel("envs", "cartpole_rollout", self.backend, size=block * n)
+        block = block if par else T
         done = 0
-        while done < T:  # a bank that ran out stops the kernel after that step
-            n = kernel(W, u[done:], self._state, self._bank, self._cursor, self._steps,
-                       self._reset, self.max_episode_steps, *(a[done:] for a in arrays))
-            if n < 0:  # as in step(): _refill follows every call
+        while done < T:
+            if par:
+                self._refill(block + 1)
+            stop = min(T, done + block)
+            k = kernel(W, u[done:stop], self._state, self._bank, self._cursor, self._steps,
+                       self._reset, self.max_episode_steps, *(a[done:stop] for a in arrays))
+            if k < 0:  # as in step(): _refill follows every call
                 raise RuntimeError(f"{self.ID}: a reset bank was used up before the rollout "
                                    "(a fastpg bug: please report it)")
-            done += n
+            done += k
             self._refill()
         self._obs[:] = self._state
         return out
