@@ -71,7 +71,8 @@ class CartPoleVectorEnv(KernelVectorEnv):
     def rollout(self, W, steps: int, rng=None, out: Rollout | None = None) -> Rollout:
         """Run the linear softmax policy π(a | x) = softmax(xᵀ W[:4] + W[4])
         and the envs together for ``steps`` steps in one kernel call (no
-        Python per step): W (5, 2) (row 4 the bias: fastpg.agents.Reinforce's
+        Python per step; on two threads from 512 envs, a call per 32 steps,
+        with the same results): W (5, 2) (row 4 the bias: fastpg.agents.Reinforce's
         layout), ``rng`` a seed or Generator for the action draws (the rule
         of ``fastpg.sample_categorical``). Episodes that end restart at once
         (same-step autoreset, so every recorded step is a real transition)
@@ -100,9 +101,10 @@ class CartPoleVectorEnv(KernelVectorEnv):
             C.out_group(out, "out", fields)
             out = out if isinstance(out, Rollout) else Rollout(*out)
             C.no_alias(W, "W", [(f"out.{f}", a) for f, a in zip(Rollout._fields, out)])
-        u = self._uniforms
-        if u is None or u.shape != (T, n):  # kept: fresh pages would cost their faults each call
-            u = self._uniforms = np.empty((T, n))
+        u = self._uniforms  # kept, up to 32 MB: fresh pages cost their faults on every call
+        if u is None or u.shape != (T, n):
+            u = np.empty((T, n))
+            self._uniforms = u if u.nbytes <= 1 << 25 else None
         C.generator(rng).random(out=u)
         arrays = [a.view(np.uint8) if a.dtype == bool else a for a in out]
         # The multi-threaded kernel runs a call on its threads for as many
