@@ -15,10 +15,6 @@ from fastpg.envs import CartPoleVectorEnv
 from fastpg.reference import envs as ref
 
 
-def _kernel(backend, name="cartpole_rollout"):
-    return getattr(ref, name) if backend == "numpy" else _backend.kernel("envs", name, backend)
-
-
 def _rollout_outputs(T, N):
     return [np.zeros((T, N, 4), np.float32), np.zeros((T, N), np.int64), np.zeros((T, N)),
             np.zeros((T, N), np.uint8), np.zeros((T, N), np.uint8), np.zeros((T, N))]
@@ -35,8 +31,6 @@ def test_rollout_kernel_equals_the_reference(backend, variant, seed, K, max_step
     runs a whole call on its threads: every call's step count, every output
     and the envs' state equal the reference's bit for bit, for env counts
     around the vector widths of the kernel's per-step loops."""
-    if variant and backend == "numpy":
-        pytest.skip("the reference has no multi-threaded variant")
     rng = np.random.default_rng(seed)
     T = 120
     W, u = rng.standard_normal((5, 2)) * 3, rng.random((T, N))
@@ -53,8 +47,7 @@ def test_rollout_kernel_equals_the_reference(backend, variant, seed, K, max_step
         return calls, st8, outs
 
     want = run(ref.cartpole_rollout)
-    got = run(getattr(_backend._load(backend, "envs"), "cartpole_rollout" + variant)
-              if backend != "numpy" else ref.cartpole_rollout)
+    got = run(getattr(_backend._load(backend, "envs"), "cartpole_rollout" + variant))
     assert got[0] == want[0]
     for g, w in zip(got[1] + got[2], want[1] + want[2]):
         assert g.dtype == w.dtype and np.array_equal(g, w)

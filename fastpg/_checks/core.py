@@ -15,8 +15,8 @@ __all__ = [
     "real_array", "float_dtype", "no_nan", "interval", "real_number", "per_item_array",
     "per_item", "item_flags", "distributions", "start_distribution", "inplace_table",
     "no_alias", "mask", "INT_MAX", "positive_int", "out_array", "out_group", "float_array",
-    "all_finite", "ndim_is", "index_array", "shape_tuple", "numeric_dtype", "generator", "common_length",
-    "backend"]
+    "all_finite", "ndim_is", "index_array", "shape_tuple", "numeric_dtype", "generator",
+    "common_length", "backend"]
 
 
 def _kind_error(name, arr, what):

@@ -38,6 +38,8 @@ def cartpole_step_parallel(state, actions, bank, cursor, steps, reset, max_steps
     return _step_parallel(state, actions, bank, cursor, steps, reset, max_steps, same_step, obs,
                           rewards, terminated, truncated, final_obs,
                           np.zeros(_src.ENV_CHUNKS, np.int64))
+
+
 _rollout = jit(types.FunctionType(_src.cartpole_rollout_c.__code__, _scope,
                                   "cartpole_rollout_c"), refcount=False)
 
@@ -48,6 +50,8 @@ def cartpole_rollout(W, u, state, bank, cursor, steps, reset, max_steps, obs_out
     return _rollout(W, u, state, bank, cursor, steps, reset, max_steps, obs_out, actions_out,
                     rewards_out, terminated_out, truncated_out, logp_out,
                     np.empty((2, u.shape[1])))
+
+
 _rollout_parallel = jit(types.FunctionType(_src.cartpole_rollout_parallel_c.__code__, _scope,
                                            "cartpole_rollout_parallel_c"), parallel=True,
                         cache=False)
