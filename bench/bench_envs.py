@@ -128,12 +128,12 @@ def test_peer_cartpole_1024(benchmark, peer):
     """EnvPool (C++ threads) and gymnax (jax.jit + vmap + scan, the whole run
     in one call) on CartPole-v1 at 1024 envs, when installed (fastpg.bench.peers;
     also in `fastpg bench --peers`)."""
-    from fastpg.bench import peers as P
+    from fastpg.bench import peers_envs as E
     benchmark.group = "cartpole step|1024 envs"
     steps = 10 if benchmark.disabled else STEPS
     try:
-        fn, n = P.env_peer(peer, P.env_actions(1024, steps))
-    except P.Unavailable as exc:
+        fn, n = E.env_peer(peer, E.env_actions(1024, steps))
+    except E.Unavailable as exc:
         pytest.skip(str(exc))
     benchmark.pedantic(fn, rounds=1 if benchmark.disabled else 5, iterations=1)
     if benchmark.stats is not None:

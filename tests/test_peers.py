@@ -94,9 +94,29 @@ def test_cli_rejects_unknown_workloads(capsys):
 def test_cartpole_peers_are_checked():
     """gymnasium's NumPy CartPoleVectorEnv is always there; a peer whose
     rewards are not CartPole's fails its check."""
-    fn, n = P.env_peer("gymnasium", P.env_actions(8, 5))
+    from fastpg.bench import peers_envs as E
+    fn, n = E.env_peer("gymnasium", E.env_actions(8, 5))
     assert n == 40 and fn()[0].shape == (8, 4)
     with pytest.raises(AssertionError, match="does not step CartPole"):
-        P._check_cartpole(np.zeros((8, 4)), np.full(8, 2.0), "a peer")
-    with pytest.raises(P.Unavailable, match="no CartPole peer"):
-        P.env_peer("brax", P.env_actions(8, 5))
+        E._check_cartpole(np.zeros((8, 4)), np.full(8, 2.0), "a peer")
+    with pytest.raises(E.Unavailable, match="no CartPole peer"):
+        E.env_peer("brax", E.env_actions(8, 5))
+
+
+def test_rollout_peers_run_the_same_policy():
+    """The rollout workload: fastpg's fused rollout and the NumPy policy
+    around gymnasium's vector env both run ROLLOUT_W (which keeps some
+    poles up: episodes longer than a random policy's) and return CartPole's
+    outputs; an unknown peer is refused."""
+    from fastpg.bench import peers_envs as E
+    mine, n = E.fastpg_rollout(16, 200)
+    theirs, m = E.rollout_peer("gymnasium", 16, 200)
+    assert n == m == 3200
+    roll = mine()
+    obs, rewards = theirs()
+    assert roll.rewards.shape == rewards.shape == (200, 16) and obs.shape == (16, 4)
+    # a random policy's CartPole episodes last ~22 steps; this one's longer
+    assert 200 * 16 / max(1, roll.terminated.sum()) > 30
+    assert 200 * 16 / max(1, (rewards == 0).sum()) > 30  # next-step resets pay 0
+    with pytest.raises(E.Unavailable, match="no CartPole peer"):
+        E.rollout_peer("brax", 16, 5)

@@ -2,7 +2,7 @@
 the peer cases of bench/): rlax (jax.jit + vmap over the batch),
 Stable-Baselines3, Tianshou, cpprb and PyTorch autograd, each on the same
 inputs as fastpg in the same process, each result checked against fastpg's
-once before it is timed. A peer that is not installed, or that has no
+once before it is timed (the env workloads' peers: fastpg.bench.peers_envs). A peer that is not installed, or that has no
 equivalent of a workload, raises :class:`Unavailable` with the reason.
 
 Install them with ``pip install "fastpg[peers]"`` (torch comes with
@@ -280,88 +280,3 @@ def _tianshou(workload, size, small):
         _, idx = buf.sample(REPLAY_BATCH)
         buf.update_weight(idx, pr)
     return fn, REPLAY_BATCH
-
-
-# ------------------------------------------------------------------- envs
-def env_actions(n_envs, steps, seed=0):
-    """The random CartPole actions every side of the env workload steps with."""
-    return np.random.default_rng(seed).integers(0, 2, (steps, n_envs))
-
-
-def fastpg_env(actions, backend=None):
-    """fastpg/CartPole-v1 stepped through the gymnasium API, ``actions`` (T, N)."""
-    import gymnasium as gym
-
-    from .. import envs  # noqa: F401  (registers fastpg/CartPole-v1)
-    env = gym.make_vec("fastpg/CartPole-v1", num_envs=actions.shape[1], backend=backend)
-    env.reset(seed=0)
-    return _stepper(env, actions)
-
-
-def _stepper(env, actions):
-    def fn():
-        for a in actions:
-            out = env.step(a)
-        return out
-    return fn
-
-
-def _check_cartpole(obs, rewards, what):
-    """A peer's CartPole after the same actions from its own random starts (no
-    shared seed: the check is the shapes and CartPole's reward of 1 a step,
-    0 for a next-step reset)."""
-    obs, rewards = np.asarray(obs), np.asarray(rewards)
-    if obs.shape[1:] != (4,) or not np.isfinite(obs).all() or \
-            not np.isin(rewards, (0.0, 1.0)).all() or rewards.mean() < 0.9:
-        raise AssertionError(f"{what} does not step CartPole as fastpg does "
-                             f"(obs {obs.shape}, mean reward {rewards.mean():.3f})")
-
-
-def env_peer(peer, actions):
-    """(fn, env steps per call) of a peer's CartPole-v1 on ``actions`` (T, N):
-    gymnasium's NumPy ``CartPoleVectorEnv``, EnvPool (C++ threads) or gymnax
-    (jax.jit + vmap + scan: the whole run in one call, as gymnax is used)."""
-    T, N = actions.shape
-    if peer == "gymnasium":
-        from gymnasium.envs.classic_control.cartpole import CartPoleVectorEnv
-        env = CartPoleVectorEnv(num_envs=N)
-        env.reset(seed=0)
-        fn = _stepper(env, actions)
-        out = fn()
-    elif peer == "envpool":
-        envpool = need("envpool")
-        env = envpool.make_gymnasium("CartPole-v1", num_envs=N, seed=0)
-        env.reset()
-        fn = _stepper(env, actions)
-        out = fn()
-    elif peer == "gymnax":
-        jax, gymnax = need("jax"), need("gymnax")
-        genv, params = gymnax.make("CartPole-v1")
-        step = jax.vmap(genv.step, in_axes=(0, 0, 0, None))
-        acts = jax.numpy.asarray(actions, dtype=jax.numpy.int32)
-
-        @jax.jit
-        def run(state, key):
-            def body(carry, a):
-                st, k = carry
-                k, sub = jax.random.split(k)
-                o, st, r, *_ = step(jax.random.split(sub, N), st, a, params)
-                return (st, k), None
-            (st, _), _ = jax.lax.scan(body, (state, key), acts[:-1])
-            o, st, r, *_ = step(jax.random.split(key, N), st, acts[-1], params)
-            return st, o, r
-
-        _, state = jax.vmap(genv.reset, in_axes=(0, None))(
-            jax.random.split(jax.random.PRNGKey(0), N), params)
-        box = {"state": state}
-
-        def fn():
-            box["state"], o, r = run(box["state"], jax.random.PRNGKey(1))
-            r.block_until_ready()
-            return o, r
-
-        out = fn()
-    else:
-        raise Unavailable(f"no CartPole peer {peer!r}")
-    _check_cartpole(out[0], out[1], peer)
-    return fn, T * N

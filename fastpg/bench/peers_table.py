@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import __version__, _backend
 from . import peers as P
+from . import peers_envs as E
 from .run import _median_time, pyplot
 
 #: (workload, size label, peers in the order tried)
@@ -24,9 +25,10 @@ WORKLOADS = [
     ("uniform_sample", "C1M-obs4f32", ("cpprb", "sb3", "tianshou")),
     ("add_chunk64", "C1M-obs4f32", ("cpprb", "sb3")),
     ("cartpole_step", "1024-envs", ("gymnasium", "envpool", "gymnax")),
+    ("cartpole_rollout", "1024-envs", ("gymnasium", "envpool", "gymnax")),
 ]
 _REPLAY = ("per_sample_update", "uniform_sample", "add_chunk64")
-#: env steps per call of the env workload
+#: env steps per call of the env workloads
 _ENV_STEPS = 100
 
 
@@ -36,7 +38,9 @@ def _inputs(workload, small):
     if workload == "linear_policy_grad":
         return P.policy_data(N=2_000 if small else 100_000)
     if workload == "cartpole_step":
-        return P.env_actions(16 if small else 1024, 5 if small else _ENV_STEPS)
+        return E.env_actions(16 if small else 1024, 5 if small else _ENV_STEPS)
+    if workload == "cartpole_rollout":
+        return (16, 5) if small else (1024, _ENV_STEPS)
     if workload in _REPLAY:
         return None
     return P.returns_data(T=64 if small else 2048, B=8 if small else 64)
@@ -53,7 +57,9 @@ def _fastpg_calls(workload, d, small):
     if workload == "linear_policy_grad":
         return {b: (P.fastpg_policy(d, b), len(d["a"])) for b in backends}
     if workload == "cartpole_step":
-        return {b: (P.fastpg_env(d, b), d.size) for b in backends}
+        return {b: (E.fastpg_env(d, b), d.size) for b in backends}
+    if workload == "cartpole_rollout":
+        return {b: E.fastpg_rollout(*d, b) for b in backends}
     return {b: (P.fastpg_returns(workload, d, b), d["r"].size) for b in backends}
 
 
@@ -63,7 +69,9 @@ def _peer_call(workload, peer, d, small):
     if workload == "linear_policy_grad":
         return P.torch_policy(d), len(d["a"])
     if workload == "cartpole_step":
-        return P.env_peer(peer, d)
+        return E.env_peer(peer, d)
+    if workload == "cartpole_rollout":
+        return E.rollout_peer(peer, *d)
     fn = P.sb3_gae(d) if peer == "sb3" else P.rlax_returns(workload, d)
     return fn, d["r"].size
 
