@@ -11,10 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .peers import Unavailable, need
-
-#: the rollout workload's policy (W[:4] observation weights, W[4] the bias;
-#: it keeps some poles up and drops others, so that episodes end and restart)
-ROLLOUT_W = np.array([[0.0, 0.0], [0.0, 0.5], [0.0, 8.0], [0.0, 2.0], [0.0, 0.0]])
+from .workloads import ROLLOUT_W
 
 
 def env_actions(n_envs, steps, seed=0):

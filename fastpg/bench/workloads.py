@@ -284,25 +284,29 @@ def env_steps_per_second(env_id, n_envs, backends, steps=300):
     return res
 
 
+#: the fused-rollout benchmarks' linear softmax policy (W[:4] observation
+#: weights, W[4] the bias): it keeps some poles up and drops others, so that
+#: episodes end and restart
+ROLLOUT_W = np.array([[0.0, 0.0], [0.0, 0.5], [0.0, 8.0], [0.0, 2.0], [0.0, 0.0]])
+
+
 def cartpole_rollout_steps_per_second(n_envs, backends, steps=500):
-    """fastpg/CartPole-v1's fused rollout (a linear softmax policy that keeps
-    some poles up and drops others, so that episodes end and restart),
-    ``steps`` x ``n_envs`` steps per call into the same ``out=`` arrays (a
-    training loop's steady state: fresh arrays add their first-touch page
-    faults, ~40% more time at 64 envs), best of 3."""
+    """fastpg/CartPole-v1's fused rollout of ROLLOUT_W, ``steps`` x ``n_envs``
+    steps per call into the same ``out=`` arrays (a training loop's steady
+    state: fresh arrays add their first-touch page faults, ~40% more time at
+    64 envs), best of 3."""
     import time
 
     from fastpg.envs import CartPoleVectorEnv
-    W = np.array([[0.0, 0.0], [0.0, 0.5], [0.0, 8.0], [0.0, 2.0], [0.0, 0.0]])
     res = {}
     for b in backends:
         env = CartPoleVectorEnv(n_envs, backend=b)
         env.reset(seed=0)
-        out = env.rollout(W, steps, rng=0)  # compiled or loaded before timing
+        out = env.rollout(ROLLOUT_W, steps, rng=0)  # compiled or loaded before timing
         best = np.inf
         for k in range(3):
             t0 = time.perf_counter()
-            env.rollout(W, steps, rng=k, out=out)
+            env.rollout(ROLLOUT_W, steps, rng=k, out=out)
             best = min(best, time.perf_counter() - t0)
         res[b] = steps * n_envs / best
     return res
