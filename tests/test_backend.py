@@ -290,6 +290,37 @@ def test_auto_chooses_by_width_where_the_table_says_so(monkeypatch):
                                rtol=1e-9, atol=1e-12)
 
 
+def test_auto_chooses_value_iteration_by_its_dense_sum(monkeypatch):
+    """value_iteration passes S for a dense P and 0 for a sparse one, so
+    auto takes AUTO_WIDE's order for dense sums of at least its width."""
+    at, prefs = _backend.AUTO_WIDE["value_iteration"]
+    seen = []
+    real = _backend.kernel
+
+    def spy(family, kname, backend=None, size=0, width=0, rows=False):
+        if kname == "value_iteration":
+            seen.append(width)
+        return real(family, kname, backend, size, width, rows)
+
+    monkeypatch.setattr(_backend, "kernel", spy)
+    rng = np.random.default_rng(2)
+    for S in (at, at - 1):
+        P = rng.random((S, 2, S))
+        P /= P.sum(axis=2, keepdims=True)
+        fastpg.value_iteration(P, rng.standard_normal((S, 2)), 0.9)
+    probs = rng.random((at, 2, 3))
+    probs /= probs.sum(axis=2, keepdims=True)
+    fastpg.value_iteration((rng.integers(0, at, (at, 2, 3)), probs),
+                           rng.standard_normal((at, 2)), 0.9)
+    assert seen == [at, at - 1, 0]
+
+    def first(order):
+        return next(b for b in order if b == "numpy" or _backend.available(b))
+    assert _backend.resolve("value_iteration", "auto", at) == first(prefs)
+    assert _backend.resolve("value_iteration", "auto", 0) == first(
+        _backend.AUTO_PREFERENCE["value_iteration"])
+
+
 @pytest.mark.parametrize("name", ["discounted_returns", "lambda_returns", "gae"])
 def test_auto_chooses_the_return_scans_by_size(monkeypatch, name):
     """The public scans pass T * B on the row path and 0 on the blocked one

@@ -15,16 +15,24 @@ import numpy as np
 
 from .._kernels import tabular as _src
 from . import jit
+from ._simd import dot8
 
 __all__ = ["q_learning", "sarsa", "expected_sarsa", "double_q_learning", "td0",
            "epsilon_greedy", "value_iteration", "q_learning_rollout"]
 
 # the source's globals, each helper (a private function) replaced by its
-# inlined jit, then each *_c kernel by its jit
+# inlined jit (the helpers see each other's jitted forms through _scope), then
+# each *_c kernel by its jit
 _scope = dict(vars(_src))
-_scope.update({name: jit(f, inline="always", cache=False, refcount=False)
+_scope.update({name: jit(types.FunctionType(f.__code__, _scope, name), inline="always",
+                         cache=False, refcount=False)
                for name, f in vars(_src).items()
                if name.startswith("_") and isinstance(f, types.FunctionType)})
+# the dense sum's 8 lanes as vector operations (numba runs LLVM without its SLP
+# vectoriser, so the source's scalar lanes stayed scalar): dense value
+# iteration S500 A6 139 -> 48-55 ms, Cython's baseline build 69-70 ms
+_scope["_dense_dot"] = jit(lambda P, V, s, a, n8: dot8(P[s, a], V, n8), inline="always",
+                           cache=False, refcount=False)
 
 
 def _compiled(name):
