@@ -148,6 +148,31 @@ def test_expected_sarsa_target(backend):
     assert td[0] == pytest.approx(0.3 / 3 * 7 + 0.7 * 3)
 
 
+def test_expected_sarsa_impossible_actions_sum_like_absent_ones(backend, dtype):
+    """A row with impossible actions (-inf) takes the kernels' second pass;
+    with the -inf columns removed the same row takes the plain sum. Both
+    add the possible values in the same order, so the TD errors are the
+    same bits, wherever the -inf falls."""
+    rng = np.random.default_rng(7)
+    A = 9
+    for drop in ([0], [4], [8], [1, 5, 8], [0, 2, 3, 6], [7]) * 4:
+        keep = [b for b in range(A) if b not in drop]
+        # (in float64, reversing the additions changes the sum for about half the rows)
+        Q = rng.standard_normal((2, A)).astype(dtype)
+        Q[0] = 0.0
+        Q[1, drop] = -np.inf
+        Qk = np.ascontiguousarray(Q[:, keep])
+        # the update of (0, keep[0]), which is (0, 0) in Qk, bootstraps from
+        # row 1; with r = 0, γ = 1, ε = 1 and Q[0] = 0 the TD error is the
+        # sum's mean, so a different sum shows
+        args = ([0.0], [1], None, 1.0, 0.5, 1.0)
+        want = T.expected_sarsa(Q.copy(), [0], [keep[0]], *args, backend="numpy")
+        td = T.expected_sarsa(Q, [0], [keep[0]], *args, backend=backend)
+        td_k = T.expected_sarsa(Qk, [0], [0], *args, backend=backend)
+        assert td.tobytes() == td_k.tobytes(), drop
+        np.testing.assert_allclose(td, want, **tol(dtype))
+
+
 def test_double_q_learning_uses_the_other_table(backend):
     Q1 = np.array([[0.0, 0.0], [5.0, 1.0]])
     Q2 = np.array([[0.0, 0.0], [2.0, 9.0]])

@@ -88,18 +88,26 @@ def expected_sarsa_c(Q, states, actions, rewards, next_states, terminated, gamma
         target = rewards[i]
         if terminated[i] == 0:
             s2 = next_states[i]
-            n = 0
+            # first as if every action were possible: a plain sum and max
+            n = A
             tot = 0.0
             m = -INF
             for b in range(A):
-                # two separate selects, not nested branches: compilers turn
-                # these into branch-free code (q > m implies q > -inf)
                 q = Q[s2, b]
-                if q > -INF:
-                    n += 1
-                    tot += q
+                tot += q
                 if q > m:
                     m = q
+            if not tot > -INF:
+                # some Q is -inf (or tot overflowed, or +inf met -inf): the
+                # sum over the possible actions, the same additions in the
+                # same order where every action is possible
+                n = 0
+                tot = 0.0
+                for b in range(A):
+                    q = Q[s2, b]
+                    if q > -INF:
+                        n += 1
+                        tot += q
             if n == 0:
                 ev = -INF
             else:
