@@ -60,7 +60,7 @@ cdef Py_ssize_t epsilon_greedy_c(const floating[:, ::1] Q, const int64_t[::1] st
                                  const double[::1] u_pick, int64_t[::1] out) noexcept nogil
 
 @cython.locals(S=Py_ssize_t, A=Py_ssize_t, s=Py_ssize_t, a=Py_ssize_t, it=Py_ssize_t,
-               pol=Py_ssize_t, sparse=bint, best=double, q=double, d=double, diff=double)
+               pol=Py_ssize_t, sparse=bint, best=double, q=double)
 cdef Py_ssize_t value_iteration_c(const double[:, :, ::1] P, const int64_t[:, :, ::1] idx,
                                   const double[:, ::1] r_sa, double gamma, double tol,
                                   Py_ssize_t max_iter, const unsigned char[:, ::1] mask,
