@@ -176,6 +176,26 @@ def test_compiled_match_the_reference(d, backend, dtype):
             np.testing.assert_allclose(x, y, **tol(dtype))
 
 
+@pytest.mark.parity
+@pytest.mark.parametrize("shape", [(600,), (700, 3), (300, 40), (5, 300)])
+def test_blocks_of_ratios_match_the_reference(shape, backend, dtype):
+    """The compiled scans take their ratios in blocks of ratio_steps(B) steps
+    (fastpg/_kernels/offpolicy.py): several blocks with a short last one for a
+    flat stream and narrow batches, one step per block for a wide one."""
+    rng = np.random.default_rng(sum(shape))
+    r, v, nv, lr = (rng.standard_normal(shape).astype(dtype) for _ in range(4))
+    lr[rng.random(shape) < 0.02] = -np.inf
+    g = rng.uniform(0.9, 1.0, shape).astype(dtype)
+    term, trunc = rng.random(shape) < 0.01, rng.random(shape) < 0.01
+    kw = dict(terminated=term, truncated=trunc)
+    for name, extra in (("vtrace", dict(rho_clip=1.2, c_clip=0.9)), ("retrace", {})):
+        fn = getattr(fastpg, name)
+        got = fn(r, v, nv, lr, g, 0.9, **kw, **extra, backend=backend)
+        want = fn(r, v, nv, lr, g, 0.9, **kw, **extra, backend="numpy")
+        for x, y in zip(*((got, want) if name == "vtrace" else ((got,), (want,)))):
+            np.testing.assert_allclose(x, y, **tol(dtype))
+
+
 # ---- documented special cases -------------------------------------------------
 
 def test_on_policy_vtrace_is_the_lambda_return_on_consistent_values(backend):

@@ -24,10 +24,11 @@ def _compiled(f, **opts):
     return jit(types.FunctionType(f.__code__, _scope, f.__name__), refcount=False, **opts)
 
 
-_scope["_exp_row"] = _compiled(_src._exp_row, inline="never", cache=False)
-
+for _name in ("_exp_row", "_exp_rows"):
+    _scope[_name] = _compiled(getattr(_src, _name), inline="never", cache=False)
 
 _vtrace_c = _compiled(_src.vtrace_c)
+_ratio_steps = jit(inline="always")(_src.ratio_steps)
 _retrace_c = _compiled(_src.retrace_c)
 
 
@@ -44,7 +45,8 @@ def vtrace(rewards, values, next_values, log_rhos, gamma, lam, rho_clip, c_clip,
            terminated, truncated, vs_out, pg_out):
     B = max(1, rewards.shape[1])
     _vtrace_c(rewards, values, next_values, log_rhos, gamma, lam, rho_clip, c_clip, pg_rho_clip,
-              _flags(terminated, B), _flags(truncated, B), vs_out, pg_out, np.empty((2, B)))
+              _flags(terminated, B), _flags(truncated, B), vs_out, pg_out,
+              np.empty((1 + _ratio_steps(B), B)))
     return vs_out, pg_out
 
 
@@ -53,5 +55,5 @@ def retrace(rewards, q_values, next_values, log_rhos, gamma, lam, c_clip, termin
             out):
     B = max(1, rewards.shape[1])
     _retrace_c(rewards, q_values, next_values, log_rhos, gamma, lam, c_clip, _flags(terminated, B),
-               _flags(truncated, B), out, np.empty(B))
+               _flags(truncated, B), out, np.empty((_ratio_steps(B), B)))
     return out
