@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import __version__, _backend
 from ..cli import _fail
+from .auto import auto_pick, auto_summary, print_summary
 
 
 def _median_time(fn, min_time=0.2, max_rounds=50, warmup=True, slow=2.0):
@@ -30,6 +31,11 @@ def _median_time(fn, min_time=0.2, max_rounds=50, warmup=True, slow=2.0):
         if times[-1] > slow:
             break
     return float(np.median(times))
+
+
+def _first(fn):
+    """A workload's callable (the call helpers return fn or (fn, elements))."""
+    return fn[0] if isinstance(fn, tuple) else fn
 
 
 def copy_bandwidth(nbytes=256 << 20):
@@ -144,7 +150,7 @@ def _warm_case(opts, kernel, size):
                 _WARM.clear()
                 _WARM.update(key=(make.__name__, s), data=make(s))
             fn = call(k, _WARM["data"], "numba")
-            (fn[0] if isinstance(fn, tuple) else fn)()
+            _first(fn)()
             return
 
 
@@ -259,7 +265,7 @@ def bench(args):
         print(f"numba kernels compiled or loaded from the cache in {warm:.1f} s (two processes; "
               f"compiled once per machine, cached in {_numba.cache_dir()})")
     rows = []
-    header = (f"{'kernel':<22}{'size':<19}{'backend':<11}{'median':>12}{'M elem/s':>10}"
+    header = (f"{'kernel':<22}{'size':<19}{'backend':<15}{'median':>12}{'M elem/s':>10}"
               f"{'vs numpy':>10}{'% bw':>7}")
     print(header)
     print("-" * len(header))
@@ -270,6 +276,7 @@ def bench(args):
             data = {size: make(size)}
         d = data[size]
         base = None  # the reference's rate (elements per second)
+        picked = auto_pick(_first(call(kernel, d, "auto")))
         variants = [(b, b) for b in backends]
         if kernel == "q_learning" and make is W.make_tabular:
             variants.append(("np.add.at*", "add.at"))
@@ -295,12 +302,15 @@ def bench(args):
                 frac = n * _bytes_per_element(kernel, dt) / med / bw
             row = dict(kernel=kernel, size=size, backend=label, median_s=med, elements=n_run,
                        elements_per_s=rate, speedup_vs_numpy=(rate / base) if base else None,
-                       fraction_of_copy_bandwidth=frac)
+                       fraction_of_copy_bandwidth=frac, auto=backend in picked)
             rows.append(row)
             sp = f"{row['speedup_vs_numpy']:.1f}x" if base else "-"
             fr = f"{100 * frac:.0f}%" if frac is not None else ""
-            print(f"{kernel:<22}{size:<19}{label:<11}{med * 1e6:>10.1f}us"
+            label += " (auto)" if backend in picked else ""
+            print(f"{kernel:<22}{size:<19}{label:<15}{med * 1e6:>10.1f}us"
                   f"{rate / 1e6:>10.2f}{sp:>10}{fr:>7}", flush=True)
+    summary = auto_summary(rows)
+    print_summary(summary)
     n_ref = W.N_REF if (args.full or args.sizes) else W.N_REF_QUICK
     e2e = None
     if args.full and not args.kernels:
@@ -318,24 +328,22 @@ def bench(args):
               + ", ".join(f"{b} {v / 1e6:.1f} M steps/s" for b, v in ro.items()))
         e2e = dict(e2e or {}, q_learning_rollout_steps_per_s=ro)
     if args.full and not (args.kernels or args.sizes):
+        compiled = [b for b in backends if b != "numpy"] + ["auto"]
         envs = {}
         for n_envs in (64, 1024):
-            envs[n_envs] = W.env_steps_per_second(
-                "fastpg/CartPole-v1", n_envs, [b for b in backends if b != "numpy"])
+            envs[n_envs] = W.env_steps_per_second("fastpg/CartPole-v1", n_envs, compiled)
             print(f"CartPole-v1 vector env step, {n_envs} envs, random actions, M steps/s: "
                   + ", ".join(f"{k} {v / 1e6:.2f}" for k, v in envs[n_envs].items())
                   + " (gymnasium: its NumPy CartPoleVectorEnv)")
         others = {}
         for env_id in list(W.COMPILED_ENVS)[1:]:
-            others[env_id] = W.env_steps_per_second(
-                env_id, 64, [b for b in backends if b != "numpy"])
+            others[env_id] = W.env_steps_per_second(env_id, 64, compiled)
             print(f"{env_id} vector env step, 64 envs, random actions, M steps/s: "
                   + ", ".join(f"{k} {v / 1e6:.2f}" for k, v in others[env_id].items())
                   + f" (gymnasium: SyncVectorEnv of {W.COMPILED_ENVS[env_id][0]})")
         fused = {}
         for n_envs in (64, 1024):
-            fused[n_envs] = W.cartpole_rollout_steps_per_second(
-                n_envs, [b for b in backends if b != "numpy"])
+            fused[n_envs] = W.cartpole_rollout_steps_per_second(n_envs, compiled)
             print(f"CartPole-v1 fused rollout (linear softmax policy + env, 500 steps x {n_envs} "
                   "envs per call, into the same out= arrays), M steps/s: "
                   + ", ".join(f"{k} {v / 1e6:.2f}" for k, v in fused[n_envs].items()))
@@ -352,7 +360,7 @@ def bench(args):
           + ", ".join(f"{b} {t:.2f}s" if t is not None else f"{b} failed" for b, t in cold.items()))
     result = dict(version=__version__, machine=platform.machine(), python=platform.python_version(),
                   copy_bandwidth_bytes_per_s=bw, results=rows, cold_start_s=cold,
-                  numba_warmup_s=warm, cython_isa=cython_isa,
+                  numba_warmup_s=warm, cython_isa=cython_isa, auto=summary,
                   end_to_end=e2e)
     if args.json:
         with open(args.json, "w") as fh:
