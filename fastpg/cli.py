@@ -170,8 +170,11 @@ def info(args):
             import numba
 
             from . import _numba
-            ver = (f" (numba {numba.__version__}, threading layer on first parallel call; "
-                   f"compiled kernels cached in {_numba.cache_dir() or 'nowhere: not writable'})")
+            from ._numba import _chunks
+            chunks = {0: "none", 32: "avx2", 64: "avx512"}[_chunks._BYTES]
+            ver = (f" (numba {numba.__version__}, flat-scan vector chunks: {chunks}; "
+                   "threading layer on first parallel call; compiled kernels cached in "
+                   f"{_numba.cache_dir() or 'nowhere: not writable'})")
         if ok and b == "cython":
             from . import _cy
             from ._cy import returns

@@ -147,3 +147,47 @@ def test_numba_and_cython_chunks_give_the_same_bits(kernel, dtype):
              gamma=rng.uniform(0.9, 1.0, T), lam=0.95)
     for got, want in zip(_run(kernel, d, dtype, "numba"), _run(kernel, d, dtype, "cython")):
         assert got.tobytes() == want.tobytes()
+
+
+_LEVEL_RUN = """
+    import numpy as np, fastpg
+    from fastpg import _numba
+    from fastpg._numba import _chunks
+    rng = np.random.default_rng(9)
+    T = 3 * BLOCK + 21
+    r, nv = rng.standard_normal((2, T))
+    term, trunc = rng.random((2, T)) < 0.004
+    for dt in (np.float32, np.float64):
+        a = [x.astype(dt) for x in (r, nv)]
+        got = fastpg.discounted_returns(a[0], 0.99, term, trunc, a[1], backend="numba")
+        want = fastpg.discounted_returns(a[0], 0.99, term, trunc, a[1], backend="numpy")
+        tol = 2e-5 if dt is np.float32 else 1e-12
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    print(_chunks._BYTES, _numba.cache_dir())
+"""
+
+
+@pytest.mark.backend_fixed
+def test_numba_chunks_at_every_narrower_level():
+    """FASTPG_ISA caps numba's chunk width as it picks the Cython level, so
+    the narrower widths (AVX2's 4 float64 lanes, none at the baseline) are
+    compiled and checked on any host; such kernels are cached apart."""
+    if not fastpg.available("numba"):
+        pytest.skip("numba unavailable")
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    from fastpg._numba._chunks import _HOST_BYTES
+    levels = [(lv, b) for lv, b in (("baseline", 0), ("avx2", 32)) if b < _HOST_BYTES]
+    if not levels:
+        pytest.skip("the host has no vector level above the baseline: the main run covers it")
+    for level, nbytes in levels:
+        code = f"BLOCK = {BLOCK}\n" + textwrap.dedent(_LEVEL_RUN)
+        res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env=dict(os.environ, FASTPG_ISA=level), timeout=900)
+        assert res.returncode == 0, res.stderr[-3000:]
+        got_bytes, where = res.stdout.split()
+        assert int(got_bytes) == nbytes
+        assert where.endswith("isa-" + level) or f"isa-{level}{os.sep}" in where

@@ -36,9 +36,12 @@ _DEPENDENCIES = [os.path.join(_PKG, "_tuning.py")] + sorted(
 
 
 def _cache_root() -> str:
-    if config.CACHE_DIR:  # NUMBA_CACHE_DIR
-        return config.CACHE_DIR
-    return os.path.join(AppDirs("fastpg", appauthor=False).user_cache_dir, "numba")
+    root = config.CACHE_DIR or os.path.join(  # NUMBA_CACHE_DIR
+        AppDirs("fastpg", appauthor=False).user_cache_dir, "numba")
+    # FASTPG_ISA narrows the vector chunks (fastpg._numba._chunks), a
+    # compile-time constant numba's cache does not see: such kernels go apart
+    level = os.environ.get("FASTPG_ISA", "").strip().lower()
+    return root if level in ("", "auto") else os.path.join(root, "isa-" + level)
 
 
 class _UserCacheLocator(caching._SourceFileBackedLocatorMixin, caching._CacheLocator):

@@ -11,8 +11,14 @@ returns (y_t0, product of c, whether every result is finite). A stride of 0
 reads row 0 for every row (flags: absent); nv's rows start nvoff rows in.
 The widths follow the host like the Cython levels': 16 float32 / 8 float64
 with AVX-512, 8 / 4 with AVX2; ``width`` is 0 elsewhere (no chunks).
+``FASTPG_ISA`` (fastpg/_cy/__init__.py) caps them the same way, so every
+width can be tested on one machine: ``baseline`` 0, ``avx2`` 32 bytes
+(never more than the host has; fastpg._numba files such a run's compiled
+kernels under their own cache directory).
 """
 from __future__ import annotations
+
+import os
 
 import llvmlite.binding as llvm
 from llvmlite import ir
@@ -20,13 +26,16 @@ from numba import types
 from numba.extending import intrinsic
 
 _FEATURES = llvm.get_host_cpu_features()
-_BYTES = 64 if _FEATURES.get("avx512f") else (32 if _FEATURES.get("avx2") else 0)
+_HOST_BYTES = 64 if _FEATURES.get("avx512f") else (32 if _FEATURES.get("avx2") else 0)
+#: FASTPG_ISA's level (an invalid value: the host's; the Cython import reports it)
+LEVEL = os.environ.get("FASTPG_ISA", "").strip().lower()
+_BYTES = min(_HOST_BYTES, {"baseline": 0, "avx2": 32}.get(LEVEL, _HOST_BYTES))
 I32 = ir.IntType(32)
 I64 = ir.IntType(64)
 
 
 def _w(dtype):
-    return _BYTES // dtype.bitwidth * 8 if _BYTES else 0
+    return _BYTES * 8 // dtype.bitwidth
 
 
 @intrinsic
@@ -54,6 +63,15 @@ def chunk(typingctx, m, r, v, nv, nvoff, ns, g, gs, lm, ls, te, tes, tr, trs, t0
     W = _w(dt)
     sig = types.Tuple((dt, dt, types.boolean))(m, r, v, nv, nvoff, ns, g, gs, lm, ls, te, tes,
                                                 tr, trs, t0, carry, out, out2)
+
+    if W == 0:
+        # no vector unit to use: _block never calls this (width is 0), but
+        # numba compiles _flat anyway, and LLVM rejects a vector of 0 lanes
+        def unreachable(context, builder, signature, args):
+            one = context.get_constant(dt, 1)
+            return context.make_tuple(builder, signature.return_type,
+                                      [args[15], one, context.get_constant(types.boolean, False)])
+        return sig, unreachable
 
     def codegen(context, builder, signature, args):
         (m_, r_, v_, nv_, nvoff_, ns_, g_, gs_, lm_, ls_, te_, tes_, tr_, trs_, t0_, carry_,
