@@ -78,11 +78,7 @@ REGISTRY = {
 #:   4.7 ms); cython first for the same JIT reason. At d=64, A=18 the NumPy
 #:   reference's BLAS beats both for linear_policy_probs/grad (not picked per
 #:   size: see the README).
-#: * offpolicy (2026-12-03, bench/bench_offpolicy.py, T2048xB64 f32, two
-#:   runs): numba first, from the same source as Cython (vtrace 1.29 / 1.34
-#:   vs 2.84 / 3.09 ms; retrace 1.21 / 1.41 vs 1.34 / 1.33 ms, a tie; the
-#:   Cython build's scalar code runs vtrace's per-element exp and flag
-#:   branches about 2x slower).
+#: * offpolicy: Cython first for narrow batches, numba from B = 16 up (AUTO_WIDE).
 #: * cartpole_rollout (2026-12-04, the kernel table's call at N1024 T100,
 #:   N64 T500 and N8 T2000, interleaved, two runs): numba first, 31-33 M
 #:   steps/s against Cython's 24-25 M at every size (1.27-1.31x). perf puts
@@ -110,7 +106,7 @@ REGISTRY = {
 AUTO_PREFERENCE = {name: ("cython", "numba", "numpy")
                    for family in REGISTRY.values() for name in family}
 AUTO_PREFERENCE.update({name: ("numba", "cython", "numpy")
-                        for name in (*REGISTRY["offpolicy"], *REGISTRY["envs"],
+                        for name in (*REGISTRY["envs"],
                                      *REGISTRY["tabular_envs"], "q_learning_rollout",
                                      "compatible_features", "softmax_jacobian")})
 
@@ -144,12 +140,22 @@ AUTO_PREFERENCE.update({name: ("numba", "cython", "numpy")
 #: dense S16 0.071 vs 0.084, S32 0.146 vs 0.232, S128 1.78 vs 2.97, S500 A6
 #: 53.6 vs 68.8, S2000 1391 vs 1411 (P's memory traffic); S8 a tie; sparse
 #: S5000 A8 K10 60.7 vs 54.7, S2000 K32 31.1 vs 28.5, S1000 K100 59.8 vs 51.7.
+#: vtrace and retrace: width B (the batch the time steps run over; below it
+#: Cython first, AUTO_PREFERENCE). Public API, N = T * B = 1M, median of 9,
+#: after the blocked ratios (ms, numba vs cython). The Zen 5 machine
+#: (AVX-512, 2026-12-05), f32: flat vtrace 9.7 vs 7.0, retrace 8.6 vs 8.7;
+#: B4 retrace 4.2 vs 3.7; B16 vtrace 3.2 vs 4.5; T2048 B64 (131k) vtrace
+#: 0.31 vs 0.58, retrace 0.27 vs 0.42. A Zen 1 EPYC (AVX2, 2026-12-06), f32
+#: and f64: Cython 7-31% ahead at B1-B8 for both kernels, B16-B64 within
+#: 10% either way (f32 B16 vtrace 19.7 vs 17.7, B32 20.8 vs 25.0).
 AUTO_WIDE = {"linear_policy_grad": (512, ("numba", "cython", "numpy")),
              "sample_categorical": (32768, ("numba", "cython", "numpy")),
              "gae": (32768, ("numba", "cython", "numpy")),
              "discounted_returns": (32768, ("numba", "cython", "numpy")),
              "lambda_returns": (32768, ("numba", "cython", "numpy")),
-             "value_iteration": (16, ("numba", "cython", "numpy"))}
+             "value_iteration": (16, ("numba", "cython", "numpy")),
+             "vtrace": (16, ("numba", "cython", "numpy")),
+             "retrace": (16, ("numba", "cython", "numpy"))}
 
 _DEFAULT_PREFERENCE = ("cython", "numba", "numpy")
 

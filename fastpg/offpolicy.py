@@ -96,7 +96,7 @@ def vtrace(rewards, values, next_values, log_rhos, gamma, lam=1.0, terminated=No
     outs = _pair(out)
     vs, vs_copy = _out(outs[0], "out[0]", p, [p.rewards, v, nv, lr, g, lm])
     pg, pg_copy = _out(outs[1], "out[1]", p, [p.rewards, v, nv, lr, g, lm, vs])
-    fn = _backend.kernel("offpolicy", "vtrace", backend)
+    fn = _backend.kernel("offpolicy", "vtrace", backend, width=p.B)
     fn(p.rewards, v, nv, lr, g, lm, *clips, p.terminated, p.truncated, vs, pg)
     return VTraceResult(_finish(vs, outs[0], p, vs_copy), _finish(pg, outs[1], p, pg_copy))
 
@@ -134,6 +134,6 @@ def retrace(rewards, q_values, next_values, log_rhos, gamma, lam=1.0, terminated
     lm = _coef(lam, "lam", p)
     cc = C.clip_threshold(c_clip, "c_clip")
     res, copy_back = _out(out, "out", p, [p.rewards, q, nv, lr, g, lm])
-    fn = _backend.kernel("offpolicy", "retrace", backend)
+    fn = _backend.kernel("offpolicy", "retrace", backend, width=p.B)
     fn(p.rewards, q, nv, lr, g, lm, cc, p.terminated, p.truncated, res)
     return _finish(res, out, p, copy_back)

@@ -359,3 +359,33 @@ def test_auto_chooses_the_return_scans_by_size(monkeypatch, name):
         return next(b for b in order if b == "numpy" or _backend.available(b))
     assert _backend.resolve(name, "auto", at) == first(prefs)
     assert _backend.resolve(name, "auto", at - 1) == first(_backend.AUTO_PREFERENCE[name])
+
+
+@pytest.mark.parametrize("name", ["vtrace", "retrace"])
+def test_auto_chooses_the_offpolicy_scans_by_batch_width(monkeypatch, name):
+    """vtrace and retrace pass their batch width B (whatever the time axis
+    and batch shape), so auto takes AUTO_WIDE's order from B = its width on
+    and AUTO_PREFERENCE's below; results match the reference either way."""
+    at, prefs = _backend.AUTO_WIDE[name]
+    seen = []
+    real = _backend.kernel
+
+    def spy(family, kname, backend=None, size=0, width=0, rows=False):
+        if kname == name:
+            seen.append(width)
+        return real(family, kname, backend, size, width, rows)
+
+    monkeypatch.setattr(_backend, "kernel", spy)
+    rng = np.random.default_rng(3)
+    for shape, axis in [((40, at), 0), ((40, at - 1), 0), ((40,), 0), ((2, 40, at // 2), 1)]:
+        r, v, nv = (rng.standard_normal(shape) for _ in range(3))
+        lr = 0.3 * rng.standard_normal(shape)
+        fn = getattr(fastpg, name)
+        got, want = (fn(r, v, nv, lr, 0.9, 0.8, axis=axis, backend=b) for b in ("auto", "numpy"))
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-9, atol=1e-9)
+    assert seen[0::2] == [at, at - 1, 1, at]  # every other call: the numpy one
+
+    def first(order):
+        return next(b for b in order if b == "numpy" or _backend.available(b))
+    assert _backend.resolve(name, "auto", at) == first(prefs)
+    assert _backend.resolve(name, "auto", at - 1) == first(_backend.AUTO_PREFERENCE[name])
