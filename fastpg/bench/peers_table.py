@@ -12,7 +12,8 @@ import numpy as np
 from .. import __version__, _backend
 from . import peers as P
 from . import peers_envs as E
-from .run import _median_time, pyplot
+from .plot import pyplot
+from .run import _median_time
 
 #: (workload, size label, peers in the order tried)
 WORKLOADS = [
