@@ -290,19 +290,26 @@ def test_auto_chooses_by_width_where_the_table_says_so(monkeypatch):
                                rtol=1e-9, atol=1e-12)
 
 
-def test_auto_chooses_value_iteration_by_its_dense_sum(monkeypatch):
-    """value_iteration passes S for a dense P and 0 for a sparse one, so
-    auto takes AUTO_WIDE's order for dense sums of at least its width."""
-    at, prefs = _backend.AUTO_WIDE["value_iteration"]
+def _widths_asked(monkeypatch, name):
+    """The ``width`` of each _backend.kernel request for kernel ``name`` from
+    now on, in order (the requests still go through)."""
     seen = []
     real = _backend.kernel
 
     def spy(family, kname, backend=None, size=0, width=0, rows=False):
-        if kname == "value_iteration":
+        if kname == name:
             seen.append(width)
         return real(family, kname, backend, size, width, rows)
 
     monkeypatch.setattr(_backend, "kernel", spy)
+    return seen
+
+
+def test_auto_chooses_value_iteration_by_its_dense_sum(monkeypatch):
+    """value_iteration passes S for a dense P and 0 for a sparse one, so
+    auto takes AUTO_WIDE's order for dense sums of at least its width."""
+    at, prefs = _backend.AUTO_WIDE["value_iteration"]
+    seen = _widths_asked(monkeypatch, "value_iteration")
     rng = np.random.default_rng(2)
     for S in (at, at - 1):
         P = rng.random((S, 2, S))
@@ -327,13 +334,7 @@ def test_auto_chooses_the_return_scans_by_size(monkeypatch, name):
     (GAE: for float64 arrays; float32 passes 0), so auto takes AUTO_WIDE's
     order exactly for wide arrays of that size."""
     at, prefs = _backend.AUTO_WIDE[name]
-    seen = []
-    real = _backend.kernel
-
-    def spy(family, kname, backend=None, size=0, width=0, rows=False):
-        if kname == name:
-            seen.append(width)
-        return real(family, kname, backend, size, width, rows)
+    seen = _widths_asked(monkeypatch, name)
 
     def scan(r, nv, backend):
         if name == "discounted_returns":
@@ -342,7 +343,6 @@ def test_auto_chooses_the_return_scans_by_size(monkeypatch, name):
             return fastpg.gae(r, nv, nv, 0.9, 0.8, backend=backend).advantages
         return fastpg.lambda_returns(r, nv, 0.9, 0.8, backend=backend)
 
-    monkeypatch.setattr(_backend, "kernel", spy)
     rng = np.random.default_rng(1)
     for shape in [(at // 8, 8), (at // 8 - 1, 8), (at, 1), (at // 64, 64)]:
         r = rng.standard_normal(shape)
@@ -367,15 +367,8 @@ def test_auto_chooses_the_offpolicy_scans_by_batch_width(monkeypatch, name):
     and batch shape), so auto takes AUTO_WIDE's order from B = its width on
     and AUTO_PREFERENCE's below; results match the reference either way."""
     at, prefs = _backend.AUTO_WIDE[name]
-    seen = []
-    real = _backend.kernel
+    seen = _widths_asked(monkeypatch, name)
 
-    def spy(family, kname, backend=None, size=0, width=0, rows=False):
-        if kname == name:
-            seen.append(width)
-        return real(family, kname, backend, size, width, rows)
-
-    monkeypatch.setattr(_backend, "kernel", spy)
     rng = np.random.default_rng(3)
     for shape, axis in [((40, at), 0), ((40, at - 1), 0), ((40,), 0), ((2, 40, at // 2), 1)]:
         r, v, nv = (rng.standard_normal(shape) for _ in range(3))
