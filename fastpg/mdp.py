@@ -83,7 +83,7 @@ def value_iteration(P, R, gamma=0.9, tol=1e-10, max_iter=100_000, action_mask=No
     V = np.empty(S)
     Q = np.empty((S, A))
     pol = np.empty(S, np.int64)
-    # auto's choice by the dense sum's length (fastpg._backend.AUTO_WIDE)
+    # auto's choice by the dense sum's length (fastpg._auto.AUTO_WIDE)
     vi = _backend.kernel("tabular", "value_iteration", backend, width=0 if idx.size else S)
     n = vi(Pf, idx, r_sa, gamma, tol, it, mask, V, Q, pol)
     return ValueIterationResult(V, Q, pol, int(n))

@@ -111,7 +111,7 @@ def _work(p):
 
 
 def _width(p):
-    """``auto``'s size for the scans (fastpg._backend.AUTO_WIDE): T * B on the
+    """``auto``'s size for the scans (fastpg._auto.AUTO_WIDE): T * B on the
     row path, 0 for narrow arrays (the blocked path)."""
     return p.T * p.B if p.B >= ROW_MIN_B else 0
 

@@ -24,9 +24,14 @@ Implementation notes (the why):
   instead (``_flat``, ``fastpg._numba._chunks``: the twin of Cython's
   src_cython/fpg_scan_simd.h).
 * Shaped for compile time (docs/design.md, Backends): one scan body compiled
-  serial and ``parallel=True``, its path helpers inlined, the mode a
-  compile-time constant: 5-8 s per kernel and dtype, of which the blocked
-  path is two thirds; the row path alone (``_rows_body``) takes 2-3 s.
+  serial and ``parallel=True``, the mode a compile-time constant. The row
+  path is inlined (called as its own function its loop ran 1.5-2.5x
+  slower); the block (``_block``) is a compiled call that both variants
+  share: numba's inlining copies and re-types a callee's IR at every call
+  site, and the parallel variant re-lowered the inlined block inside its
+  parfor. Zen 1 EPYC, cold cache, float64 (2026-12-06): serial 23 -> 16 s,
+  parallel 49 -> 12 s per kernel, run time unchanged (blocked B4, flat 1M,
+  row path T2048 B64 and T512 B512, interleaved runs).
 """
 from __future__ import annotations
 
@@ -211,12 +216,12 @@ def _flat(m, S, out, out2, s, e):
     y, p = _seg(m, S, out, out2, s, lo, y, p)
     cut = False
     if p == 0:
-        cut = _has_cut(m, S, s, e, 0)
+        cut = _has_cut(m, S, s, e, s - s)  # column 0 typed as _block's b: one compiled copy
     return y, p, cut
 
 
-@jit(inline="always")
-def _block(m, S, out, out2, b, s, e):
+@jit(cache=False)
+def _block(m, S, out, out2, b, s, e):  # not inlined: see the module's notes
     """Scan [s, e) of column b with zero carry-in, as 4 interleaved chains
     (lane j: steps s + jK .. s + (j+1)K - 1; the remainder is lane 3's), the
     coefficients computed in the loop and the outputs written as they come;
@@ -225,6 +230,7 @@ def _block(m, S, out, out2, b, s, e):
     block (src_cython/_scan_blocks.pxi) is the same loop."""
     if width(out) > 0 and out.shape[1] == 1:
         return _flat(m, S, out, out2, s, e)
+    signed = S  # what _scan_body hands _fix too: one compiled copy
     S = _unsigned(S)
     r, v, nv, ns, full, g, gs, lm, ls, te, tes, tr, trs = S
     T = r.shape[0]
@@ -273,7 +279,8 @@ def _block(m, S, out, out2, b, s, e):
         _put(m, S, out, out2, _U(t3), ub, y3)
     if K > 0:
         for j in range(2, -1, -1):  # carry each lane's head into the lane before
-            _fix(m, S, out, out2, b, s + j * K, s + (j + 1) * K, out[_U(s + (j + 1) * K), ub])
+            _fix(m, signed, out, out2, b, s + j * K, s + (j + 1) * K,
+                 out[_U(s + (j + 1) * K), ub])
     p = p0 * p1 * p2 * p3
     cut = False
     if p == 0:  # an episode end, or an underflow: look (episode ends come early)

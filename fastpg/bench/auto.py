@@ -1,7 +1,7 @@
 """What ``backend="auto"`` runs in `fastpg bench`: the backend each workload's
 public calls resolve to (recorded from one untimed call), and how that pick
 compares with the fastest backend measured in the same run. The choices come
-from ``AUTO_PREFERENCE`` and ``AUTO_WIDE`` in ``fastpg/_backend.py``; this is
+from ``AUTO_PREFERENCE`` and ``AUTO_WIDE`` in ``fastpg/_auto.py``; this is
 how a run checks them ("auto within 10% of the fastest backend")."""
 from __future__ import annotations
 
